@@ -1,0 +1,247 @@
+//! The typed enqueue client.
+//!
+//! [`NewJob::new`] validates and serialises a [`Job`]; [`enqueue`] inserts it through a
+//! pool, [`enqueue_in`] inside the caller's own transaction (the job exists only if that
+//! transaction commits). Both return the job's id. Insertion fires Herald's NOTIFY
+//! trigger, so an idle worker starts the job at once.
+//!
+//! **Idempotency keys.** A job enqueued with a key is *alive* while it is `pending`,
+//! `running` or `retrying`. Enqueueing the same type with the same key while a job is
+//! alive returns that job's id and inserts nothing; once it has ended (`succeeded`,
+//! `dead`, `cancelled`) the key is free again.
+//!
+//! Errors are typed ([`EnqueueError`]); a rejected payload never reaches the queue.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor, PgPool};
+
+use crate::error::JobError;
+use crate::job::Job;
+
+/// Default limit on a serialised payload: 256 KiB.
+pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+const ENQUEUE_SQL: &str = include_str!("../queries/enqueue.sql");
+
+/// Why a job could not be enqueued.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnqueueError {
+    /// The job's own validation rejected the payload.
+    #[error("payload rejected: {0}")]
+    Invalid(#[source] JobError),
+    /// The payload could not be serialised, or is not a JSON object.
+    #[error("payload is not a JSON object: {0}")]
+    NotAnObject(String),
+    /// The serialised payload exceeds the size limit.
+    #[error("payload is {size} bytes, over the limit of {limit} bytes")]
+    TooLarge {
+        /// Serialised size in bytes.
+        size: usize,
+        /// The limit in force.
+        limit: usize,
+    },
+    /// An option is out of range (for example `max_attempts = 0`).
+    #[error("invalid option {option}: {message}")]
+    InvalidOption {
+        /// The option's name.
+        option: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// The database refused or could not be reached.
+    #[error("database error while enqueueing: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// A validated job, ready to insert, with its enqueue options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    job_type: String,
+    queue: String,
+    payload: serde_json::Value,
+    priority: i16,
+    run_at: Option<DateTime<Utc>>,
+    max_attempts: u32,
+    idempotency_key: Option<String>,
+    trace_context: Option<String>,
+}
+
+impl NewJob {
+    /// Validates `job` and serialises it with its type's default queue and budget.
+    /// Fails with [`EnqueueError::Invalid`], [`EnqueueError::NotAnObject`] or
+    /// [`EnqueueError::TooLarge`] (over [`DEFAULT_MAX_PAYLOAD_BYTES`]).
+    pub fn new<J: Job>(job: &J) -> Result<Self, EnqueueError> {
+        job.validate().map_err(EnqueueError::Invalid)?;
+        let payload =
+            serde_json::to_value(job).map_err(|e| EnqueueError::NotAnObject(e.to_string()))?;
+        Self::from_json(J::KIND, J::QUEUE, J::MAX_ATTEMPTS, payload)
+    }
+
+    /// Builds a job from a raw JSON payload (the CLI's path). The payload must be an
+    /// object within [`DEFAULT_MAX_PAYLOAD_BYTES`]; the type is not checked here.
+    pub fn from_json(
+        job_type: &str,
+        queue: &str,
+        max_attempts: u32,
+        payload: serde_json::Value,
+    ) -> Result<Self, EnqueueError> {
+        if !payload.is_object() {
+            return Err(EnqueueError::NotAnObject(format!(
+                "got {}",
+                json_kind(&payload)
+            )));
+        }
+        let job = Self {
+            job_type: job_type.to_owned(),
+            queue: queue.to_owned(),
+            payload,
+            priority: 0,
+            run_at: None,
+            max_attempts,
+            idempotency_key: None,
+            trace_context: None,
+        };
+        job.check_size(DEFAULT_MAX_PAYLOAD_BYTES)?;
+        Ok(job)
+    }
+
+    /// Checks the serialised payload against `limit` bytes.
+    pub fn check_size(&self, limit: usize) -> Result<(), EnqueueError> {
+        let size = self.payload.to_string().len();
+        if size > limit {
+            return Err(EnqueueError::TooLarge { size, limit });
+        }
+        Ok(())
+    }
+
+    /// Sends the job to `queue` instead of its type's default.
+    pub fn queue(mut self, queue: impl Into<String>) -> Self {
+        self.queue = queue.into();
+        self
+    }
+    /// Higher runs first within a queue. Default 0.
+    pub fn priority(mut self, priority: i16) -> Self {
+        self.priority = priority;
+        self
+    }
+    /// Runs the job no earlier than `at`. Default: now.
+    pub fn run_at(mut self, at: DateTime<Utc>) -> Self {
+        self.run_at = Some(at);
+        self
+    }
+    /// Overrides the attempt budget (at least 1).
+    pub fn max_attempts(mut self, max_attempts: u32) -> Self {
+        self.max_attempts = max_attempts;
+        self
+    }
+    /// Deduplicates against a live job of the same type with the same key.
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+    /// Stores the caller's W3C `traceparent`, so every attempt joins the caller's trace.
+    pub fn trace_context(mut self, traceparent: impl Into<String>) -> Self {
+        self.trace_context = Some(traceparent.into());
+        self
+    }
+    /// The job's type name.
+    pub fn job_type(&self) -> &str {
+        &self.job_type
+    }
+}
+
+/// The id of an enqueued job, and whether this call created it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enqueued {
+    /// The job's id.
+    pub id: i64,
+    /// `false` when an idempotency key matched a live job.
+    pub created: bool,
+}
+
+/// Enqueues `job` through `pool`; returns its id (or the live duplicate's).
+pub async fn enqueue(pool: &PgPool, job: NewJob) -> Result<Enqueued, EnqueueError> {
+    let mut conn = pool.acquire().await?;
+    enqueue_in(&mut conn, job).await
+}
+
+/// Enqueues `job` on `conn`, typically the caller's open transaction
+/// (`enqueue_in(&mut tx, job)`): the job exists only if that transaction commits.
+pub async fn enqueue_in(conn: &mut PgConnection, job: NewJob) -> Result<Enqueued, EnqueueError> {
+    let max_attempts = i32::try_from(job.max_attempts)
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| EnqueueError::InvalidOption {
+            option: "max_attempts",
+            message: format!("must be between 1 and {}", i32::MAX),
+        })?;
+    // A concurrent enqueue with the same key may commit between the insert's conflict
+    // check and the lookup's snapshot; a second try sees it.
+    for _ in 0..3 {
+        if let Some(found) = insert_once(&mut *conn, &job, max_attempts).await? {
+            return Ok(found);
+        }
+    }
+    Err(EnqueueError::Database(sqlx::Error::RowNotFound))
+}
+
+async fn insert_once<'c>(
+    executor: impl PgExecutor<'c>,
+    job: &NewJob,
+    max_attempts: i32,
+) -> Result<Option<Enqueued>, sqlx::Error> {
+    let row: Option<(i64, bool)> = sqlx::query_as(ENQUEUE_SQL)
+        .bind(&job.job_type)
+        .bind(&job.queue)
+        .bind(&job.payload)
+        .bind(job.priority)
+        .bind(job.run_at)
+        .bind(max_attempts)
+        .bind(&job.idempotency_key)
+        .bind(&job.trace_context)
+        .fetch_optional(executor)
+        .await?;
+    Ok(row.map(|(id, created)| Enqueued { id, created }))
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn non_object_payload_is_rejected() {
+        let err = NewJob::from_json("t", "default", 3, json!([1, 2]));
+        assert!(matches!(err, Err(EnqueueError::NotAnObject(m)) if m == "got an array"));
+    }
+
+    #[test]
+    fn oversized_payload_is_rejected_with_its_size() {
+        let big = "x".repeat(DEFAULT_MAX_PAYLOAD_BYTES);
+        let err = NewJob::from_json("t", "default", 3, json!({ "body": big }));
+        assert!(matches!(err, Err(EnqueueError::TooLarge { limit, .. }) if limit == DEFAULT_MAX_PAYLOAD_BYTES));
+    }
+
+    #[test]
+    fn options_are_applied() {
+        let job = NewJob::from_json("t", "default", 3, json!({}))
+            .map(|j| j.queue("mail").priority(5).max_attempts(9))
+            .ok();
+        let job = job.as_ref();
+        assert_eq!(job.map(|j| j.queue.as_str()), Some("mail"));
+        assert_eq!(job.map(|j| j.priority), Some(5));
+        assert_eq!(job.map(|j| j.max_attempts), Some(9));
+    }
+}

@@ -1,0 +1,32 @@
+//! # herald-jobs
+//!
+//! What Herald runs, and the only crate a producer needs:
+//!
+//! - [`Job`]: the trait every job type implements (a stable [`Job::KIND`], its queue,
+//!   attempt budget and timeout);
+//! - [`JobError`], [`ErrorCode`] and [`FailureClass`]: the error taxonomy, where every
+//!   failure has a stable machine code and is either retryable or terminal;
+//! - [`RetryPolicy`]: the durable retry schedule (exponential backoff, capped, with jitter);
+//! - [`enqueue`](crate::enqueue): the typed enqueue client, also usable inside the
+//!   caller's own transaction;
+//! - [`notify`]: the notification jobs Herald ships (`notify.webhook`).
+//!
+//! This crate reads no environment variables and starts no runtime.
+//!
+//! # Layout
+//! - `job.rs`: the [`Job`] trait and [`AttemptInfo`]
+//! - `error.rs`: [`JobError`], codes and classes
+//! - `retry.rs`: [`RetryPolicy`]
+//! - `enqueue.rs`: [`NewJob`], [`enqueue()`], [`enqueue_in()`]
+//! - `notify/`: one file per notification job
+
+pub mod enqueue;
+pub mod error;
+pub mod job;
+pub mod notify;
+pub mod retry;
+
+pub use enqueue::{EnqueueError, Enqueued, NewJob, enqueue, enqueue_in};
+pub use error::{ErrorCode, FailureClass, JobError};
+pub use job::{AttemptInfo, Job};
+pub use retry::RetryPolicy;

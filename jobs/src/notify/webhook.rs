@@ -1,0 +1,237 @@
+//! `notify.webhook`: POST a JSON body to a URL, signed with HMAC-SHA256.
+//!
+//! Each request carries:
+//!
+//! | header | value |
+//! |---|---|
+//! | `Content-Type` | `application/json` |
+//! | `Idempotency-Key` | the job id (the same on every attempt and replay) |
+//! | `X-Herald-Job-Id`, `X-Herald-Attempt` | job id, attempt number |
+//! | `X-Herald-Timestamp` | Unix seconds when the attempt was sent |
+//! | `X-Herald-Signature` | `sha256=` + hex HMAC-SHA256 of `"{timestamp}.{body}"` with the signing key |
+//!
+//! Classification ([`classify_status`], [`classify_send_error`]): connection errors and
+//! 5xx are `UPSTREAM_UNAVAILABLE`, timeouts and 408 are `TIMEOUT`, 429 is `RATE_LIMITED`
+//! honouring `Retry-After` (all retryable); 401/403 are `PERMISSION_DENIED`, 404/410
+//! `NOT_FOUND`, 409 `CONFLICT`, any other 4xx and an invalid URL `VALIDATION_ERROR`
+//! (all terminal). Messages name the host, never the full URL (it may carry tokens).
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::error::JobError;
+use crate::job::{AttemptInfo, Job};
+
+/// A webhook notification: POST `body` to `url`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookJob {
+    /// Where to POST; `http` or `https`.
+    pub url: String,
+    /// The JSON body to send.
+    pub body: serde_json::Value,
+}
+
+/// What every webhook attempt needs: an HTTP client and the signing key.
+#[derive(Clone)]
+pub struct WebhookContext {
+    client: reqwest::Client,
+    signing_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for WebhookContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookContext")
+            .field("signing_key", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebhookContext {
+    /// A context whose requests time out after `timeout` and are signed with `signing_key`.
+    /// Fails only if the TLS backend cannot initialise.
+    pub fn new(signing_key: impl Into<Vec<u8>>, timeout: Duration) -> Result<Self, JobError> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()
+            .map_err(|e| JobError::internal("cannot build the HTTP client", Some(Box::new(e) as _)))?;
+        Ok(Self {
+            client,
+            signing_key: signing_key.into(),
+        })
+    }
+}
+
+impl Job for WebhookJob {
+    const KIND: &'static str = "notify.webhook";
+    const MAX_ATTEMPTS: u32 = 5;
+    const TIMEOUT: Duration = Duration::from_secs(30);
+    type Context = WebhookContext;
+
+    fn validate(&self) -> Result<(), JobError> {
+        parse_url(&self.url).map(|_| ())
+    }
+
+    async fn perform(self, ctx: WebhookContext, attempt: AttemptInfo) -> Result<(), JobError> {
+        let url = parse_url(&self.url)?;
+        let host = url.host_str().unwrap_or("unknown host").to_owned();
+        let body = serde_json::to_vec(&self.body)
+            .map_err(|e| JobError::validation("body", e.to_string()))?;
+        let timestamp = chrono::Utc::now().timestamp().to_string();
+        let signature = sign(&ctx.signing_key, &timestamp, &body);
+        let response = ctx
+            .client
+            .post(url)
+            .header("Content-Type", "application/json")
+            .header("Idempotency-Key", attempt.job_id.to_string())
+            .header("X-Herald-Job-Id", attempt.job_id.to_string())
+            .header("X-Herald-Attempt", attempt.attempt.to_string())
+            .header("X-Herald-Timestamp", &timestamp)
+            .header("X-Herald-Signature", format!("sha256={signature}"))
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| classify_send_error(&host, e))?;
+        let retry_after = response
+            .headers()
+            .get("Retry-After")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        classify_status(&host, response.status().as_u16(), retry_after.as_deref())
+    }
+}
+
+/// Hex HMAC-SHA256 of `"{timestamp}.{body}"` under `key`: the `X-Herald-Signature` value
+/// without its `sha256=` prefix.
+pub fn sign(key: &[u8], timestamp: &str, body: &[u8]) -> String {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => return String::new(),
+    };
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+fn parse_url(raw: &str) -> Result<reqwest::Url, JobError> {
+    let url = reqwest::Url::parse(raw)
+        .map_err(|e| JobError::validation("url", format!("not a valid URL: {e}")))?;
+    match url.scheme() {
+        "http" | "https" if url.host_str().is_some() => Ok(url),
+        _ => Err(JobError::validation("url", "must be an http or https URL with a host")),
+    }
+}
+
+/// Maps a response status to the attempt's result (see the module table).
+pub fn classify_status(host: &str, status: u16, retry_after: Option<&str>) -> Result<(), JobError> {
+    let message = || format!("POST to {host} returned HTTP {status}");
+    match status {
+        200..=299 => Ok(()),
+        408 => Err(JobError::timeout(message())),
+        429 => Err(JobError::rate_limited(message(), retry_after.and_then(parse_retry_after))),
+        401 | 403 => Err(JobError::permission_denied(message())),
+        404 | 410 => Err(JobError::not_found(message())),
+        409 => Err(JobError::conflict(message())),
+        400..=499 => Err(JobError::validation("request", message())),
+        _ => Err(JobError::upstream(message(), None)),
+    }
+}
+
+/// Maps a transport error: timeouts are `TIMEOUT`, the rest `UPSTREAM_UNAVAILABLE`.
+pub fn classify_send_error(host: &str, error: reqwest::Error) -> JobError {
+    if error.is_timeout() {
+        JobError::timeout(format!("POST to {host} timed out"))
+    } else {
+        // Drop the URL from the cause: it may carry credentials or tokens.
+        let cause = error.without_url();
+        JobError::upstream(format!("POST to {host} failed"), Some(Box::new(cause) as _))
+    }
+}
+
+/// Parses `Retry-After` as delay-seconds or an HTTP date; `None` if neither.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let delta = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    #[test]
+    fn statuses_map_to_codes() {
+        let table: [(u16, Option<ErrorCode>); 14] = [
+            (200, None),
+            (204, None),
+            (400, Some(ErrorCode::Validation)),
+            (401, Some(ErrorCode::PermissionDenied)),
+            (403, Some(ErrorCode::PermissionDenied)),
+            (404, Some(ErrorCode::NotFound)),
+            (408, Some(ErrorCode::Timeout)),
+            (409, Some(ErrorCode::Conflict)),
+            (410, Some(ErrorCode::NotFound)),
+            (422, Some(ErrorCode::Validation)),
+            (429, Some(ErrorCode::RateLimited)),
+            (500, Some(ErrorCode::UpstreamUnavailable)),
+            (502, Some(ErrorCode::UpstreamUnavailable)),
+            (503, Some(ErrorCode::UpstreamUnavailable)),
+        ];
+        for (status, code) in table {
+            let got = classify_status("example.test", status, None).err().map(|e| e.code());
+            assert_eq!(got, code, "HTTP {status}");
+        }
+    }
+
+    #[test]
+    fn retry_after_seconds_are_honoured() {
+        let err = classify_status("h", 429, Some("12")).err();
+        assert_eq!(err.and_then(|e| e.retry_after()), Some(Duration::from_secs(12)));
+    }
+
+    #[test]
+    fn retry_after_http_date_is_parsed() {
+        let at = chrono::Utc::now() + chrono::Duration::seconds(30);
+        let header = at.to_rfc2822();
+        let delay = parse_retry_after(&header).map(|d| d.as_secs());
+        assert!(matches!(delay, Some(28..=30)), "{delay:?}");
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn invalid_urls_are_validation_errors() {
+        for url in ["not a url", "ftp://example.test/x", "mailto:a@b.c"] {
+            let job = WebhookJob { url: url.into(), body: serde_json::json!({}) };
+            assert_eq!(job.validate().err().map(|e| e.code()), Some(ErrorCode::Validation), "{url}");
+        }
+    }
+
+    #[test]
+    fn signature_is_hmac_sha256_of_timestamp_and_body() {
+        // Expected value computed independently: printf '1700000000.{}' | openssl dgst -sha256 -hmac key
+        let sig = sign(b"key", "1700000000", b"{}");
+        assert_eq!(
+            sig,
+            "9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae"
+        );
+        assert_ne!(sig, sign(b"other", "1700000000", b"{}"));
+    }
+
+    #[test]
+    fn messages_name_the_host_not_the_url() {
+        let err = classify_status("hooks.example.test", 503, None).err();
+        let text = err.map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(text, "upstream unavailable: POST to hooks.example.test returned HTTP 503");
+    }
+}

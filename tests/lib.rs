@@ -1,0 +1,1 @@
+//! Support code for Herald's integration tests (see `integration/`).

@@ -1,0 +1,184 @@
+//! Group commit of finished attempts.
+//!
+//! Every finished attempt is sent to one [`Finisher`] task per process. It takes what
+//! has queued up (at most [`MAX_BATCH`]), writes all of it with ONE statement
+//! (`audit/finish_attempts.sql`: each job's update and its audit row together), and only
+//! then answers each sender. So an attempt is acknowledged only once it is durable, and
+//! while one write is in flight the next batch gathers: the busier the worker, the fewer
+//! round trips per attempt.
+//!
+//! While the database is unreachable the batch is retried with backoff (the attempts
+//! stay `running`, their leases are renewed by nothing, and rescue would find them if
+//! this process died). After [`Finisher::give_up`] (shutdown's deadline) a failed write
+//! is reported to its senders instead of retried.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgExecutor, PgPool};
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::error;
+
+use crate::db::{DbHealth, outage_backoff};
+use crate::queries;
+
+/// Most attempts written by one statement.
+pub const MAX_BATCH: usize = 512;
+
+/// One finished attempt, ready to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinishRow {
+    /// The job.
+    pub job_id: i64,
+    /// The attempt number being finished.
+    pub attempt: i32,
+    /// The worker that held the job (the row applies only if it still does).
+    pub worker_id: String,
+    /// The job's next state.
+    pub job_state: &'static str,
+    /// When it runs next.
+    pub next_run_at: Option<DateTime<Utc>>,
+    /// The audit outcome.
+    pub outcome: &'static str,
+    /// Error code, if failed.
+    pub error_code: Option<&'static str>,
+    /// Error class, if failed.
+    pub error_class: Option<&'static str>,
+    /// Sanitised message, if failed.
+    pub message: Option<String>,
+    /// When the attempt started.
+    pub started_at: DateTime<Utc>,
+    /// When it finished.
+    pub finished_at: DateTime<Utc>,
+    /// The trace the attempt ran in.
+    pub trace_id: Option<String>,
+}
+
+/// A finished attempt could not be recorded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FinishError {
+    /// The finisher has stopped (the worker is shutting down past its deadline).
+    #[error("the finisher has stopped; the attempt stays running and will be rescued")]
+    Stopped,
+    /// The database refused the write after shutdown's deadline.
+    #[error("could not record the attempt: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+struct Request {
+    row: FinishRow,
+    done: oneshot::Sender<Result<bool, Arc<sqlx::Error>>>,
+}
+
+/// Handle to the process's finisher task. Cheap to clone.
+#[derive(Clone)]
+pub struct Finisher {
+    tx: mpsc::Sender<Request>,
+}
+
+impl Finisher {
+    /// Starts the finisher task on `pool`. Set `give_up` to `true` to stop retrying
+    /// failed writes (shutdown's deadline). The task ends when every handle is dropped.
+    pub fn spawn(
+        pool: PgPool,
+        health: Arc<DbHealth>,
+        give_up: watch::Receiver<bool>,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(MAX_BATCH * 8);
+        let task = tokio::spawn(run(pool, rx, health, give_up));
+        (Self { tx }, task)
+    }
+
+    /// Records `row`; resolves after the commit. `Ok(false)` means the job was no longer
+    /// held by this attempt (a rescue took it), so nothing was written for it.
+    pub async fn finish(&self, row: FinishRow) -> Result<bool, FinishError> {
+        let (done, answer) = oneshot::channel();
+        self.tx
+            .send(Request { row, done })
+            .await
+            .map_err(|_| FinishError::Stopped)?;
+        match answer.await {
+            Ok(Ok(applied)) => Ok(applied),
+            Ok(Err(e)) => Err(FinishError::Database(sqlx::Error::Protocol(e.to_string()))),
+            Err(_) => Err(FinishError::Stopped),
+        }
+    }
+}
+
+async fn run(
+    pool: PgPool,
+    mut rx: mpsc::Receiver<Request>,
+    health: Arc<DbHealth>,
+    give_up: watch::Receiver<bool>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let rows: Vec<&FinishRow> = batch.iter().map(|r| &r.row).collect();
+        let result = write_until_done(&pool, &rows, &health, &give_up).await;
+        for request in batch.drain(..) {
+            let answer = match &result {
+                Ok(applied) => Ok(applied.contains(&request.row.job_id)),
+                Err(e) => Err(Arc::clone(e)),
+            };
+            // A sender that went away (its worker was dropped) needs no answer.
+            let _ = request.done.send(answer);
+        }
+    }
+}
+
+async fn write_until_done(
+    pool: &PgPool,
+    rows: &[&FinishRow],
+    health: &DbHealth,
+    give_up: &watch::Receiver<bool>,
+) -> Result<HashSet<i64>, Arc<sqlx::Error>> {
+    let mut delays = outage_backoff();
+    loop {
+        match write_batch(pool, rows).await {
+            Ok(applied) => {
+                health.ok();
+                return Ok(applied);
+            }
+            Err(e) if *give_up.borrow() => {
+                error!(
+                    attempts = rows.len(),
+                    error.message = %crate::sanitize::sanitize(&e.to_string()),
+                    "could not record finished attempts before shutdown; they stay running and will be rescued as abandoned"
+                );
+                return Err(Arc::new(e));
+            }
+            Err(e) => {
+                health.failed("finish attempts", &e);
+                if let Some(delay) = delays.next() {
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+}
+
+/// Writes `rows` with one statement; returns the job ids that applied.
+pub async fn write_batch<'c>(
+    executor: impl PgExecutor<'c>,
+    rows: &[&FinishRow],
+) -> Result<HashSet<i64>, sqlx::Error> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.job_id).collect();
+    let applied: Vec<(i64,)> = sqlx::query_as(queries::FINISH_ATTEMPTS)
+        .bind(&ids)
+        .bind(rows.iter().map(|r| r.attempt).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.worker_id.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.job_state).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.next_run_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.outcome).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.error_code).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.error_class).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.message.as_deref()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.started_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.finished_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.trace_id.as_deref()).collect::<Vec<_>>())
+        .fetch_all(executor)
+        .await?;
+    Ok(applied.into_iter().map(|(id,)| id).collect())
+}

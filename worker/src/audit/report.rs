@@ -1,0 +1,97 @@
+//! The one log event per finished attempt, at the level its outcome calls for:
+//!
+//! | outcome | level | target |
+//! |---|---|---|
+//! | succeeded | DEBUG (the audit row is its record) | `herald::audit` |
+//! | retrying | WARN | `herald::audit` |
+//! | dead (terminal or exhausted) | ERROR, with the cause chain | `herald::audit` |
+//! | abandoned, job retried | WARN | `herald::audit` |
+//! | abandoned, job dead | ERROR | `herald::audit` |
+//! | interrupted by shutdown | INFO | `herald::audit` |
+//!
+//! Fields: `job.id`, `job.type`, `job.queue`, `job.attempt`, `job.max_attempts`,
+//! `outcome`, `job.state`, `duration_ms`, and on failure `error.code`, `error.class`,
+//! `error.message`, `error.chain` (dead only), `error.backtrace` (panics, when captured),
+//! `next_run_at` (retries). All text is sanitised before it gets here.
+
+use super::outcome::{AttemptOutcome, Transition};
+
+/// Which job an attempt belonged to, for the log.
+#[derive(Debug, Clone, Copy)]
+pub struct AttemptRef<'a> {
+    /// Job id.
+    pub job_id: i64,
+    /// Job type.
+    pub job_type: &'a str,
+    /// Queue.
+    pub queue: &'a str,
+    /// Attempt number.
+    pub attempt: u32,
+    /// Attempt budget.
+    pub max_attempts: u32,
+    /// How long the attempt ran.
+    pub duration_ms: u64,
+}
+
+macro_rules! attempt_event {
+    ($level:ident, $job:expr, $t:expr, $message:literal) => {{
+        let failure = $t.failure.as_ref();
+        tracing::$level!(
+            target: "herald::audit",
+            {
+            job.id = $job.job_id,
+            job.r#type = $job.job_type,
+            job.queue = $job.queue,
+            job.attempt = $job.attempt,
+            job.max_attempts = $job.max_attempts,
+            outcome = $t.outcome.as_str(),
+            job.state = $t.job_state.as_str(),
+            duration_ms = $job.duration_ms,
+            error.code = failure.map(|f| f.code.as_str()),
+            error.class = failure.map(|f| f.class.as_str()),
+            error.message = failure.map(|f| f.message.as_str()),
+            next_run_at = $t.next_run_at.map(|t| t.to_rfc3339()),
+            error.backtrace = failure.and_then(|f| f.backtrace.as_deref()),
+            },
+            $message
+        );
+    }};
+}
+
+/// Emits the attempt's one event.
+pub fn log_attempt(job: AttemptRef<'_>, t: &Transition) {
+    let failure = t.failure.as_ref();
+    match (t.outcome, t.job_state) {
+        (AttemptOutcome::Succeeded, _) => attempt_event!(debug, job, t, "attempt succeeded"),
+        (AttemptOutcome::Interrupted, _) => {
+            attempt_event!(info, job, t, "attempt interrupted by shutdown; job put back to run again")
+        }
+        (AttemptOutcome::Retrying, _) => {
+            attempt_event!(warn, job, t, "attempt failed; retry scheduled")
+        }
+        (AttemptOutcome::Abandoned, super::JobState::Retrying) => {
+            attempt_event!(warn, job, t, "attempt abandoned by a dead worker; retry scheduled")
+        }
+        (AttemptOutcome::Abandoned, _) | (AttemptOutcome::Dead, _) => {
+            tracing::error!(
+                target: "herald::audit",
+                {
+                job.id = job.job_id,
+                job.r#type = job.job_type,
+                job.queue = job.queue,
+                job.attempt = job.attempt,
+                job.max_attempts = job.max_attempts,
+                outcome = t.outcome.as_str(),
+                job.state = t.job_state.as_str(),
+                duration_ms = job.duration_ms,
+                error.code = failure.map(|f| f.code.as_str()),
+                error.class = failure.map(|f| f.class.as_str()),
+                error.message = failure.map(|f| f.message.as_str()),
+                error.chain = failure.map(|f| f.chain.as_str()),
+                error.backtrace = failure.and_then(|f| f.backtrace.as_deref()),
+                },
+                "job is dead: no more attempts"
+            );
+        }
+    }
+}

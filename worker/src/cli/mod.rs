@@ -1,0 +1,142 @@
+//! The `herald` command line: one file per command, each writing its output to an
+//! injected writer so tests can read it.
+//!
+//! | command | what it does |
+//! |---|---|
+//! | `herald worker` | runs the worker until SIGINT/SIGTERM (configuration: `config.rs`) |
+//! | `herald migrate` | applies Herald's migrations (idempotent) |
+//! | `herald enqueue <type> --payload <json>` | enqueues one job, printing its id |
+//! | `herald demo` | the end-to-end demo (see `demo/`) |
+//!
+//! Exit codes: 0 success, 1 the operation failed, 2 usage error. Errors are one line on
+//! stderr, without backtraces or SQL.
+
+use std::io::Write;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{ConfigError, WorkerConfig};
+use crate::runtime::RunError;
+
+pub mod enqueue;
+pub mod migrate;
+
+/// Herald: background jobs on PostgreSQL, with every failure classified and audited.
+#[derive(Debug, Parser)]
+#[command(name = "herald", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the worker until SIGINT or SIGTERM (configured by environment variables).
+    Worker,
+    /// Apply Herald's database migrations (safe to run again).
+    Migrate,
+    /// Enqueue one job and print its id.
+    Enqueue(enqueue::EnqueueArgs),
+    /// Run the end-to-end demo: enqueue notification jobs, run them, show the audit.
+    Demo(crate::demo::DemoArgs),
+}
+
+impl Command {
+    /// The log filter used when neither `HERALD_LOG` nor `RUST_LOG` is set.
+    pub fn default_log_filter(&self) -> &'static str {
+        match self {
+            Self::Demo(_) => "warn",
+            _ => "info",
+        }
+    }
+}
+
+/// A command failed; the message is one line for the user.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CliError {
+    /// The arguments or configuration are unusable (exit code 2).
+    #[error("{0}")]
+    Usage(String),
+    /// The operation failed (exit code 1).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    /// The process exit code: 2 for usage errors, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Usage(_) => 2,
+            Self::Failed(_) => 1,
+        }
+    }
+}
+
+impl From<ConfigError> for CliError {
+    fn from(e: ConfigError) -> Self {
+        Self::Usage(e.to_string())
+    }
+}
+
+impl From<RunError> for CliError {
+    fn from(e: RunError) -> Self {
+        Self::Failed(crate::sanitize::sanitize(&e.to_string()))
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Failed(format!("cannot write output: {e}"))
+    }
+}
+
+/// Runs `cli`, writing user-facing output to `out`.
+pub async fn run(cli: Cli, out: &mut (impl Write + Send)) -> Result<(), CliError> {
+    match cli.command {
+        Command::Worker => {
+            let cfg = WorkerConfig::from_env()?;
+            let registry = crate::runtime::default_registry(&cfg)?;
+            crate::runtime::run(cfg, registry, crate::runtime::shutdown_signal()).await?;
+            Ok(())
+        }
+        Command::Migrate => migrate::run(out).await,
+        Command::Enqueue(args) => enqueue::run(args, out).await,
+        Command::Demo(args) => crate::demo::run(args, out).await,
+    }
+}
+
+/// Connects for a one-shot command, with a short timeout and a one-line error.
+pub(crate) async fn connect(cfg: &WorkerConfig) -> Result<sqlx::PgPool, CliError> {
+    crate::db::connect(&cfg.database_url, 2, cfg.acquire_timeout)
+        .await
+        .map_err(|e| CliError::Failed(format!("cannot connect to the database: {}", one_line(&e))))
+}
+
+/// A database error as one sanitised line, without SQL.
+pub(crate) fn one_line(e: &sqlx::Error) -> String {
+    let text = match e {
+        sqlx::Error::Database(db) => db.message().to_owned(),
+        other => other.to_string(),
+    };
+    crate::sanitize::sanitize(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn usage_errors_exit_with_2_and_failures_with_1() {
+        assert_eq!(CliError::Usage("x".into()).exit_code(), 2);
+        assert_eq!(CliError::Failed("x".into()).exit_code(), 1);
+    }
+}

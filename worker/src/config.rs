@@ -1,0 +1,343 @@
+//! Worker configuration: the only place that reads the environment.
+//!
+//! Every variable, its default, and what it means:
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `DATABASE_URL` | (required; `herald demo` starts a private PostgreSQL when unset) | PostgreSQL to use |
+//! | `HERALD_QUEUES` | `default=16` | queues to run and their concurrency, `name=n,name=n` |
+//! | `HERALD_WORKER_ID` | `<hostname>-<pid>-<random>` | this process's id in locks and audit rows |
+//! | `HERALD_LEASE` | `30s` | a running job whose heartbeat is older than this is rescued |
+//! | `HERALD_HEARTBEAT_INTERVAL` | lease / 6 | how often running jobs' leases are renewed |
+//! | `HERALD_RESCUE_INTERVAL` | lease / 2 | how often expired leases are looked for |
+//! | `HERALD_POLL_INTERVAL` | `5s` | safety poll when no NOTIFY arrives |
+//! | `HERALD_SHUTDOWN_GRACE` | `30s` | how long in-flight attempts may finish after SIGTERM |
+//! | `HERALD_RETRY_BASE` / `HERALD_RETRY_MAX` / `HERALD_RETRY_JITTER` | `2s` / `1h` / `0.2` | durable backoff |
+//! | `HERALD_DB_POOL_SIZE` | `10` | connections in the worker's pool |
+//! | `HERALD_DB_ACQUIRE_TIMEOUT` | `5s` | how long a query waits for a connection |
+//! | `HERALD_DB_OUTAGE_CRITICAL_AFTER` | `30s` | a database outage this long raises the CRITICAL event |
+//! | `HERALD_WEBHOOK_SIGNING_KEY` | (none: requests go unsigned, with a WARN at start-up) | HMAC key for `notify.webhook` |
+//! | `HERALD_WEBHOOK_TIMEOUT` | `10s` | per-request timeout of `notify.webhook` |
+//! | `HERALD_LOG_FORMAT` | `text` | `text` or `json` |
+//! | `HERALD_LOG` (or `RUST_LOG`) | `info` | `tracing` filter, e.g. `info,herald::audit=debug` |
+//!
+//! Durations are written `250ms`, `30s`, `5m`, `2h`, `7d`, or a bare number of seconds.
+//! [`WorkerConfig::from_lookup`] validates everything at start-up, so a bad value stops
+//! the worker before any job runs.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use herald_jobs::RetryPolicy;
+
+/// A configuration value that could not be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required variable is not set.
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    /// A variable is set to something unusable.
+    #[error("{name}={value:?} is invalid: {reason}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// Its value (never a secret: secrets are not validated this way).
+        value: String,
+        /// What was expected.
+        reason: String,
+    },
+}
+
+/// One queue this worker runs, with its concurrency limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueConfig {
+    /// The queue's name.
+    pub name: String,
+    /// At most this many of its attempts run at once in this process.
+    pub concurrency: usize,
+}
+
+/// Log output settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    #[default]
+    Text,
+    /// One JSON object per event.
+    Json,
+}
+
+/// Everything `herald worker` runs with.
+#[derive(Clone)]
+pub struct WorkerConfig {
+    /// The PostgreSQL URL (may hold a password: never log it whole).
+    pub database_url: String,
+    /// This process's id.
+    pub worker_id: String,
+    /// Queues and their concurrency.
+    pub queues: Vec<QueueConfig>,
+    /// Lease length; see the module table.
+    pub lease: Duration,
+    /// Heartbeat interval.
+    pub heartbeat_interval: Duration,
+    /// Rescue interval.
+    pub rescue_interval: Duration,
+    /// Safety poll interval.
+    pub poll_interval: Duration,
+    /// Shutdown grace period.
+    pub shutdown_grace: Duration,
+    /// Durable retry schedule.
+    pub retry: RetryPolicy,
+    /// Pool size.
+    pub pool_size: u32,
+    /// Pool acquire timeout.
+    pub acquire_timeout: Duration,
+    /// Outage length that raises the CRITICAL event.
+    pub outage_critical_after: Duration,
+    /// `notify.webhook` signing key.
+    pub webhook_signing_key: Option<String>,
+    /// `notify.webhook` request timeout.
+    pub webhook_timeout: Duration,
+}
+
+impl std::fmt::Debug for WorkerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerConfig")
+            .field("database_url", &crate::sanitize::redact(&self.database_url))
+            .field("worker_id", &self.worker_id)
+            .field("queues", &self.queues)
+            .field("lease", &self.lease)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("retry", &self.retry)
+            .field("pool_size", &self.pool_size)
+            .field("webhook_signing_key", &self.webhook_signing_key.as_ref().map(|_| "[REDACTED]"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorkerConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Reads configuration through `get` (a variable's value, or `None` when unset).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let database_url = get("DATABASE_URL").ok_or(ConfigError::Missing("DATABASE_URL"))?;
+        let lease = duration(&get, "HERALD_LEASE", Duration::from_secs(30))?;
+        let retry_defaults = RetryPolicy::default();
+        let jitter = match get("HERALD_RETRY_JITTER") {
+            None => retry_defaults.jitter,
+            Some(v) => v
+                .parse::<f64>()
+                .ok()
+                .filter(|j| (0.0..=1.0).contains(j))
+                .ok_or_else(|| invalid("HERALD_RETRY_JITTER", &v, "a fraction from 0 to 1"))?,
+        };
+        Ok(Self {
+            database_url,
+            worker_id: get("HERALD_WORKER_ID").unwrap_or_else(default_worker_id),
+            queues: queues(get("HERALD_QUEUES").as_deref().unwrap_or("default=16"))?,
+            lease,
+            heartbeat_interval: duration(&get, "HERALD_HEARTBEAT_INTERVAL", lease / 6)?,
+            rescue_interval: duration(&get, "HERALD_RESCUE_INTERVAL", lease / 2)?,
+            poll_interval: duration(&get, "HERALD_POLL_INTERVAL", Duration::from_secs(5))?,
+            shutdown_grace: duration(&get, "HERALD_SHUTDOWN_GRACE", Duration::from_secs(30))?,
+            retry: RetryPolicy {
+                base: duration(&get, "HERALD_RETRY_BASE", retry_defaults.base)?,
+                max: duration(&get, "HERALD_RETRY_MAX", retry_defaults.max)?,
+                jitter,
+            },
+            pool_size: number(&get, "HERALD_DB_POOL_SIZE", 10)?,
+            acquire_timeout: duration(&get, "HERALD_DB_ACQUIRE_TIMEOUT", Duration::from_secs(5))?,
+            outage_critical_after: duration(
+                &get,
+                "HERALD_DB_OUTAGE_CRITICAL_AFTER",
+                Duration::from_secs(30),
+            )?,
+            webhook_signing_key: get("HERALD_WEBHOOK_SIGNING_KEY"),
+            webhook_timeout: duration(&get, "HERALD_WEBHOOK_TIMEOUT", Duration::from_secs(10))?,
+        })
+    }
+
+    /// The queue names, in configuration order.
+    pub fn queue_names(&self) -> Vec<String> {
+        self.queues.iter().map(|q| q.name.clone()).collect()
+    }
+}
+
+/// The log format from `HERALD_LOG_FORMAT` (`text` when unset or unknown is an error).
+pub fn log_format_from_env() -> Result<LogFormat, ConfigError> {
+    match std::env::var("HERALD_LOG_FORMAT").ok().as_deref() {
+        None | Some("") | Some("text") => Ok(LogFormat::Text),
+        Some("json") => Ok(LogFormat::Json),
+        Some(other) => Err(invalid("HERALD_LOG_FORMAT", other, "`text` or `json`")),
+    }
+}
+
+/// The `tracing` filter from `HERALD_LOG`, then `RUST_LOG`, else `info`.
+pub fn log_filter_from_env() -> String {
+    std::env::var("HERALD_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".to_owned())
+}
+
+/// Parses `250ms`, `30s`, `5m`, `2h`, `7d` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().ok()?;
+    let seconds = match unit.trim() {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        "d" => value * 86_400.0,
+        _ => return None,
+    };
+    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
+}
+
+fn duration(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) => parse_duration(&v)
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| invalid(name, &v, "a positive duration such as 30s, 5m or 250ms")),
+    }
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u32,
+) -> Result<u32, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| invalid(name, &v, "a positive whole number")),
+    }
+}
+
+fn queues(spec: &str) -> Result<Vec<QueueConfig>, ConfigError> {
+    let mut seen = BTreeMap::new();
+    let mut out = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, concurrency) = part.split_once('=').unwrap_or((part, "16"));
+        let concurrency = concurrency
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=10_000).contains(n))
+            .ok_or_else(|| invalid("HERALD_QUEUES", spec, "name=concurrency pairs, 1 to 10000"))?;
+        let name = name.trim();
+        if name.is_empty() || seen.insert(name.to_owned(), ()).is_some() {
+            return Err(invalid("HERALD_QUEUES", spec, "distinct, non-empty queue names"));
+        }
+        out.push(QueueConfig { name: name.to_owned(), concurrency });
+    }
+    if out.is_empty() {
+        return Err(invalid("HERALD_QUEUES", spec, "at least one queue"));
+    }
+    Ok(out)
+}
+
+fn invalid(name: &'static str, value: &str, reason: &str) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        value: crate::sanitize::sanitize(value),
+        reason: reason.to_owned(),
+    }
+}
+
+fn default_worker_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "host".to_owned());
+    format!("{host}-{}-{:04x}", std::process::id(), rand::random::<u16>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<WorkerConfig, ConfigError> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        WorkerConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_only_the_database_is_set() {
+        let cfg = config(&[("DATABASE_URL", "postgres://x")]);
+        let cfg = cfg.as_ref().ok();
+        assert_eq!(cfg.map(|c| c.lease), Some(Duration::from_secs(30)));
+        assert_eq!(cfg.map(|c| c.heartbeat_interval), Some(Duration::from_secs(5)));
+        assert_eq!(
+            cfg.map(|c| c.queues.clone()),
+            Some(vec![QueueConfig { name: "default".into(), concurrency: 16 }])
+        );
+    }
+
+    #[test]
+    fn missing_database_url_is_reported() {
+        assert_eq!(config(&[]).err(), Some(ConfigError::Missing("DATABASE_URL")));
+    }
+
+    #[test]
+    fn bad_values_fail_at_start_up_with_the_variable_named() {
+        let cases = [
+            ("HERALD_LEASE", "soon"),
+            ("HERALD_LEASE", "0s"),
+            ("HERALD_QUEUES", "a=0"),
+            ("HERALD_QUEUES", "a=1,a=2"),
+            ("HERALD_DB_POOL_SIZE", "-1"),
+            ("HERALD_RETRY_JITTER", "2"),
+        ];
+        for (name, value) in cases {
+            let err = config(&[("DATABASE_URL", "postgres://x"), (name, value)]).err();
+            assert!(matches!(err, Some(ConfigError::Invalid { name: n, .. }) if n == name), "{name}={value}");
+        }
+    }
+
+    #[test]
+    fn queues_parse_with_concurrency() {
+        let cfg = config(&[("DATABASE_URL", "x"), ("HERALD_QUEUES", "mail=4, default=32")]);
+        let names: Vec<(String, usize)> = cfg
+            .map(|c| c.queues.into_iter().map(|q| (q.name, q.concurrency)).collect())
+            .unwrap_or_default();
+        assert_eq!(names, vec![("mail".into(), 4), ("default".into(), 32)]);
+    }
+
+    #[test]
+    fn durations_parse_in_every_unit() {
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("7d"), Some(Duration::from_secs(604_800)));
+        assert_eq!(parse_duration("12"), Some(Duration::from_secs(12)));
+        assert_eq!(parse_duration("5 weeks"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let cfg = config(&[
+            ("DATABASE_URL", "postgres://u:pw123@db/h"),
+            ("HERALD_WEBHOOK_SIGNING_KEY", "topsecretkey"),
+        ]);
+        let text = cfg.map(|c| format!("{c:?}")).unwrap_or_default();
+        assert!(!text.contains("pw123") && !text.contains("topsecretkey"), "{text}");
+    }
+}

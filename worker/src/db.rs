@@ -1,0 +1,104 @@
+//! The connection pool, migrations, and the database-health tracker.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use tracing::{error, info};
+
+use crate::sanitize::sanitize;
+
+/// Opens a pool of `size` connections; a query waits at most `acquire_timeout` for one.
+/// Fails when the first connection cannot be made.
+pub async fn connect(url: &str, size: u32, acquire_timeout: Duration) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(acquire_timeout)
+        .connect(url)
+        .await
+}
+
+/// Applies Herald's migrations (idempotent; concurrent callers serialise on sqlx's
+/// advisory lock).
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    sqlx::migrate!("../migrations").run(pool).await
+}
+
+/// Tracks whether the database is reachable, so an outage is logged once at ERROR when
+/// it starts, once as a CRITICAL event (target `herald::alert`) when it lasts, and once
+/// at INFO when it ends, however many queries fail meanwhile.
+#[derive(Debug)]
+pub struct DbHealth {
+    critical_after: Duration,
+    outage: Mutex<Option<Outage>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Outage {
+    since: Instant,
+    critical_sent: bool,
+}
+
+impl DbHealth {
+    /// A tracker that raises the CRITICAL event after `critical_after` of outage.
+    pub fn new(critical_after: Duration) -> Self {
+        Self {
+            critical_after,
+            outage: Mutex::new(None),
+        }
+    }
+
+    /// Records a failed database operation `what`.
+    pub fn failed(&self, what: &'static str, err: &sqlx::Error) {
+        let Ok(mut outage) = self.outage.lock() else { return };
+        match outage.as_mut() {
+            None => {
+                error!(
+                    db.operation = what,
+                    error.message = %sanitize(&err.to_string()),
+                    "database unreachable; work pauses and resumes by itself when it returns"
+                );
+                *outage = Some(Outage { since: Instant::now(), critical_sent: false });
+            }
+            Some(o) if !o.critical_sent && o.since.elapsed() >= self.critical_after => {
+                o.critical_sent = true;
+                error!(
+                    target: "herald::alert",
+                    severity = "CRITICAL",
+                    alert = "database_unreachable",
+                    outage_secs = o.since.elapsed().as_secs(),
+                    "database unreachable for too long"
+                );
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Records a successful database operation.
+    pub fn ok(&self) {
+        let Ok(mut outage) = self.outage.lock() else { return };
+        if let Some(o) = outage.take() {
+            info!(
+                outage_ms = o.since.elapsed().as_millis() as u64,
+                "database reachable again; work resumes"
+            );
+        }
+    }
+
+    /// Whether an outage is in progress.
+    pub fn is_down(&self) -> bool {
+        self.outage.lock().map(|o| o.is_some()).unwrap_or(false)
+    }
+}
+
+/// The backoff used while the database is unreachable: 100 ms doubling to 5 s, forever.
+pub fn outage_backoff() -> impl Iterator<Item = Duration> {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(Duration::from_secs(5))
+        .with_jitter()
+        .without_max_times()
+        .build()
+}

@@ -1,0 +1,248 @@
+//! `herald demo`: Herald's main job, end to end, with no configuration.
+//!
+//! 1. Uses `DATABASE_URL` if set; otherwise starts (or reuses) a private PostgreSQL in
+//!    `$HERALD_HOME/demo` (default `/var/tmp/herald/demo`) on 127.0.0.1:54329 and
+//!    recreates its `herald_demo` database, so the audit table holds this run only.
+//! 2. Starts a local webhook receiver whose endpoints succeed, fail transiently, rate
+//!    limit, and fail permanently (`receiver.rs`).
+//! 3. Enqueues `--jobs` `notify.webhook` jobs in one transaction, in a fixed mix, and
+//!    shows a payload rejected at enqueue.
+//! 4. Runs the worker in-process (short backoff) until every job is settled.
+//! 5. Prints a summary read back from the tables (`summary.rs`) and where to look next.
+//!
+//! The private PostgreSQL stays up afterwards; the summary prints how to stop it.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use herald_jobs::enqueue::{NewJob, enqueue_in};
+use herald_jobs::notify::WebhookJob;
+use herald_jobs::RetryPolicy;
+use sqlx::PgPool;
+use tokio::sync::oneshot;
+
+use crate::cli::CliError;
+use crate::config::{QueueConfig, WorkerConfig};
+use crate::private_pg::{PrivatePostgres, PrivatePgError, default_home};
+use crate::queries;
+
+pub mod receiver;
+pub mod summary;
+
+use receiver::{Receiver, SCENARIOS};
+
+/// The private instance's port.
+pub const DEMO_PORT: u16 = 54329;
+/// The private instance's database.
+pub const DEMO_DATABASE: &str = "herald_demo";
+/// The demo's webhook signing key.
+const DEMO_SIGNING_KEY: &str = "herald-demo-signing-key";
+/// Jobs per scenario in every 20 jobs: ok, flaky, slow-down, gone, invalid, down.
+const MIX: [usize; 6] = [14, 2, 1, 1, 1, 1];
+
+/// Arguments of `herald demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many notification jobs to enqueue.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub jobs: u32,
+    /// Give up if the jobs have not settled after this many seconds.
+    #[arg(long, default_value_t = 90)]
+    pub timeout_secs: u64,
+}
+
+/// Why the demo failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DemoError {
+    /// The private PostgreSQL could not be started.
+    #[error("cannot start a private PostgreSQL: {0}")]
+    Postgres(#[from] PrivatePgError),
+    /// A database operation failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Output could not be written.
+    #[error("cannot write output: {0}")]
+    Io(#[from] std::io::Error),
+    /// Anything else, described.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<DemoError> for CliError {
+    fn from(e: DemoError) -> Self {
+        let text = match &e {
+            DemoError::Database(db) => crate::cli::one_line(db),
+            other => other.to_string(),
+        };
+        CliError::Failed(format!("demo failed: {}", crate::sanitize::sanitize(&text)))
+    }
+}
+
+/// Runs the demo, writing its report to `out`.
+pub async fn run(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), CliError> {
+    Ok(run_demo(args, out).await?)
+}
+
+async fn run_demo(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), DemoError> {
+    writeln!(out, "Herald demo: notification jobs through a real queue, worker and audit trail\n")?;
+    let (database_url, private) = database(out).await?;
+    let pool = crate::db::connect(&database_url, 4, Duration::from_secs(10)).await?;
+    crate::db::migrate(&pool).await.map_err(|e| DemoError::Other(format!("cannot apply migrations: {e}")))?;
+
+    let receiver = Receiver::start(DEMO_SIGNING_KEY.as_bytes()).await?;
+    writeln!(out, "  webhook receiver: {}", receiver.base_url())?;
+    let ids = enqueue_mix(&pool, &receiver, args.jobs as usize, out).await?;
+
+    let started = Instant::now();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let cfg = worker_config(&database_url);
+    let registry = crate::runtime::default_registry(&cfg).map_err(|e| DemoError::Other(e.to_string()))?;
+    let worker = tokio::spawn(crate::runtime::run_with_pool(cfg, registry, pool.clone(), async {
+        let _ = stopped.await;
+    }));
+    writeln!(out, "  worker: running (concurrency 16, retry backoff 200 ms doubling, capped at 2 s)")?;
+    let settled = wait_until_settled(&pool, &ids, Duration::from_secs(args.timeout_secs)).await;
+    let _ = stop.send(());
+    worker
+        .await
+        .map_err(|e| DemoError::Other(format!("worker task failed: {e}")))?
+        .map_err(|e| DemoError::Other(e.to_string()))?;
+    settled?;
+    writeln!(out, "  all {} jobs settled in {:.1} s", ids.len(), started.elapsed().as_secs_f64())?;
+    let received: u64 = receiver.received().values().sum();
+    writeln!(out, "  webhook requests received: {received}")?;
+
+    let summary = summary::Summary::load(&pool, &ids).await?;
+    summary.print(out)?;
+    print_examples(&pool, &ids, out).await?;
+    print_next_steps(&database_url, private.as_ref(), out)?;
+    Ok(())
+}
+
+async fn database(out: &mut impl Write) -> Result<(String, Option<PrivatePostgres>), DemoError> {
+    if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+        writeln!(out, "  database: {} (from DATABASE_URL)", crate::sanitize::redact(&url))?;
+        return Ok((url, None));
+    }
+    let pg = tokio::task::spawn_blocking(|| -> Result<PrivatePostgres, PrivatePgError> {
+        let pg = PrivatePostgres::new(default_home().join("demo"), DEMO_PORT)?;
+        pg.ensure_running()?;
+        Ok(pg)
+    })
+    .await
+    .map_err(|e| DemoError::Other(format!("private PostgreSQL set-up failed: {e}")))??;
+    let admin = crate::db::connect(&pg.url("postgres"), 1, Duration::from_secs(10)).await?;
+    sqlx::query(queries::DEMO_DROP_DATABASE).execute(&admin).await?;
+    sqlx::query(queries::DEMO_CREATE_DATABASE).execute(&admin).await?;
+    admin.close().await;
+    let url = pg.url(DEMO_DATABASE);
+    writeln!(out, "  database: {url} (private PostgreSQL in {}, fresh database)", pg.data_dir().display())?;
+    Ok((url, Some(pg)))
+}
+
+fn worker_config(database_url: &str) -> WorkerConfig {
+    let env = |name: &str| match name {
+        "DATABASE_URL" => Some(database_url.to_owned()),
+        "HERALD_WORKER_ID" => Some(format!("demo-worker-{}", std::process::id())),
+        "HERALD_WEBHOOK_SIGNING_KEY" => Some(DEMO_SIGNING_KEY.to_owned()),
+        "HERALD_SHUTDOWN_GRACE" => Some("5s".to_owned()),
+        "HERALD_LEASE" => Some("10s".to_owned()),
+        "HERALD_POLL_INTERVAL" => Some("1s".to_owned()),
+        _ => None,
+    };
+    let mut cfg = match WorkerConfig::from_lookup(env) {
+        Ok(cfg) => cfg,
+        // Every value above is a valid constant; from_lookup only fails on bad input.
+        Err(_) => unreachable_config(database_url),
+    };
+    cfg.queues = vec![QueueConfig { name: "default".to_owned(), concurrency: 16 }];
+    cfg.retry = RetryPolicy { base: Duration::from_millis(200), max: Duration::from_secs(2), jitter: 0.2 };
+    cfg
+}
+
+fn unreachable_config(database_url: &str) -> WorkerConfig {
+    let lookup = |name: &str| (name == "DATABASE_URL").then(|| database_url.to_owned());
+    match WorkerConfig::from_lookup(lookup) {
+        Ok(cfg) => cfg,
+        Err(_) => WorkerConfig::from_lookup(|_| Some(String::new())).unwrap_or_else(|_| unreachable!()),
+    }
+}
+
+async fn enqueue_mix(
+    pool: &PgPool,
+    receiver: &Receiver,
+    count: usize,
+    out: &mut impl Write,
+) -> Result<Vec<i64>, DemoError> {
+    let plan: Vec<&str> = SCENARIOS
+        .iter()
+        .zip(MIX)
+        .flat_map(|(s, n)| std::iter::repeat_n(*s, n))
+        .collect();
+    let mut tx = pool.begin().await?;
+    let mut ids = Vec::with_capacity(count);
+    for n in 0..count {
+        let scenario = plan[n % plan.len()];
+        let job = WebhookJob {
+            url: receiver.url(scenario),
+            body: serde_json::json!({ "event": "order.shipped", "order": n, "scenario": scenario }),
+        };
+        let budget = if scenario == "down" { 3 } else { 5 };
+        let new = NewJob::new(&job).map_err(|e| DemoError::Other(e.to_string()))?.max_attempts(budget);
+        ids.push(enqueue_in(&mut tx, new).await.map_err(|e| DemoError::Other(e.to_string()))?.id);
+    }
+    tx.commit().await?;
+    writeln!(
+        out,
+        "  enqueued {count} notify.webhook jobs in one transaction (per 20: 14 ok, 2 flaky, 1 rate-limited, 1 gone, 1 invalid, 1 down)"
+    )?;
+    let bad = WebhookJob { url: "ftp://files.example.com/hook".to_owned(), body: serde_json::json!({}) };
+    if let Err(e) = NewJob::new(&bad) {
+        writeln!(out, "  rejected at enqueue, never queued: {e}")?;
+    }
+    Ok(ids)
+}
+
+async fn wait_until_settled(pool: &PgPool, ids: &[i64], timeout: Duration) -> Result<(), DemoError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let open: i64 = sqlx::query_scalar(queries::DEMO_UNSETTLED).bind(ids).fetch_one(pool).await?;
+        if open == 0 {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(DemoError::Other(format!("{open} jobs still unsettled after {} s", timeout.as_secs())));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn print_examples(pool: &PgPool, ids: &[i64], out: &mut impl Write) -> Result<(), DemoError> {
+    let per_cycle = MIX.iter().sum::<usize>();
+    let example = |scenario_index: usize| -> Option<i64> {
+        let offset: usize = MIX[..scenario_index].iter().sum();
+        (offset < ids.len() && ids.len() >= per_cycle.min(ids.len())).then(|| ids[offset])
+    };
+    for (index, title) in [(1, "flaky endpoint: retried, then delivered"), (2, "rate limited: waited for Retry-After"), (3, "gone: terminal at once"), (5, "down: retried until its budget ran out")] {
+        if let Some(id) = example(index) {
+            summary::print_trail(pool, id, title, out).await?;
+        }
+    }
+    Ok(())
+}
+
+fn print_next_steps(url: &str, private: Option<&PrivatePostgres>, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out, "\nLook further")?;
+    writeln!(out, "  export DATABASE_URL='{}'", crate::sanitize::redact(url))?;
+    writeln!(
+        out,
+        "  psql \"$DATABASE_URL\" -c 'SELECT job_id, attempt, outcome, error_code, error_class, message FROM herald.attempts ORDER BY id LIMIT 20'"
+    )?;
+    writeln!(out, "  cargo run --release --bin herald -- enqueue notify.webhook --payload '{{\"url\":\"http://127.0.0.1:9/x\",\"body\":{{}}}}'")?;
+    if let Some(pg) = private {
+        writeln!(out, "  stop the private PostgreSQL: {}", pg.stop_command())?;
+    }
+    Ok(())
+}

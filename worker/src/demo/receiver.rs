@@ -1,0 +1,108 @@
+//! A local webhook receiver for the demo (and the tests): each path answers in a fixed
+//! way, so the demo shows every kind of outcome.
+//!
+//! | path | answers | Herald's classification |
+//! |---|---|---|
+//! | `/hooks/ok` | 200 | success |
+//! | `/hooks/flaky` | 503 on attempts 1–2, then 200 | retried, then success |
+//! | `/hooks/slow-down` | 429 `Retry-After: 1` on attempt 1, then 200 | waits 1 s, then success |
+//! | `/hooks/gone` | 410 | terminal `NOT_FOUND` |
+//! | `/hooks/invalid` | 422 | terminal `VALIDATION_ERROR` |
+//! | `/hooks/down` | 503 always | retried until the budget runs out, then dead |
+//!
+//! Every request's signature is checked; a bad one gets 401.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use herald_jobs::notify::webhook::sign;
+use tokio::sync::oneshot;
+
+/// The receiver's paths, in the demo's mix order.
+pub const SCENARIOS: [&str; 6] = ["ok", "flaky", "slow-down", "gone", "invalid", "down"];
+
+struct ReceiverState {
+    signing_key: Vec<u8>,
+    received: Mutex<BTreeMap<String, u64>>,
+}
+
+/// A running receiver; stops when dropped.
+pub struct Receiver {
+    addr: SocketAddr,
+    state: Arc<ReceiverState>,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Receiver {
+    /// Starts on 127.0.0.1 (a free port), checking signatures made with `signing_key`.
+    pub async fn start(signing_key: &[u8]) -> std::io::Result<Self> {
+        let state = Arc::new(ReceiverState {
+            signing_key: signing_key.to_vec(),
+            received: Mutex::new(BTreeMap::new()),
+        });
+        let app = Router::new()
+            .route("/hooks/{scenario}", post(receive))
+            .with_state(Arc::clone(&state));
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::warn!(error.message = %e, "demo webhook receiver stopped");
+            }
+        });
+        Ok(Self { addr, state, _stop: stop })
+    }
+
+    /// The URL of `scenario`'s endpoint.
+    pub fn url(&self, scenario: &str) -> String {
+        format!("http://{}/hooks/{scenario}", self.addr)
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Requests received so far, by scenario.
+    pub fn received(&self) -> BTreeMap<String, u64> {
+        self.state.received.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+async fn receive(
+    State(state): State<Arc<ReceiverState>>,
+    Path(scenario): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Ok(mut received) = state.received.lock() {
+        *received.entry(scenario.clone()).or_default() += 1;
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let expected = format!("sha256={}", sign(&state.signing_key, header("X-Herald-Timestamp"), &body));
+    if header("X-Herald-Signature") != expected {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let attempt: u32 = header("X-Herald-Attempt").parse().unwrap_or(1);
+    match (scenario.as_str(), attempt) {
+        ("ok", _) => StatusCode::OK.into_response(),
+        ("flaky", 1..=2) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        ("flaky", _) => StatusCode::OK.into_response(),
+        ("slow-down", 1) => (StatusCode::TOO_MANY_REQUESTS, [("Retry-After", "1")]).into_response(),
+        ("slow-down", _) => StatusCode::OK.into_response(),
+        ("gone", _) => StatusCode::GONE.into_response(),
+        ("invalid", _) => StatusCode::UNPROCESSABLE_ENTITY.into_response(),
+        _ => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}

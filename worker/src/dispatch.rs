@@ -1,0 +1,164 @@
+//! The apalis service that runs one claimed job: decode, run under a timeout and a panic
+//! guard, classify once ([`decide`]), log once ([`log_attempt`]), and record the attempt
+//! through the group-commit [`Finisher`]. The service's future resolves only after the
+//! attempt is durable, so the concurrency slot is held until then.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+
+use apalis_core::task::Task;
+use chrono::Utc;
+use futures::future::BoxFuture;
+use herald_jobs::{AttemptInfo, JobError, RetryPolicy};
+use tokio::sync::watch;
+use tracing::warn;
+
+use crate::audit::report::{AttemptRef, log_attempt};
+use crate::audit::{AttemptResult, FinishError, FinishRow, Finisher, Transition, decide};
+use crate::panic_guard::CatchPanic;
+use crate::queue::ClaimedJob;
+use crate::registry::Registry;
+
+/// What every attempt of this process shares.
+pub struct DispatchShared {
+    /// Registered job types.
+    pub registry: Registry,
+    /// This process's worker id.
+    pub worker_id: String,
+    /// Durable retry schedule.
+    pub retry: RetryPolicy,
+    /// Where finished attempts go.
+    pub finisher: Finisher,
+    /// Turns `true` when shutdown's grace period is over: running attempts stop.
+    pub hard_stop: watch::Receiver<bool>,
+}
+
+/// The tower service apalis calls for each task of one queue.
+#[derive(Clone)]
+pub struct Dispatcher {
+    shared: Arc<DispatchShared>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl Dispatcher {
+    /// A dispatcher counting its running attempts in `in_flight`.
+    pub fn new(shared: Arc<DispatchShared>, in_flight: Arc<AtomicUsize>) -> Self {
+        Self { shared, in_flight }
+    }
+}
+
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl tower::Service<Task<ClaimedJob>> for Dispatcher {
+    type Response = ();
+    type Error = FinishError;
+    type Future = BoxFuture<'static, Result<(), FinishError>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), FinishError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, task: Task<ClaimedJob>) -> Self::Future {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let guard = InFlight(Arc::clone(&self.in_flight));
+        let shared = Arc::clone(&self.shared);
+        Box::pin(async move {
+            let result = shared.run(task.args).await;
+            drop(guard);
+            result
+        })
+    }
+}
+
+impl DispatchShared {
+    async fn run(&self, job: ClaimedJob) -> Result<(), FinishError> {
+        let started_at = Utc::now();
+        let result = self.execute(&job).await;
+        let finished_at = Utc::now();
+        let (attempt, max_attempts) = (job.attempt_number(), job.max_attempts_number());
+        let transition = decide(attempt, max_attempts, result, &self.retry, finished_at, rand::random());
+        let row = self.finish_row(&job, &transition, started_at, finished_at);
+        let applied = self.finisher.finish(row).await?;
+        let attempt_ref = AttemptRef {
+            job_id: job.id,
+            job_type: &job.job_type,
+            queue: &job.queue,
+            attempt,
+            max_attempts,
+            duration_ms: u64::try_from((finished_at - started_at).num_milliseconds()).unwrap_or(0),
+        };
+        if applied {
+            log_attempt(attempt_ref, &transition);
+        } else {
+            warn!(
+                job.id = job.id,
+                job.r#type = %job.job_type,
+                job.attempt = attempt,
+                outcome = transition.outcome.as_str(),
+                "attempt finished after its lease had expired and been rescued; the rescue's record stands"
+            );
+        }
+        Ok(())
+    }
+
+    async fn execute(&self, job: &ClaimedJob) -> AttemptResult {
+        let Some(handler) = self.registry.handler(&job.job_type) else {
+            return AttemptResult::Failed(JobError::validation(
+                "job_type",
+                "no handler is registered for this job type",
+            ));
+        };
+        let info = AttemptInfo {
+            job_id: job.id,
+            attempt: job.attempt_number(),
+            max_attempts: job.max_attempts_number(),
+            worker_id: self.worker_id.clone(),
+        };
+        let timeout = handler.timeout();
+        let guarded = CatchPanic::new(handler.run(job.payload.clone(), info));
+        let mut hard_stop = self.hard_stop.clone();
+        tokio::select! {
+            outcome = tokio::time::timeout(timeout, guarded) => match outcome {
+                Err(_) => AttemptResult::Failed(JobError::timeout(format!(
+                    "attempt exceeded its {} ms timeout",
+                    timeout.as_millis()
+                ))),
+                Ok(Err(panic)) => AttemptResult::Panicked(panic),
+                Ok(Ok(Ok(()))) => AttemptResult::Succeeded,
+                Ok(Ok(Err(error))) => AttemptResult::Failed(error),
+            },
+            Ok(_) = hard_stop.wait_for(|stop| *stop) => AttemptResult::Interrupted,
+        }
+    }
+
+    fn finish_row(
+        &self,
+        job: &ClaimedJob,
+        t: &Transition,
+        started_at: chrono::DateTime<Utc>,
+        finished_at: chrono::DateTime<Utc>,
+    ) -> FinishRow {
+        let failure = t.failure.as_ref();
+        FinishRow {
+            job_id: job.id,
+            attempt: job.attempt,
+            worker_id: self.worker_id.clone(),
+            job_state: t.job_state.as_str(),
+            next_run_at: t.next_run_at,
+            outcome: t.outcome.as_str(),
+            error_code: failure.map(|f| f.code.as_str()),
+            error_class: failure.map(|f| f.class.as_str()),
+            message: failure.map(|f| f.message.clone()),
+            started_at,
+            finished_at,
+            trace_id: job.trace_id(),
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! # herald-worker
+//!
+//! How and when Herald's jobs run, and how operators see them: the PostgreSQL queue
+//! (an apalis-core backend of Herald's own), classification and per-attempt audit,
+//! configuration, the demo and the `herald` CLI.
+//!
+//! # Layout
+//! - `config.rs`: the only environment reader; every variable and default
+//! - `db.rs`: pool, migrations, database-health tracking
+//! - `queries.rs`: every SQL statement by name (`queries/<area>/*.sql`)
+//! - `queue/`: claim, the apalis backend, NOTIFY wake-ups, heartbeats and rescue
+//! - `audit/`: the outcome decision, the attempt log event, the group-commit finisher
+//! - `dispatch.rs`: the apalis service that runs one job
+//! - `registry.rs`: registered job types
+//! - `panic_guard.rs`: catching handler panics
+//! - `sanitize.rs`: redaction and control-character escaping
+//! - `runtime.rs`: [`runtime::run`]
+//! - `telemetry.rs`: log output
+//! - `private_pg.rs`: a private PostgreSQL for the demo and the tests
+//! - `demo/`, `cli/`: the `herald` command
+
+pub mod audit;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod dispatch;
+pub mod panic_guard;
+pub mod private_pg;
+pub(crate) mod queries;
+pub mod queue;
+pub mod registry;
+pub mod runtime;
+pub mod sanitize;
+pub mod telemetry;
+
+pub use config::WorkerConfig;
+pub use registry::Registry;

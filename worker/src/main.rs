@@ -1,0 +1,33 @@
+//! `herald`: the worker, the demo and the operator commands. See `herald --help`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use herald_worker::cli::{self, Cli};
+use herald_worker::config;
+use herald_worker::telemetry;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let format = match config::log_format_from_env() {
+        Ok(f) => f,
+        Err(e) => return fail(&e.to_string(), 2),
+    };
+    let filter = std::env::var("HERALD_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| cli.command.default_log_filter().to_owned());
+    if let Err(e) = telemetry::init_logging(format, &filter) {
+        return fail(&e, 2);
+    }
+    let mut out = std::io::stdout();
+    match cli::run(cli, &mut out).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e.to_string(), e.exit_code()),
+    }
+}
+
+fn fail(message: &str, code: u8) -> ExitCode {
+    eprintln!("herald: {message}");
+    ExitCode::from(code)
+}

@@ -1,0 +1,244 @@
+//! [`PgQueue`]: the apalis-core `Backend` for one Herald queue.
+//!
+//! The worker polls it for tasks only when a concurrency slot is free. It claims as many
+//! jobs as there are free slots (one round trip for the batch), hands them out one by
+//! one, and when a claim comes back short it sleeps until a NOTIFY for its queue, the
+//! next job's `run_at`, or the safety poll, whichever comes first. Database errors never
+//! reach apalis (which would stop the worker): the backend logs them through
+//! [`DbHealth`] and retries with backoff, for as long as the outage lasts. On shutdown
+//! ([`Backend::poll_close`]) jobs claimed but not started are released without charge.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use apalis_core::backend::{Backend, BackendConfig};
+use apalis_core::backend::finalize::Ephemeral;
+use apalis_core::task::Task;
+use apalis_core::task::builder::TaskBuilder;
+use apalis_core::task::task_id::TaskId;
+use apalis_core::worker::context::WorkerContext;
+use chrono::{DateTime, Utc};
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use sqlx::PgPool;
+use tokio::sync::Notify;
+use tower::layer::util::Identity;
+use tracing::{info, warn};
+
+use super::claim::{self, ClaimedJob};
+use crate::db::{DbHealth, outage_backoff};
+
+/// What one queue's backend needs to know.
+#[derive(Debug, Clone)]
+pub struct QueueSettings {
+    /// The queue's name.
+    pub queue: String,
+    /// Job types this worker can run (only these are claimed).
+    pub job_types: Vec<String>,
+    /// This process's worker id.
+    pub worker_id: String,
+    /// Concurrency limit of the queue in this process.
+    pub concurrency: usize,
+    /// Safety poll interval.
+    pub poll_interval: Duration,
+}
+
+struct Shared {
+    pool: PgPool,
+    settings: QueueSettings,
+    health: Arc<DbHealth>,
+    wake: Arc<Notify>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+struct Claimed {
+    jobs: Vec<ClaimedJob>,
+    next_due: Option<DateTime<Utc>>,
+}
+
+enum Fetch {
+    Idle,
+    Claiming(BoxFuture<'static, Result<Claimed, sqlx::Error>>, usize),
+    Waiting(BoxFuture<'static, ()>),
+}
+
+/// The backend of one queue. Build one per apalis worker with [`PgQueue::new`].
+pub struct PgQueue {
+    shared: Arc<Shared>,
+    buffer: VecDeque<ClaimedJob>,
+    fetch: Fetch,
+    delays: Box<dyn Iterator<Item = Duration> + Send>,
+    closing: Option<BoxFuture<'static, ()>>,
+}
+
+impl PgQueue {
+    /// A backend for `settings.queue`. `wake` is the queue's NOTIFY signal; `in_flight`
+    /// counts attempts running now (shared with the dispatcher), which sizes claims.
+    pub fn new(
+        pool: PgPool,
+        settings: QueueSettings,
+        health: Arc<DbHealth>,
+        wake: Arc<Notify>,
+        in_flight: Arc<AtomicUsize>,
+    ) -> Self {
+        Self {
+            shared: Arc::new(Shared { pool, settings, health, wake, in_flight }),
+            buffer: VecDeque::new(),
+            fetch: Fetch::Idle,
+            delays: Box::new(outage_backoff()),
+            closing: None,
+        }
+    }
+
+    fn free_slots(&self) -> usize {
+        let busy = self.shared.in_flight.load(Ordering::Acquire) + self.buffer.len();
+        self.shared.settings.concurrency.saturating_sub(busy).max(1)
+    }
+
+    fn start_claim(&mut self) {
+        let limit = self.free_slots();
+        let shared = Arc::clone(&self.shared);
+        let claim = async move {
+            let s = &shared.settings;
+            let jobs =
+                claim::claim(&shared.pool, &s.worker_id, &s.queue, &s.job_types, limit as i64)
+                    .await?;
+            let next_due = if jobs.len() < limit {
+                claim::next_due(&shared.pool, &s.queue, &s.job_types).await?
+            } else {
+                None
+            };
+            Ok(Claimed { jobs, next_due })
+        };
+        self.fetch = Fetch::Claiming(claim.boxed(), limit);
+    }
+
+    fn wait_for_work(&self, next_due: Option<DateTime<Utc>>) -> BoxFuture<'static, ()> {
+        let poll = self.shared.settings.poll_interval;
+        let until_due = next_due
+            .map(|at| (at - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+            .map_or(poll, |d| d.min(poll));
+        let wake = Arc::clone(&self.shared.wake);
+        async move {
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(until_due) => {}
+            }
+        }
+        .boxed()
+    }
+
+    fn release_buffer(&mut self) -> Option<BoxFuture<'static, ()>> {
+        if self.buffer.is_empty() {
+            return None;
+        }
+        let ids: Vec<i64> = self.buffer.drain(..).map(|j| j.id).collect();
+        let shared = Arc::clone(&self.shared);
+        Some(
+            async move {
+                let worker = &shared.settings.worker_id;
+                match claim::release(&shared.pool, worker, &ids).await {
+                    Ok(n) => info!(queue = %shared.settings.queue, released = n, "released claimed jobs that had not started"),
+                    Err(e) => warn!(
+                        queue = %shared.settings.queue,
+                        jobs = ids.len(),
+                        error.message = %crate::sanitize::sanitize(&e.to_string()),
+                        "could not release claimed jobs; rescue will return them when their lease expires"
+                    ),
+                }
+            }
+            .boxed(),
+        )
+    }
+}
+
+fn into_task(job: ClaimedJob) -> Task<ClaimedJob> {
+    let id = TaskId::from_int(u64::try_from(job.id).unwrap_or_default());
+    TaskBuilder::new(job).task_id(id).build()
+}
+
+impl Backend for PgQueue {
+    type Task = Task<ClaimedJob>;
+    type Error = Infallible;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>, _: &WorkerContext) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+        _: &WorkerContext,
+    ) -> Poll<Option<Result<Self::Task, Infallible>>> {
+        loop {
+            if let Some(job) = self.buffer.pop_front() {
+                return Poll::Ready(Some(Ok(into_task(job))));
+            }
+            match &mut self.fetch {
+                Fetch::Idle => self.start_claim(),
+                Fetch::Claiming(claim, limit) => {
+                    let limit = *limit;
+                    match ready!(claim.poll_unpin(cx)) {
+                        Ok(Claimed { jobs, next_due }) => {
+                            self.shared.health.ok();
+                            self.delays = Box::new(outage_backoff());
+                            let drained = jobs.len() < limit;
+                            self.buffer.extend(jobs);
+                            self.fetch = if drained {
+                                Fetch::Waiting(self.wait_for_work(next_due))
+                            } else {
+                                Fetch::Idle
+                            };
+                        }
+                        Err(e) => {
+                            self.shared.health.failed("claim jobs", &e);
+                            let delay = self.delays.next().unwrap_or(Duration::from_secs(5));
+                            self.fetch = Fetch::Waiting(tokio::time::sleep(delay).boxed());
+                        }
+                    }
+                }
+                Fetch::Waiting(wait) => {
+                    ready!(wait.poll_unpin(cx));
+                    self.fetch = Fetch::Idle;
+                }
+            }
+        }
+    }
+
+    fn poll_close(&mut self, cx: &mut Context<'_>, _: &WorkerContext) -> Poll<Result<(), Infallible>> {
+        if let Fetch::Claiming(claim, _) = &mut self.fetch {
+            if let Ok(Claimed { jobs, .. }) = ready!(claim.poll_unpin(cx)) {
+                self.buffer.extend(jobs);
+            }
+            self.fetch = Fetch::Idle;
+        }
+        if self.closing.is_none() {
+            self.closing = self.release_buffer();
+        }
+        if let Some(release) = &mut self.closing {
+            ready!(release.poll_unpin(cx));
+            self.closing = None;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl BackendConfig for PgQueue {
+    type Args = ClaimedJob;
+    type Id = i64;
+    type Kind = Ephemeral;
+    type Config = QueueSettings;
+    type Layer = Identity;
+
+    fn config(&self) -> &QueueSettings {
+        &self.shared.settings
+    }
+
+    fn middleware(&mut self, _: &mut WorkerContext) -> Identity {
+        Identity::new()
+    }
+}

@@ -1,0 +1,127 @@
+//! Claiming and releasing jobs.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use crate::queries;
+
+/// A job claimed by this worker: its row, as the claim returned it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ClaimedJob {
+    /// Job id.
+    pub id: i64,
+    /// Job type.
+    pub job_type: String,
+    /// Queue.
+    pub queue: String,
+    /// The JSON payload.
+    pub payload: serde_json::Value,
+    /// Priority (higher first).
+    pub priority: i16,
+    /// This attempt's number (already incremented by the claim).
+    pub attempt: i32,
+    /// Attempt budget.
+    pub max_attempts: i32,
+    /// When it became runnable.
+    pub run_at: DateTime<Utc>,
+    /// The enqueuer's W3C traceparent, if any.
+    pub trace_context: Option<String>,
+}
+
+impl ClaimedJob {
+    /// The attempt number as unsigned.
+    pub fn attempt_number(&self) -> u32 {
+        u32::try_from(self.attempt).unwrap_or(0)
+    }
+    /// The budget as unsigned.
+    pub fn max_attempts_number(&self) -> u32 {
+        u32::try_from(self.max_attempts).unwrap_or(1)
+    }
+    /// The trace id carried by the traceparent (`00-<trace id>-<span id>-<flags>`).
+    pub fn trace_id(&self) -> Option<String> {
+        trace_id_of(self.trace_context.as_deref()?)
+    }
+}
+
+/// The trace id in a W3C traceparent (`00-<32 hex>-<16 hex>-<flags>`), if it is valid.
+pub fn trace_id_of(traceparent: &str) -> Option<String> {
+    let id = traceparent.split('-').nth(1)?;
+    (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| id.to_owned())
+}
+
+/// Claims up to `limit` runnable jobs of `queue` whose type is in `types`, in priority
+/// order, for `worker_id`.
+pub async fn claim(
+    pool: &PgPool,
+    worker_id: &str,
+    queue: &str,
+    types: &[String],
+    limit: i64,
+) -> Result<Vec<ClaimedJob>, sqlx::Error> {
+    let mut jobs: Vec<ClaimedJob> = sqlx::query_as(queries::CLAIM)
+        .bind(worker_id)
+        .bind(queue)
+        .bind(types)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    // RETURNING has no order: restore the claim order.
+    jobs.sort_by(|a, b| {
+        b.priority
+            .cmp(&a.priority)
+            .then(a.run_at.cmp(&b.run_at))
+            .then(a.id.cmp(&b.id))
+    });
+    Ok(jobs)
+}
+
+/// When the next job of `queue` with a type in `types` becomes runnable.
+pub async fn next_due(
+    pool: &PgPool,
+    queue: &str,
+    types: &[String],
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar(queries::NEXT_DUE)
+        .bind(queue)
+        .bind(types)
+        .fetch_one(pool)
+        .await
+}
+
+/// Puts back jobs `worker_id` claimed but never started, without charging an attempt.
+/// Returns how many were released.
+pub async fn release(pool: &PgPool, worker_id: &str, ids: &[i64]) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(queries::RELEASE)
+        .bind(ids)
+        .bind(worker_id)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(trace: Option<&str>) -> ClaimedJob {
+        ClaimedJob {
+            id: 1,
+            job_type: "t".into(),
+            queue: "default".into(),
+            payload: serde_json::json!({}),
+            priority: 0,
+            attempt: 1,
+            max_attempts: 3,
+            run_at: Utc::now(),
+            trace_context: trace.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn trace_id_comes_from_a_valid_traceparent_only() {
+        let ok = job(Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+        assert_eq!(ok.trace_id().as_deref(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+        assert_eq!(job(Some("garbage")).trace_id(), None);
+        assert_eq!(job(None).trace_id(), None);
+    }
+}

@@ -1,0 +1,154 @@
+//! Leases: heartbeats renew them, rescue reclaims the expired ones.
+//!
+//! Every worker process renews the lease (`heartbeat_at`) of each job it runs every
+//! heartbeat interval. Every process also runs rescue: a running job whose lease expired
+//! belongs to a worker that died (or lost the database for longer than the lease). Its
+//! lost attempt is audited `abandoned` with `WORKER_LOST`, and the retry policy and the
+//! attempt cap apply, so a job that keeps killing its workers ends `dead` instead of
+//! looping. Rescuers skip rows another rescuer holds, so any number can run.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use herald_jobs::RetryPolicy;
+use sqlx::PgPool;
+use tokio::sync::watch;
+use tracing::info;
+
+use crate::audit::finisher::write_batch;
+use crate::audit::report::{AttemptRef, log_attempt};
+use crate::audit::{AttemptResult, FinishRow, Transition, decide};
+use super::claim::trace_id_of;
+use crate::db::DbHealth;
+use crate::queries;
+
+/// Most expired jobs one rescue pass takes.
+pub const RESCUE_BATCH: i64 = 500;
+
+/// Renews this worker's leases every `interval` until `stop` turns true.
+pub async fn heartbeat(
+    pool: PgPool,
+    worker_id: String,
+    interval: Duration,
+    health: Arc<DbHealth>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+        match beat(&pool, &worker_id).await {
+            Ok(()) => health.ok(),
+            Err(e) => health.failed("heartbeat", &e),
+        }
+    }
+}
+
+async fn beat(pool: &PgPool, worker_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(queries::HEARTBEAT_JOBS).bind(worker_id).execute(pool).await?;
+    sqlx::query(queries::HEARTBEAT_WORKER).bind(worker_id).execute(pool).await?;
+    Ok(())
+}
+
+/// Runs [`rescue_once`] every `interval` (± 20 % jitter) until `stop` turns true.
+pub async fn rescue(
+    pool: PgPool,
+    lease: Duration,
+    interval: Duration,
+    policy: RetryPolicy,
+    health: Arc<DbHealth>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let jittered = interval.mul_f64(0.8 + 0.4 * rand::random::<f64>());
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(jittered) => {}
+        }
+        match rescue_once(&pool, lease, &policy).await {
+            Ok(_) => health.ok(),
+            Err(e) => health.failed("rescue expired leases", &e),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct StaleJob {
+    id: i64,
+    job_type: String,
+    queue: String,
+    attempt: i32,
+    max_attempts: i32,
+    locked_by: Option<String>,
+    claimed_at: Option<DateTime<Utc>>,
+    trace_context: Option<String>,
+}
+
+/// One rescue pass: audits every attempt whose lease expired `lease` ago as `abandoned`
+/// and reschedules or kills its job, in one transaction. Returns how many it rescued.
+pub async fn rescue_once(
+    pool: &PgPool,
+    lease: Duration,
+    policy: &RetryPolicy,
+) -> Result<usize, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let stale: Vec<StaleJob> = sqlx::query_as(queries::LOCK_STALE)
+        .bind(lease.as_secs_f64())
+        .bind(RESCUE_BATCH)
+        .fetch_all(&mut *tx)
+        .await?;
+    if stale.is_empty() {
+        tx.commit().await?;
+        return Ok(0);
+    }
+    let now = Utc::now();
+    let decided: Vec<(StaleJob, Transition)> = stale
+        .into_iter()
+        .map(|job| {
+            let attempt = u32::try_from(job.attempt).unwrap_or(0);
+            let max = u32::try_from(job.max_attempts).unwrap_or(1);
+            let t = decide(attempt, max, AttemptResult::Abandoned, policy, now, rand::random());
+            (job, t)
+        })
+        .collect();
+    let rows: Vec<FinishRow> = decided.iter().map(|(job, t)| finish_row(job, t, now)).collect();
+    let refs: Vec<&FinishRow> = rows.iter().collect();
+    let applied = write_batch(&mut *tx, &refs).await?;
+    tx.commit().await?;
+    for (job, t) in decided.iter().filter(|(job, _)| applied.contains(&job.id)) {
+        let started = job.claimed_at.unwrap_or(now);
+        log_attempt(
+            AttemptRef {
+                job_id: job.id,
+                job_type: &job.job_type,
+                queue: &job.queue,
+                attempt: u32::try_from(job.attempt).unwrap_or(0),
+                max_attempts: u32::try_from(job.max_attempts).unwrap_or(1),
+                duration_ms: u64::try_from((now - started).num_milliseconds()).unwrap_or(0),
+            },
+            t,
+        );
+    }
+    info!(rescued = applied.len(), "rescued jobs whose worker stopped heartbeating");
+    Ok(applied.len())
+}
+
+fn finish_row(job: &StaleJob, t: &Transition, now: DateTime<Utc>) -> FinishRow {
+    let failure = t.failure.as_ref();
+    FinishRow {
+        job_id: job.id,
+        attempt: job.attempt,
+        worker_id: job.locked_by.clone().unwrap_or_default(),
+        job_state: t.job_state.as_str(),
+        next_run_at: t.next_run_at,
+        outcome: t.outcome.as_str(),
+        error_code: failure.map(|f| f.code.as_str()),
+        error_class: failure.map(|f| f.class.as_str()),
+        message: failure.map(|f| f.message.clone()),
+        started_at: job.claimed_at.unwrap_or(now),
+        finished_at: now,
+        trace_id: job.trace_context.as_deref().and_then(trace_id_of),
+    }
+}

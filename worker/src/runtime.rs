@@ -1,0 +1,248 @@
+//! Running a worker: the registered job list and [`run`].
+//!
+//! `run` starts, per process: the finisher (group commit), the LISTEN task, heartbeats,
+//! rescue, and one apalis worker per configured queue (a [`PgQueue`] backend, a
+//! concurrency limit, the [`Dispatcher`]) under an apalis `Monitor`. When `shutdown`
+//! resolves, no new job is claimed, in-flight attempts get `shutdown_grace` to finish,
+//! then the rest are interrupted and put back; claimed, unstarted jobs are released.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
+
+use apalis::layers::WorkerBuilderExt;
+use apalis_core::monitor::Monitor;
+use apalis_core::worker::builder::WorkerBuilder;
+use herald_jobs::notify::{WebhookContext, WebhookJob};
+use sqlx::PgPool;
+use tokio::sync::{oneshot, watch};
+use tracing::{info, warn};
+
+use crate::audit::Finisher;
+use crate::config::WorkerConfig;
+use crate::db::{self, DbHealth};
+use crate::dispatch::{DispatchShared, Dispatcher};
+use crate::queries;
+use crate::queue::{PgQueue, QueueSettings, Wakeups, lease};
+use crate::registry::Registry;
+
+/// After the grace period, how long the finisher keeps retrying before giving up.
+const FINISH_DEADLINE_AFTER_GRACE: Duration = Duration::from_secs(10);
+
+/// Why the worker could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The database could not be reached at start-up.
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    /// Migrations failed.
+    #[error("cannot apply migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The worker could not register itself.
+    #[error("cannot register the worker: {0}")]
+    Register(#[source] sqlx::Error),
+    /// A job context could not be built.
+    #[error("cannot set up job {kind}: {message}")]
+    Setup {
+        /// The job type.
+        kind: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// The apalis monitor reported worker errors.
+    #[error("worker runtime failed: {0}")]
+    Runtime(String),
+}
+
+/// The job types `herald worker` runs, with their contexts built from `cfg`.
+pub fn default_registry(cfg: &WorkerConfig) -> Result<Registry, RunError> {
+    let key = cfg.webhook_signing_key.clone().unwrap_or_default();
+    let webhook = WebhookContext::new(key, cfg.webhook_timeout).map_err(|e| RunError::Setup {
+        kind: "notify.webhook",
+        message: e.to_string(),
+    })?;
+    Ok(Registry::new().register::<WebhookJob>(webhook))
+}
+
+/// Connects, migrates, and runs `registry` until `shutdown` resolves and every attempt
+/// has been recorded.
+pub async fn run(
+    cfg: WorkerConfig,
+    registry: Registry,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    let pool = db::connect(&cfg.database_url, cfg.pool_size, cfg.acquire_timeout)
+        .await
+        .map_err(RunError::Connect)?;
+    db::migrate(&pool).await?;
+    run_with_pool(cfg, registry, pool, shutdown).await
+}
+
+/// [`run`] on an existing, migrated pool.
+pub async fn run_with_pool(
+    cfg: WorkerConfig,
+    registry: Registry,
+    pool: PgPool,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    crate::panic_guard::install_hook();
+    if cfg.webhook_signing_key.is_none() {
+        warn!("HERALD_WEBHOOK_SIGNING_KEY is not set: webhooks are signed with an empty key");
+    }
+    register(&pool, &cfg, &registry).await.map_err(RunError::Register)?;
+    info!(
+        worker.id = %cfg.worker_id,
+        config = ?cfg,
+        job_types = ?registry.kinds(),
+        "worker starting"
+    );
+    let health = Arc::new(DbHealth::new(cfg.outage_critical_after));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (hard_stop_tx, hard_stop_rx) = watch::channel(false);
+    let (give_up_tx, give_up_rx) = watch::channel(false);
+    let (finisher, finisher_task) = Finisher::spawn(pool.clone(), Arc::clone(&health), give_up_rx);
+    let wakeups = Wakeups::new(&cfg.queue_names());
+    let background = [
+        tokio::spawn(wakeups.clone().listen(pool.clone(), Arc::clone(&health), stop_rx.clone())),
+        tokio::spawn(lease::heartbeat(
+            pool.clone(),
+            cfg.worker_id.clone(),
+            cfg.heartbeat_interval,
+            Arc::clone(&health),
+            stop_rx.clone(),
+        )),
+        tokio::spawn(lease::rescue(
+            pool.clone(),
+            cfg.lease,
+            cfg.rescue_interval,
+            cfg.retry,
+            Arc::clone(&health),
+            stop_rx.clone(),
+        )),
+    ];
+    let shared = Arc::new(DispatchShared {
+        registry: registry.clone(),
+        worker_id: cfg.worker_id.clone(),
+        retry: cfg.retry,
+        finisher,
+        hard_stop: hard_stop_rx,
+    });
+    let monitor = build_monitor(&cfg, &registry, &pool, &health, &wakeups, &shared);
+    drop(shared);
+
+    let (started_tx, started_rx) = oneshot::channel::<()>();
+    let grace = cfg.shutdown_grace;
+    let deadline = tokio::spawn(async move {
+        if started_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+            let _ = hard_stop_tx.send(true);
+            tokio::time::sleep(FINISH_DEADLINE_AFTER_GRACE).await;
+            let _ = give_up_tx.send(true);
+        }
+    });
+    let signal = async move {
+        shutdown.await;
+        info!(grace_ms = grace.as_millis() as u64, "shutdown requested: claiming stops; in-flight attempts may finish");
+        let _ = started_tx.send(());
+        Ok(())
+    };
+    let outcome = monitor.run_with_signal(signal).await;
+    let _ = stop_tx.send(true);
+    let _ = finisher_task.await;
+    deadline.abort();
+    for task in background {
+        let _ = task.await;
+    }
+    if let Err(e) = sqlx::query(queries::WORKER_STOPPED).bind(&cfg.worker_id).execute(&pool).await {
+        warn!(error.message = %crate::sanitize::sanitize(&e.to_string()), "could not mark the worker stopped");
+    }
+    info!(worker.id = %cfg.worker_id, "worker stopped");
+    outcome.map_err(|e| RunError::Runtime(e.to_string()))
+}
+
+fn build_monitor(
+    cfg: &WorkerConfig,
+    registry: &Registry,
+    pool: &PgPool,
+    health: &Arc<DbHealth>,
+    wakeups: &Wakeups,
+    shared: &Arc<DispatchShared>,
+) -> Monitor {
+    let job_types: Vec<String> = registry.kinds().into_iter().map(str::to_owned).collect();
+    let mut monitor = Monitor::new();
+    for queue in &cfg.queues {
+        let settings = QueueSettings {
+            queue: queue.name.clone(),
+            job_types: job_types.clone(),
+            worker_id: cfg.worker_id.clone(),
+            concurrency: queue.concurrency,
+            poll_interval: cfg.poll_interval,
+        };
+        let name = format!("{}/{}", cfg.worker_id, queue.name);
+        let (pool, health, shared) = (pool.clone(), Arc::clone(health), Arc::clone(shared));
+        let wake = wakeups.signal(&queue.name);
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        monitor = monitor.register(move |_| {
+            let backend = PgQueue::new(
+                pool.clone(),
+                settings.clone(),
+                Arc::clone(&health),
+                Arc::clone(&wake),
+                Arc::clone(&in_flight),
+            );
+            WorkerBuilder::new(name.clone())
+                .backend(backend)
+                .concurrency(settings.concurrency)
+                .build(Dispatcher::new(Arc::clone(&shared), Arc::clone(&in_flight)))
+        });
+    }
+    monitor
+}
+
+async fn register(pool: &PgPool, cfg: &WorkerConfig, registry: &Registry) -> Result<(), sqlx::Error> {
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    sqlx::query(queries::REGISTER_WORKER)
+        .bind(&cfg.worker_id)
+        .bind(hostname)
+        .bind(i32::try_from(std::process::id()).unwrap_or(0))
+        .bind(cfg.queue_names())
+        .execute(pool)
+        .await?;
+    for (kind, queue, max_attempts) in registry.describe() {
+        sqlx::query(queries::REGISTER_JOB_TYPE)
+            .bind(kind)
+            .bind(queue)
+            .bind(i32::try_from(max_attempts).unwrap_or(i32::MAX))
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM (the usual `shutdown` argument of [`run`]).
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

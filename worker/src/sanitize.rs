@@ -1,0 +1,205 @@
+//! Redaction and log-injection defence for any text that reaches a log line, a span, an
+//! audit row or CLI output.
+//!
+//! [`sanitize`] first [`redact`]s secrets, then [`escape_controls`] so that user text
+//! (payload fields, upstream responses, error messages) cannot forge a log line or an
+//! audit field, then caps the length at [`MAX_MESSAGE_CHARS`].
+//!
+//! | what | becomes |
+//! |---|---|
+//! | `password=…`, `"token": "…"`, `api_key: …` (any of the [`SECRET_KEYS`]) | `password=[REDACTED]` |
+//! | `Authorization: Bearer …` / `Basic …` | `Bearer [REDACTED]` |
+//! | `scheme://user:pass@host` | `scheme://[REDACTED]@host` |
+//! | a Luhn-valid run of 13–19 digits (spaces/dashes allowed) | `[REDACTED-CARD]` |
+//! | `123-45-6789` | `[REDACTED-SSN]` |
+//! | `alice@example.com` | `***@example.com` |
+//! | newline, CR, tab, ESC and other control characters | `\n`, `\r`, `\t`, `\u{1b}` … |
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use regex::{Captures, Regex};
+
+/// Longest message kept, in characters; longer text is cut and marked `…[truncated]`.
+pub const MAX_MESSAGE_CHARS: usize = 2_000;
+
+/// Key names whose values are always redacted (matched case-insensitively, as a
+/// substring of the key, so `smtp_password` and `X-Api-Key` count).
+pub const SECRET_KEYS: &str = "password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|authorization|credential|cookie|session[_-]?id|signature";
+
+/// The placeholder for a redacted value.
+pub const REDACTED: &str = "[REDACTED]";
+
+static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    compile(&format!(
+        r#"(?i)(?P<key>["']?[\w.-]*(?:{SECRET_KEYS})[\w.-]*["']?\s*[:=]\s*)(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|(?:Bearer|Basic|Token)\s+[^\s,;"'}}&]+|[^\s,;"'}}&]+)"#
+    ))
+});
+static AUTH_SCHEME: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"(?i)\b(?P<scheme>Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}"));
+static URL_USERINFO: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"(?i)(?P<scheme>[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]*@"));
+static DIGIT_RUN: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"\b\d(?:[ -]?\d){12,18}\b"));
+static SSN: LazyLock<Regex> = LazyLock::new(|| compile(r"\b\d{3}-\d{2}-\d{4}\b"));
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    compile(r"(?i)\b[a-z0-9._%+-]+@(?P<domain>[a-z0-9.-]+\.[a-z]{2,})\b")
+});
+
+fn compile(pattern: &str) -> Regex {
+    // The patterns are constants checked by this module's tests; a failure here is a
+    // programming error caught before release.
+    #[expect(clippy::expect_used, reason = "constant patterns, covered by tests")]
+    Regex::new(pattern).expect("redaction pattern compiles")
+}
+
+/// Redacts, escapes control characters and caps the length: the one function to call on
+/// text from outside before it is logged, audited or printed.
+pub fn sanitize(text: &str) -> String {
+    let redacted = redact(text);
+    let escaped = escape_controls(&redacted);
+    truncate(escaped.into_owned())
+}
+
+/// Removes secrets (see the module table). Email local parts are masked too.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    let mut out = Cow::Borrowed(text);
+    out = replace(out, &KEY_VALUE, |c| format!("{}{REDACTED}", &c["key"]));
+    out = replace(out, &AUTH_SCHEME, |c| format!("{} {REDACTED}", &c["scheme"]));
+    out = replace(out, &URL_USERINFO, |c| format!("{}{REDACTED}@", &c["scheme"]));
+    out = replace(out, &SSN, |_| "[REDACTED-SSN]".to_owned());
+    out = replace(out, &DIGIT_RUN, |c| {
+        let run = &c[0];
+        if luhn_valid(run) {
+            "[REDACTED-CARD]".to_owned()
+        } else {
+            run.to_owned()
+        }
+    });
+    replace(out, &EMAIL, |c| format!("***@{}", &c["domain"]))
+}
+
+fn replace<'a>(
+    text: Cow<'a, str>,
+    pattern: &Regex,
+    with: impl Fn(&Captures<'_>) -> String,
+) -> Cow<'a, str> {
+    if !pattern.is_match(&text) {
+        return text;
+    }
+    Cow::Owned(pattern.replace_all(&text, |c: &Captures<'_>| with(c)).into_owned())
+}
+
+/// Whether the digits in `run` (ignoring spaces and dashes) pass the Luhn check.
+pub fn luhn_valid(run: &str) -> bool {
+    let digits: Vec<u32> = run.chars().filter_map(|c| c.to_digit(10)).collect();
+    if !(13..=19).contains(&digits.len()) {
+        return false;
+    }
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                let doubled = d * 2;
+                if doubled > 9 { doubled - 9 } else { doubled }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// Escapes newlines, carriage returns, tabs and every other control character, so the
+/// text stays on one line and carries no terminal escapes.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn truncate(mut text: String) -> String {
+    if let Some((cut, _)) = text.char_indices().nth(MAX_MESSAGE_CHARS) {
+        text.truncate(cut);
+        text.push_str("…[truncated]");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_value_secrets_are_redacted() {
+        let cases = [
+            ("password=hunter2 next", "password=[REDACTED] next"),
+            (r#"{"api_key": "sk_live_123"}"#, r#"{"api_key": [REDACTED]}"#),
+            ("smtp_password: s3cr3t", "smtp_password: [REDACTED]"),
+            ("X-Api-Key=abcdef", "X-Api-Key=[REDACTED]"),
+            ("?token=abc&x=1", "?token=[REDACTED]&x=1"),
+            ("Authorization: Bearer eyJhbGciOi.xyz", "Authorization: [REDACTED]"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(redact(input), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn bare_auth_schemes_and_url_credentials_are_redacted() {
+        assert_eq!(redact("sent Bearer abcdef123456"), "sent Bearer [REDACTED]");
+        assert_eq!(
+            redact("postgres://herald:pa55@db.internal/herald"),
+            "postgres://[REDACTED]@db.internal/herald"
+        );
+    }
+
+    #[test]
+    fn luhn_valid_cards_are_redacted_and_other_numbers_kept() {
+        assert_eq!(redact("card 4111 1111 1111 1111 ok"), "card [REDACTED-CARD] ok");
+        assert_eq!(redact("card 4111-1111-1111-1111"), "card [REDACTED-CARD]");
+        assert_eq!(redact("order 4111111111111112"), "order 4111111111111112");
+        assert_eq!(redact("job 12345"), "job 12345");
+    }
+
+    #[test]
+    fn ssns_and_email_local_parts_are_masked() {
+        assert_eq!(redact("ssn 123-45-6789"), "ssn [REDACTED-SSN]");
+        assert_eq!(redact("to alice.smith@example.com"), "to ***@example.com");
+    }
+
+    #[test]
+    fn control_characters_cannot_forge_lines() {
+        let forged = "ok\n2026-01-01 ERROR fake\r\x1b[31mred\u{85}";
+        let escaped = sanitize(forged);
+        assert_eq!(escaped, "ok\\n2026-01-01 ERROR fake\\r\\u{1b}[31mred\\u{85}");
+        assert!(!escaped.chars().any(char::is_control));
+    }
+
+    #[test]
+    fn long_text_is_truncated() {
+        let long = "a".repeat(MAX_MESSAGE_CHARS + 10);
+        let cut = sanitize(&long);
+        assert!(cut.ends_with("…[truncated]"));
+        assert_eq!(cut.chars().count(), MAX_MESSAGE_CHARS + "…[truncated]".chars().count());
+    }
+
+    #[test]
+    fn clean_text_is_unchanged_and_not_copied() {
+        assert!(matches!(redact("all good"), Cow::Borrowed(_)));
+        assert!(matches!(escape_controls("all good"), Cow::Borrowed(_)));
+    }
+}
