@@ -231,7 +231,9 @@ mod tests {
     fn oversized_payload_is_rejected_with_its_size() {
         let big = "x".repeat(DEFAULT_MAX_PAYLOAD_BYTES);
         let err = NewJob::from_json("t", "default", 3, json!({ "body": big }));
-        assert!(matches!(err, Err(EnqueueError::TooLarge { limit, .. }) if limit == DEFAULT_MAX_PAYLOAD_BYTES));
+        assert!(
+            matches!(err, Err(EnqueueError::TooLarge { limit, .. }) if limit == DEFAULT_MAX_PAYLOAD_BYTES)
+        );
     }
 
     #[test]

@@ -1,1 +1,46 @@
+//! Herald's integration tests: real PostgreSQL, real worker processes, real HTTP.
+//!
+//! Every test makes its own database ([`herald_tests::db::TestDb`]) and ends with
+//! `db.finish()`, which asserts that every finished attempt has exactly one audit row.
 
+mod cli;
+mod demo;
+mod enqueue;
+mod failures;
+mod logging;
+mod outage;
+mod process;
+mod rescue;
+mod retry;
+mod scale_out;
+mod shutdown;
+
+use herald_jobs::enqueue::{NewJob, enqueue};
+use herald_tests::jobs::{ScriptedJob, Step};
+use sqlx::PgPool;
+
+/// Enqueues a `test.scripted` job with `max_attempts`; returns its id.
+pub async fn enqueue_scripted(
+    pool: &PgPool,
+    key: &str,
+    steps: Vec<Step>,
+    max_attempts: u32,
+) -> i64 {
+    let job = NewJob::new(&ScriptedJob::new(key, steps))
+        .unwrap_or_else(|e| panic!("build job: {e}"))
+        .max_attempts(max_attempts);
+    enqueue(pool, job)
+        .await
+        .unwrap_or_else(|e| panic!("enqueue: {e}"))
+        .id
+}
+
+/// How many `event` effects job `id` recorded.
+pub async fn effects(pool: &PgPool, id: i64, event: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM public.test_effects WHERE job_id = $1 AND event = $2")
+        .bind(id)
+        .bind(event)
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("effects: {e}"))
+}

@@ -111,7 +111,10 @@ impl std::fmt::Debug for WorkerConfig {
             .field("shutdown_grace", &self.shutdown_grace)
             .field("retry", &self.retry)
             .field("pool_size", &self.pool_size)
-            .field("webhook_signing_key", &self.webhook_signing_key.as_ref().map(|_| "[REDACTED]"))
+            .field(
+                "webhook_signing_key",
+                &self.webhook_signing_key.as_ref().map(|_| "[REDACTED]"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -186,7 +189,9 @@ pub fn log_filter_from_env() -> String {
 /// Parses `250ms`, `30s`, `5m`, `2h`, `7d` or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let value: f64 = number.parse().ok()?;
     let seconds = match unit.trim() {
@@ -241,9 +246,16 @@ fn queues(spec: &str) -> Result<Vec<QueueConfig>, ConfigError> {
             .ok_or_else(|| invalid("HERALD_QUEUES", spec, "name=concurrency pairs, 1 to 10000"))?;
         let name = name.trim();
         if name.is_empty() || seen.insert(name.to_owned(), ()).is_some() {
-            return Err(invalid("HERALD_QUEUES", spec, "distinct, non-empty queue names"));
+            return Err(invalid(
+                "HERALD_QUEUES",
+                spec,
+                "distinct, non-empty queue names",
+            ));
         }
-        out.push(QueueConfig { name: name.to_owned(), concurrency });
+        out.push(QueueConfig {
+            name: name.to_owned(),
+            concurrency,
+        });
     }
     if out.is_empty() {
         return Err(invalid("HERALD_QUEUES", spec, "at least one queue"));
@@ -263,7 +275,11 @@ fn default_worker_id() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "host".to_owned());
-    format!("{host}-{}-{:04x}", std::process::id(), rand::random::<u16>())
+    format!(
+        "{host}-{}-{:04x}",
+        std::process::id(),
+        rand::random::<u16>()
+    )
 }
 
 #[cfg(test)]
@@ -272,8 +288,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<WorkerConfig, ConfigError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         WorkerConfig::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -282,16 +300,25 @@ mod tests {
         let cfg = config(&[("DATABASE_URL", "postgres://x")]);
         let cfg = cfg.as_ref().ok();
         assert_eq!(cfg.map(|c| c.lease), Some(Duration::from_secs(30)));
-        assert_eq!(cfg.map(|c| c.heartbeat_interval), Some(Duration::from_secs(5)));
+        assert_eq!(
+            cfg.map(|c| c.heartbeat_interval),
+            Some(Duration::from_secs(5))
+        );
         assert_eq!(
             cfg.map(|c| c.queues.clone()),
-            Some(vec![QueueConfig { name: "default".into(), concurrency: 16 }])
+            Some(vec![QueueConfig {
+                name: "default".into(),
+                concurrency: 16
+            }])
         );
     }
 
     #[test]
     fn missing_database_url_is_reported() {
-        assert_eq!(config(&[]).err(), Some(ConfigError::Missing("DATABASE_URL")));
+        assert_eq!(
+            config(&[]).err(),
+            Some(ConfigError::Missing("DATABASE_URL"))
+        );
     }
 
     #[test]
@@ -306,15 +333,26 @@ mod tests {
         ];
         for (name, value) in cases {
             let err = config(&[("DATABASE_URL", "postgres://x"), (name, value)]).err();
-            assert!(matches!(err, Some(ConfigError::Invalid { name: n, .. }) if n == name), "{name}={value}");
+            assert!(
+                matches!(err, Some(ConfigError::Invalid { name: n, .. }) if n == name),
+                "{name}={value}"
+            );
         }
     }
 
     #[test]
     fn queues_parse_with_concurrency() {
-        let cfg = config(&[("DATABASE_URL", "x"), ("HERALD_QUEUES", "mail=4, default=32")]);
+        let cfg = config(&[
+            ("DATABASE_URL", "x"),
+            ("HERALD_QUEUES", "mail=4, default=32"),
+        ]);
         let names: Vec<(String, usize)> = cfg
-            .map(|c| c.queues.into_iter().map(|q| (q.name, q.concurrency)).collect())
+            .map(|c| {
+                c.queues
+                    .into_iter()
+                    .map(|q| (q.name, q.concurrency))
+                    .collect()
+            })
             .unwrap_or_default();
         assert_eq!(names, vec![("mail".into(), 4), ("default".into(), 32)]);
     }
@@ -338,6 +376,9 @@ mod tests {
             ("HERALD_WEBHOOK_SIGNING_KEY", "topsecretkey"),
         ]);
         let text = cfg.map(|c| format!("{c:?}")).unwrap_or_default();
-        assert!(!text.contains("pw123") && !text.contains("topsecretkey"), "{text}");
+        assert!(
+            !text.contains("pw123") && !text.contains("topsecretkey"),
+            "{text}"
+        );
     }
 }

@@ -11,7 +11,11 @@ use crate::sanitize::sanitize;
 
 /// Opens a pool of `size` connections; a query waits at most `acquire_timeout` for one.
 /// Fails when the first connection cannot be made.
-pub async fn connect(url: &str, size: u32, acquire_timeout: Duration) -> Result<PgPool, sqlx::Error> {
+pub async fn connect(
+    url: &str,
+    size: u32,
+    acquire_timeout: Duration,
+) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()
         .max_connections(size)
         .acquire_timeout(acquire_timeout)
@@ -51,7 +55,9 @@ impl DbHealth {
 
     /// Records a failed database operation `what`.
     pub fn failed(&self, what: &'static str, err: &sqlx::Error) {
-        let Ok(mut outage) = self.outage.lock() else { return };
+        let Ok(mut outage) = self.outage.lock() else {
+            return;
+        };
         match outage.as_mut() {
             None => {
                 error!(
@@ -59,7 +65,10 @@ impl DbHealth {
                     error.message = %sanitize(&err.to_string()),
                     "database unreachable; work pauses and resumes by itself when it returns"
                 );
-                *outage = Some(Outage { since: Instant::now(), critical_sent: false });
+                *outage = Some(Outage {
+                    since: Instant::now(),
+                    critical_sent: false,
+                });
             }
             Some(o) if !o.critical_sent && o.since.elapsed() >= self.critical_after => {
                 o.critical_sent = true;
@@ -77,7 +86,9 @@ impl DbHealth {
 
     /// Records a successful database operation.
     pub fn ok(&self) {
-        let Ok(mut outage) = self.outage.lock() else { return };
+        let Ok(mut outage) = self.outage.lock() else {
+            return;
+        };
         if let Some(o) = outage.take() {
             info!(
                 outage_ms = o.since.elapsed().as_millis() as u64,

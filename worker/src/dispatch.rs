@@ -83,7 +83,14 @@ impl DispatchShared {
         let result = self.execute(&job).await;
         let finished_at = Utc::now();
         let (attempt, max_attempts) = (job.attempt_number(), job.max_attempts_number());
-        let transition = decide(attempt, max_attempts, result, &self.retry, finished_at, rand::random());
+        let transition = decide(
+            attempt,
+            max_attempts,
+            result,
+            &self.retry,
+            finished_at,
+            rand::random(),
+        );
         let row = self.finish_row(&job, &transition, started_at, finished_at);
         let applied = self.finisher.finish(row).await?;
         let attempt_ref = AttemptRef {

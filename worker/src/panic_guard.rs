@@ -34,9 +34,14 @@ pub fn install_hook() {
             let backtrace = std::backtrace::Backtrace::capture();
             let report = PanicReport {
                 message: payload_message(info.payload()),
-                location: info.location().map(|l| format!("{}:{}", l.file(), l.line())),
-                backtrace: matches!(backtrace.status(), std::backtrace::BacktraceStatus::Captured)
-                    .then(|| backtrace.to_string()),
+                location: info
+                    .location()
+                    .map(|l| format!("{}:{}", l.file(), l.line())),
+                backtrace: matches!(
+                    backtrace.status(),
+                    std::backtrace::BacktraceStatus::Captured
+                )
+                .then(|| backtrace.to_string()),
             };
             LAST_PANIC.with(|p| *p.borrow_mut() = Some(report));
         }));
@@ -61,7 +66,9 @@ pub struct CatchPanic<F> {
 impl<F: Future> CatchPanic<F> {
     /// Guards `inner`.
     pub fn new(inner: F) -> Self {
-        Self { inner: Box::pin(inner) }
+        Self {
+            inner: Box::pin(inner),
+        }
     }
 }
 
@@ -77,11 +84,13 @@ impl<F: Future> Future for CatchPanic<F> {
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
             Ok(Poll::Pending) => Poll::Pending,
             Err(payload) => {
-                let report = LAST_PANIC.with(|p| p.borrow_mut().take()).unwrap_or_else(|| PanicReport {
-                    message: payload_message(payload.as_ref()),
-                    location: None,
-                    backtrace: None,
-                });
+                let report = LAST_PANIC
+                    .with(|p| p.borrow_mut().take())
+                    .unwrap_or_else(|| PanicReport {
+                        message: payload_message(payload.as_ref()),
+                        location: None,
+                        backtrace: None,
+                    });
                 Poll::Ready(Err(report))
             }
         }
@@ -104,7 +113,10 @@ mod tests {
         let report = result.err();
         assert_eq!(report.as_ref().map(|r| r.message.as_str()), Some("boom 7"));
         let location = report.and_then(|r| r.location).unwrap_or_default();
-        assert!(location.starts_with("worker/src/panic_guard.rs:"), "{location}");
+        assert!(
+            location.starts_with("worker/src/panic_guard.rs:"),
+            "{location}"
+        );
     }
 
     #[tokio::test]

@@ -23,7 +23,8 @@ pub(crate) const REGISTER_JOB_TYPE: &str = include_str!("../queries/workers/regi
 /// The demo run's jobs by state (`demo/jobs_by_state.sql`).
 pub(crate) const DEMO_JOBS_BY_STATE: &str = include_str!("../queries/demo/jobs_by_state.sql");
 /// The demo run's audit rows by outcome (`demo/attempts_by_outcome.sql`).
-pub(crate) const DEMO_ATTEMPTS_BY_OUTCOME: &str = include_str!("../queries/demo/attempts_by_outcome.sql");
+pub(crate) const DEMO_ATTEMPTS_BY_OUTCOME: &str =
+    include_str!("../queries/demo/attempts_by_outcome.sql");
 /// The demo run's dead jobs by cause (`demo/dead_by_cause.sql`).
 pub(crate) const DEMO_DEAD_BY_CAUSE: &str = include_str!("../queries/demo/dead_by_cause.sql");
 /// How many demo jobs were retried (`demo/retried_jobs.sql`).

@@ -19,12 +19,17 @@ pub(crate) trait Handler: Send + Sync {
     fn max_attempts(&self) -> u32;
     fn timeout(&self) -> Duration;
     fn validate(&self, payload: &serde_json::Value) -> Result<(), JobError>;
-    fn run(&self, payload: serde_json::Value, info: AttemptInfo) -> BoxFuture<'static, Result<(), JobError>>;
+    fn run(
+        &self,
+        payload: serde_json::Value,
+        info: AttemptInfo,
+    ) -> BoxFuture<'static, Result<(), JobError>>;
 }
 
 fn decode<J: Job>(payload: serde_json::Value) -> Result<J, JobError> {
-    serde_json::from_value(payload)
-        .map_err(|e| JobError::validation("payload", format!("does not decode as {}: {e}", J::KIND)))
+    serde_json::from_value(payload).map_err(|e| {
+        JobError::validation("payload", format!("does not decode as {}: {e}", J::KIND))
+    })
 }
 
 struct Registered<J: Job> {
@@ -45,7 +50,11 @@ impl<J: Job> Handler for Registered<J> {
     fn validate(&self, payload: &serde_json::Value) -> Result<(), JobError> {
         decode::<J>(payload.clone())?.validate()
     }
-    fn run(&self, payload: serde_json::Value, info: AttemptInfo) -> BoxFuture<'static, Result<(), JobError>> {
+    fn run(
+        &self,
+        payload: serde_json::Value,
+        info: AttemptInfo,
+    ) -> BoxFuture<'static, Result<(), JobError>> {
         let context = self.context.clone();
         Box::pin(async move { decode::<J>(payload)?.perform(context, info).await })
     }
@@ -72,7 +81,10 @@ impl Registry {
     /// Registers job type `J` with the context its handler receives. Registering the
     /// same [`Job::KIND`] again replaces the earlier registration.
     pub fn register<J: Job>(mut self, context: J::Context) -> Self {
-        let handler = Registered::<J> { context, _job: PhantomData };
+        let handler = Registered::<J> {
+            context,
+            _job: PhantomData,
+        };
         self.handlers.insert(J::KIND, Arc::new(handler));
         self
     }
@@ -92,13 +104,19 @@ impl Registry {
 
     /// Checks `payload` against registered type `kind`: `None` when `kind` is not
     /// registered, else whether it decodes and passes the job's own validation.
-    pub fn validate(&self, kind: &str, payload: &serde_json::Value) -> Option<Result<(), JobError>> {
+    pub fn validate(
+        &self,
+        kind: &str,
+        payload: &serde_json::Value,
+    ) -> Option<Result<(), JobError>> {
         self.handlers.get(kind).map(|h| h.validate(payload))
     }
 
     /// The default queue and attempt budget of registered type `kind`.
     pub fn defaults(&self, kind: &str) -> Option<(&'static str, u32)> {
-        self.handlers.get(kind).map(|h| (h.queue(), h.max_attempts()))
+        self.handlers
+            .get(kind)
+            .map(|h| (h.queue(), h.max_attempts()))
     }
 
     pub(crate) fn handler(&self, kind: &str) -> Option<&Arc<dyn Handler>> {

@@ -91,7 +91,9 @@ pub async fn run_with_pool(
     if cfg.webhook_signing_key.is_none() {
         warn!("HERALD_WEBHOOK_SIGNING_KEY is not set: webhooks are signed with an empty key");
     }
-    register(&pool, &cfg, &registry).await.map_err(RunError::Register)?;
+    register(&pool, &cfg, &registry)
+        .await
+        .map_err(RunError::Register)?;
     info!(
         worker.id = %cfg.worker_id,
         config = ?cfg,
@@ -105,7 +107,11 @@ pub async fn run_with_pool(
     let (finisher, finisher_task) = Finisher::spawn(pool.clone(), Arc::clone(&health), give_up_rx);
     let wakeups = Wakeups::new(&cfg.queue_names());
     let background = [
-        tokio::spawn(wakeups.clone().listen(pool.clone(), Arc::clone(&health), stop_rx.clone())),
+        tokio::spawn(
+            wakeups
+                .clone()
+                .listen(pool.clone(), Arc::clone(&health), stop_rx.clone()),
+        ),
         tokio::spawn(lease::heartbeat(
             pool.clone(),
             cfg.worker_id.clone(),
@@ -115,6 +121,7 @@ pub async fn run_with_pool(
         )),
         tokio::spawn(lease::rescue(
             pool.clone(),
+            cfg.worker_id.clone(),
             cfg.lease,
             cfg.rescue_interval,
             cfg.retry,
@@ -144,7 +151,10 @@ pub async fn run_with_pool(
     });
     let signal = async move {
         shutdown.await;
-        info!(grace_ms = grace.as_millis() as u64, "shutdown requested: claiming stops; in-flight attempts may finish");
+        info!(
+            grace_ms = grace.as_millis() as u64,
+            "shutdown requested: claiming stops; in-flight attempts may finish"
+        );
         let _ = started_tx.send(());
         Ok(())
     };
@@ -155,7 +165,11 @@ pub async fn run_with_pool(
     for task in background {
         let _ = task.await;
     }
-    if let Err(e) = sqlx::query(queries::WORKER_STOPPED).bind(&cfg.worker_id).execute(&pool).await {
+    if let Err(e) = sqlx::query(queries::WORKER_STOPPED)
+        .bind(&cfg.worker_id)
+        .execute(&pool)
+        .await
+    {
         warn!(error.message = %crate::sanitize::sanitize(&e.to_string()), "could not mark the worker stopped");
     }
     info!(worker.id = %cfg.worker_id, "worker stopped");
@@ -201,7 +215,11 @@ fn build_monitor(
     monitor
 }
 
-async fn register(pool: &PgPool, cfg: &WorkerConfig, registry: &Registry) -> Result<(), sqlx::Error> {
+async fn register(
+    pool: &PgPool,
+    cfg: &WorkerConfig,
+    registry: &Registry,
+) -> Result<(), sqlx::Error> {
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_default();

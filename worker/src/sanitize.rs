@@ -39,12 +39,10 @@ static AUTH_SCHEME: LazyLock<Regex> =
     LazyLock::new(|| compile(r"(?i)\b(?P<scheme>Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}"));
 static URL_USERINFO: LazyLock<Regex> =
     LazyLock::new(|| compile(r"(?i)(?P<scheme>[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]*@"));
-static DIGIT_RUN: LazyLock<Regex> =
-    LazyLock::new(|| compile(r"\b\d(?:[ -]?\d){12,18}\b"));
+static DIGIT_RUN: LazyLock<Regex> = LazyLock::new(|| compile(r"\b\d(?:[ -]?\d){12,18}\b"));
 static SSN: LazyLock<Regex> = LazyLock::new(|| compile(r"\b\d{3}-\d{2}-\d{4}\b"));
-static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    compile(r"(?i)\b[a-z0-9._%+-]+@(?P<domain>[a-z0-9.-]+\.[a-z]{2,})\b")
-});
+static EMAIL: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"(?i)\b[a-z0-9._%+-]+@(?P<domain>[a-z0-9.-]+\.[a-z]{2,})\b"));
 
 fn compile(pattern: &str) -> Regex {
     // The patterns are constants checked by this module's tests; a failure here is a
@@ -65,8 +63,12 @@ pub fn sanitize(text: &str) -> String {
 pub fn redact(text: &str) -> Cow<'_, str> {
     let mut out = Cow::Borrowed(text);
     out = replace(out, &KEY_VALUE, |c| format!("{}{REDACTED}", &c["key"]));
-    out = replace(out, &AUTH_SCHEME, |c| format!("{} {REDACTED}", &c["scheme"]));
-    out = replace(out, &URL_USERINFO, |c| format!("{}{REDACTED}@", &c["scheme"]));
+    out = replace(out, &AUTH_SCHEME, |c| {
+        format!("{} {REDACTED}", &c["scheme"])
+    });
+    out = replace(out, &URL_USERINFO, |c| {
+        format!("{}{REDACTED}@", &c["scheme"])
+    });
     out = replace(out, &SSN, |_| "[REDACTED-SSN]".to_owned());
     out = replace(out, &DIGIT_RUN, |c| {
         let run = &c[0];
@@ -87,7 +89,11 @@ fn replace<'a>(
     if !pattern.is_match(&text) {
         return text;
     }
-    Cow::Owned(pattern.replace_all(&text, |c: &Captures<'_>| with(c)).into_owned())
+    Cow::Owned(
+        pattern
+            .replace_all(&text, |c: &Captures<'_>| with(c))
+            .into_owned(),
+    )
 }
 
 /// Whether the digits in `run` (ignoring spaces and dashes) pass the Luhn check.
@@ -109,7 +115,7 @@ pub fn luhn_valid(run: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Escapes newlines, carriage returns, tabs and every other control character, so the
@@ -147,11 +153,17 @@ mod tests {
     fn key_value_secrets_are_redacted() {
         let cases = [
             ("password=hunter2 next", "password=[REDACTED] next"),
-            (r#"{"api_key": "sk_live_123"}"#, r#"{"api_key": [REDACTED]}"#),
+            (
+                r#"{"api_key": "sk_live_123"}"#,
+                r#"{"api_key": [REDACTED]}"#,
+            ),
             ("smtp_password: s3cr3t", "smtp_password: [REDACTED]"),
             ("X-Api-Key=abcdef", "X-Api-Key=[REDACTED]"),
             ("?token=abc&x=1", "?token=[REDACTED]&x=1"),
-            ("Authorization: Bearer eyJhbGciOi.xyz", "Authorization: [REDACTED]"),
+            (
+                "Authorization: Bearer eyJhbGciOi.xyz",
+                "Authorization: [REDACTED]",
+            ),
         ];
         for (input, expected) in cases {
             assert_eq!(redact(input), expected, "{input}");
@@ -169,7 +181,10 @@ mod tests {
 
     #[test]
     fn luhn_valid_cards_are_redacted_and_other_numbers_kept() {
-        assert_eq!(redact("card 4111 1111 1111 1111 ok"), "card [REDACTED-CARD] ok");
+        assert_eq!(
+            redact("card 4111 1111 1111 1111 ok"),
+            "card [REDACTED-CARD] ok"
+        );
         assert_eq!(redact("card 4111-1111-1111-1111"), "card [REDACTED-CARD]");
         assert_eq!(redact("order 4111111111111112"), "order 4111111111111112");
         assert_eq!(redact("job 12345"), "job 12345");
@@ -185,7 +200,10 @@ mod tests {
     fn control_characters_cannot_forge_lines() {
         let forged = "ok\n2026-01-01 ERROR fake\r\x1b[31mred\u{85}";
         let escaped = sanitize(forged);
-        assert_eq!(escaped, "ok\\n2026-01-01 ERROR fake\\r\\u{1b}[31mred\\u{85}");
+        assert_eq!(
+            escaped,
+            "ok\\n2026-01-01 ERROR fake\\r\\u{1b}[31mred\\u{85}"
+        );
         assert!(!escaped.chars().any(char::is_control));
     }
 
@@ -194,7 +212,10 @@ mod tests {
         let long = "a".repeat(MAX_MESSAGE_CHARS + 10);
         let cut = sanitize(&long);
         assert!(cut.ends_with("…[truncated]"));
-        assert_eq!(cut.chars().count(), MAX_MESSAGE_CHARS + "…[truncated]".chars().count());
+        assert_eq!(
+            cut.chars().count(),
+            MAX_MESSAGE_CHARS + "…[truncated]".chars().count()
+        );
     }
 
     #[test]

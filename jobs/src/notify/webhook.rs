@@ -58,7 +58,9 @@ impl WebhookContext {
             .timeout(timeout)
             .connect_timeout(timeout)
             .build()
-            .map_err(|e| JobError::internal("cannot build the HTTP client", Some(Box::new(e) as _)))?;
+            .map_err(|e| {
+                JobError::internal("cannot build the HTTP client", Some(Box::new(e) as _))
+            })?;
         Ok(Self {
             client,
             signing_key: signing_key.into(),
@@ -124,7 +126,10 @@ fn parse_url(raw: &str) -> Result<reqwest::Url, JobError> {
         .map_err(|e| JobError::validation("url", format!("not a valid URL: {e}")))?;
     match url.scheme() {
         "http" | "https" if url.host_str().is_some() => Ok(url),
-        _ => Err(JobError::validation("url", "must be an http or https URL with a host")),
+        _ => Err(JobError::validation(
+            "url",
+            "must be an http or https URL with a host",
+        )),
     }
 }
 
@@ -134,7 +139,10 @@ pub fn classify_status(host: &str, status: u16, retry_after: Option<&str>) -> Re
     match status {
         200..=299 => Ok(()),
         408 => Err(JobError::timeout(message())),
-        429 => Err(JobError::rate_limited(message(), retry_after.and_then(parse_retry_after))),
+        429 => Err(JobError::rate_limited(
+            message(),
+            retry_after.and_then(parse_retry_after),
+        )),
         401 | 403 => Err(JobError::permission_denied(message())),
         404 | 410 => Err(JobError::not_found(message())),
         409 => Err(JobError::conflict(message())),
@@ -189,7 +197,9 @@ mod tests {
             (503, Some(ErrorCode::UpstreamUnavailable)),
         ];
         for (status, code) in table {
-            let got = classify_status("example.test", status, None).err().map(|e| e.code());
+            let got = classify_status("example.test", status, None)
+                .err()
+                .map(|e| e.code());
             assert_eq!(got, code, "HTTP {status}");
         }
     }
@@ -197,7 +207,10 @@ mod tests {
     #[test]
     fn retry_after_seconds_are_honoured() {
         let err = classify_status("h", 429, Some("12")).err();
-        assert_eq!(err.and_then(|e| e.retry_after()), Some(Duration::from_secs(12)));
+        assert_eq!(
+            err.and_then(|e| e.retry_after()),
+            Some(Duration::from_secs(12))
+        );
     }
 
     #[test]
@@ -212,8 +225,15 @@ mod tests {
     #[test]
     fn invalid_urls_are_validation_errors() {
         for url in ["not a url", "ftp://example.test/x", "mailto:a@b.c"] {
-            let job = WebhookJob { url: url.into(), body: serde_json::json!({}) };
-            assert_eq!(job.validate().err().map(|e| e.code()), Some(ErrorCode::Validation), "{url}");
+            let job = WebhookJob {
+                url: url.into(),
+                body: serde_json::json!({}),
+            };
+            assert_eq!(
+                job.validate().err().map(|e| e.code()),
+                Some(ErrorCode::Validation),
+                "{url}"
+            );
         }
     }
 
@@ -232,6 +252,9 @@ mod tests {
     fn messages_name_the_host_not_the_url() {
         let err = classify_status("hooks.example.test", 503, None).err();
         let text = err.map(|e| e.to_string()).unwrap_or_default();
-        assert_eq!(text, "upstream unavailable: POST to hooks.example.test returned HTTP 503");
+        assert_eq!(
+            text,
+            "upstream unavailable: POST to hooks.example.test returned HTTP 503"
+        );
     }
 }

@@ -168,16 +168,28 @@ pub async fn write_batch<'c>(
     let applied: Vec<(i64,)> = sqlx::query_as(queries::FINISH_ATTEMPTS)
         .bind(&ids)
         .bind(rows.iter().map(|r| r.attempt).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.worker_id.as_str()).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.worker_id.as_str())
+                .collect::<Vec<_>>(),
+        )
         .bind(rows.iter().map(|r| r.job_state).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.next_run_at).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.outcome).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.error_code).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.error_class).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.message.as_deref()).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.message.as_deref())
+                .collect::<Vec<_>>(),
+        )
         .bind(rows.iter().map(|r| r.started_at).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.finished_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.trace_id.as_deref()).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.trace_id.as_deref())
+                .collect::<Vec<_>>(),
+        )
         .fetch_all(executor)
         .await?;
     Ok(applied.into_iter().map(|(id,)| id).collect())

@@ -205,7 +205,11 @@ pub fn decide(
     });
     Transition {
         outcome,
-        job_state: if retry { JobState::Retrying } else { JobState::Dead },
+        job_state: if retry {
+            JobState::Retrying
+        } else {
+            JobState::Dead
+        },
         next_run_at,
         failure: Some(failure),
     }
@@ -259,7 +263,10 @@ mod tests {
     #[test]
     fn success_finishes_the_job() {
         let t = run(1, 3, AttemptResult::Succeeded);
-        assert_eq!((t.outcome, t.job_state, t.failure), (AttemptOutcome::Succeeded, JobState::Succeeded, None));
+        assert_eq!(
+            (t.outcome, t.job_state, t.failure),
+            (AttemptOutcome::Succeeded, JobState::Succeeded, None)
+        );
     }
 
     #[test]
@@ -268,64 +275,115 @@ mod tests {
         assert_eq!(t.outcome, AttemptOutcome::Retrying);
         assert_eq!(t.job_state, JobState::Retrying);
         assert_eq!(t.next_run_at, Some(now() + chrono::Duration::seconds(20)));
-        assert_eq!(t.failure.map(|f| f.code), Some(ErrorCode::UpstreamUnavailable));
+        assert_eq!(
+            t.failure.map(|f| f.code),
+            Some(ErrorCode::UpstreamUnavailable)
+        );
     }
 
     #[test]
     fn retryable_failure_on_the_last_attempt_is_dead() {
         let t = run(3, 3, AttemptResult::Failed(JobError::timeout("slow")));
-        assert_eq!((t.outcome, t.job_state, t.next_run_at), (AttemptOutcome::Dead, JobState::Dead, None));
+        assert_eq!(
+            (t.outcome, t.job_state, t.next_run_at),
+            (AttemptOutcome::Dead, JobState::Dead, None)
+        );
         assert_eq!(t.failure.map(|f| f.class), Some(FailureClass::Retryable));
     }
 
     #[test]
     fn terminal_failure_is_dead_at_once() {
-        let t = run(1, 5, AttemptResult::Failed(JobError::validation("url", "bad")));
-        assert_eq!((t.outcome, t.job_state), (AttemptOutcome::Dead, JobState::Dead));
+        let t = run(
+            1,
+            5,
+            AttemptResult::Failed(JobError::validation("url", "bad")),
+        );
+        assert_eq!(
+            (t.outcome, t.job_state),
+            (AttemptOutcome::Dead, JobState::Dead)
+        );
         assert_eq!(t.failure.map(|f| f.class), Some(FailureClass::Terminal));
     }
 
     #[test]
     fn retry_after_replaces_the_backoff_and_is_capped() {
-        let asked = run(1, 5, AttemptResult::Failed(JobError::rate_limited("429", Some(Duration::from_secs(7)))));
-        assert_eq!(asked.next_run_at, Some(now() + chrono::Duration::seconds(7)));
-        let huge = run(1, 5, AttemptResult::Failed(JobError::rate_limited("429", Some(Duration::from_secs(10_000_000)))));
+        let asked = run(
+            1,
+            5,
+            AttemptResult::Failed(JobError::rate_limited("429", Some(Duration::from_secs(7)))),
+        );
+        assert_eq!(
+            asked.next_run_at,
+            Some(now() + chrono::Duration::seconds(7))
+        );
+        let huge = run(
+            1,
+            5,
+            AttemptResult::Failed(JobError::rate_limited(
+                "429",
+                Some(Duration::from_secs(10_000_000)),
+            )),
+        );
         assert_eq!(huge.next_run_at, Some(now() + chrono::Duration::hours(24)));
     }
 
     #[test]
     fn retry_after_does_not_extend_the_budget() {
-        let t = run(5, 5, AttemptResult::Failed(JobError::rate_limited("429", Some(Duration::from_secs(1)))));
+        let t = run(
+            5,
+            5,
+            AttemptResult::Failed(JobError::rate_limited("429", Some(Duration::from_secs(1)))),
+        );
         assert_eq!(t.job_state, JobState::Dead);
     }
 
     #[test]
     fn panic_is_a_retryable_internal_error_with_its_location() {
-        let panic = PanicReport { message: "boom".into(), location: Some("src/x.rs:3".into()), backtrace: None };
+        let panic = PanicReport {
+            message: "boom".into(),
+            location: Some("src/x.rs:3".into()),
+            backtrace: None,
+        };
         let t = run(1, 2, AttemptResult::Panicked(panic));
         assert_eq!(t.job_state, JobState::Retrying);
         let f = t.failure;
         assert_eq!(f.as_ref().map(|f| f.code), Some(ErrorCode::Internal));
-        assert_eq!(f.map(|f| f.message), Some("handler panicked at src/x.rs:3: boom".into()));
+        assert_eq!(
+            f.map(|f| f.message),
+            Some("handler panicked at src/x.rs:3: boom".into())
+        );
     }
 
     #[test]
     fn abandoned_attempt_is_charged_and_capped() {
         let again = run(1, 2, AttemptResult::Abandoned);
-        assert_eq!((again.outcome, again.job_state), (AttemptOutcome::Abandoned, JobState::Retrying));
+        assert_eq!(
+            (again.outcome, again.job_state),
+            (AttemptOutcome::Abandoned, JobState::Retrying)
+        );
         let last = run(2, 2, AttemptResult::Abandoned);
-        assert_eq!((last.outcome, last.job_state), (AttemptOutcome::Abandoned, JobState::Dead));
+        assert_eq!(
+            (last.outcome, last.job_state),
+            (AttemptOutcome::Abandoned, JobState::Dead)
+        );
     }
 
     #[test]
     fn interrupted_attempt_goes_back_to_pending_now() {
         let t = run(3, 3, AttemptResult::Interrupted);
-        assert_eq!((t.outcome, t.job_state, t.next_run_at), (AttemptOutcome::Interrupted, JobState::Pending, Some(now())));
+        assert_eq!(
+            (t.outcome, t.job_state, t.next_run_at),
+            (AttemptOutcome::Interrupted, JobState::Pending, Some(now()))
+        );
     }
 
     #[test]
     fn failure_messages_are_sanitised() {
-        let t = run(1, 1, AttemptResult::Failed(JobError::validation("body", "password=hunter2\nFAKE LINE")));
+        let t = run(
+            1,
+            1,
+            AttemptResult::Failed(JobError::validation("body", "password=hunter2\nFAKE LINE")),
+        );
         let message = t.failure.map(|f| f.message).unwrap_or_default();
         assert_eq!(message, "invalid body: password=[REDACTED]\\nFAKE LINE");
     }

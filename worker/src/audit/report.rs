@@ -64,13 +64,23 @@ pub fn log_attempt(job: AttemptRef<'_>, t: &Transition) {
     match (t.outcome, t.job_state) {
         (AttemptOutcome::Succeeded, _) => attempt_event!(debug, job, t, "attempt succeeded"),
         (AttemptOutcome::Interrupted, _) => {
-            attempt_event!(info, job, t, "attempt interrupted by shutdown; job put back to run again")
+            attempt_event!(
+                info,
+                job,
+                t,
+                "attempt interrupted by shutdown; job put back to run again"
+            )
         }
         (AttemptOutcome::Retrying, _) => {
             attempt_event!(warn, job, t, "attempt failed; retry scheduled")
         }
         (AttemptOutcome::Abandoned, super::JobState::Retrying) => {
-            attempt_event!(warn, job, t, "attempt abandoned by a dead worker; retry scheduled")
+            attempt_event!(
+                warn,
+                job,
+                t,
+                "attempt abandoned by a dead worker; retry scheduled"
+            )
         }
         (AttemptOutcome::Abandoned, _) | (AttemptOutcome::Dead, _) => {
             tracing::error!(

@@ -61,25 +61,39 @@ pub async fn run(args: EnqueueArgs, out: &mut impl Write) -> Result<(), CliError
     let registry = crate::runtime::default_registry(&cfg)?;
     let pool = connect(&cfg).await?;
     let (queue, max_attempts) = match registry.validate(&args.job_type, &payload) {
-        Some(Err(e)) => return Err(CliError::Failed(format!("payload rejected: {}", crate::sanitize::sanitize(&e.to_string())))),
+        Some(Err(e)) => {
+            return Err(CliError::Failed(format!(
+                "payload rejected: {}",
+                crate::sanitize::sanitize(&e.to_string())
+            )));
+        }
         Some(Ok(())) => registry
             .defaults(&args.job_type)
             .map(|(q, m)| (q.to_owned(), m))
             .unwrap_or(("default".to_owned(), 5)),
-        None => known_elsewhere(&pool, &args.job_type).await?.ok_or_else(|| {
-            CliError::Failed(format!(
-                "unknown job type {:?}: no worker has registered it (known here: {})",
-                crate::sanitize::sanitize(&args.job_type),
-                registry.kinds().join(", ")
-            ))
-        })?,
+        None => known_elsewhere(&pool, &args.job_type)
+            .await?
+            .ok_or_else(|| {
+                CliError::Failed(format!(
+                    "unknown job type {:?}: no worker has registered it (known here: {})",
+                    crate::sanitize::sanitize(&args.job_type),
+                    registry.kinds().join(", ")
+                ))
+            })?,
     };
-    let mut job = NewJob::from_json(&args.job_type, args.queue.as_deref().unwrap_or(&queue), args.max_attempts.unwrap_or(max_attempts), payload)
-        .map_err(|e| CliError::Failed(format!("payload rejected: {e}")))?
-        .priority(args.priority);
-    let run_at = args
-        .run_at
-        .or_else(|| args.delay.and_then(|d| chrono::Duration::from_std(d).ok()).map(|d| Utc::now() + d));
+    let mut job = NewJob::from_json(
+        &args.job_type,
+        args.queue.as_deref().unwrap_or(&queue),
+        args.max_attempts.unwrap_or(max_attempts),
+        payload,
+    )
+    .map_err(|e| CliError::Failed(format!("payload rejected: {e}")))?
+    .priority(args.priority);
+    let run_at = args.run_at.or_else(|| {
+        args.delay
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+            .map(|d| Utc::now() + d)
+    });
     if let Some(at) = run_at {
         job = job.run_at(at);
     }
@@ -87,18 +101,27 @@ pub async fn run(args: EnqueueArgs, out: &mut impl Write) -> Result<(), CliError
         job = job.idempotency_key(key);
     }
     let enqueued = enqueue(&pool, job).await.map_err(|e| match e {
-        EnqueueError::Database(db) => CliError::Failed(format!("cannot enqueue: {}", one_line(&db))),
+        EnqueueError::Database(db) => {
+            CliError::Failed(format!("cannot enqueue: {}", one_line(&db)))
+        }
         other => CliError::Failed(format!("cannot enqueue: {other}")),
     })?;
     if enqueued.created {
         writeln!(out, "enqueued job {}", enqueued.id)?;
     } else {
-        writeln!(out, "job {} is already enqueued with this idempotency key", enqueued.id)?;
+        writeln!(
+            out,
+            "job {} is already enqueued with this idempotency key",
+            enqueued.id
+        )?;
     }
     Ok(())
 }
 
-async fn known_elsewhere(pool: &sqlx::PgPool, kind: &str) -> Result<Option<(String, u32)>, CliError> {
+async fn known_elsewhere(
+    pool: &sqlx::PgPool,
+    kind: &str,
+) -> Result<Option<(String, u32)>, CliError> {
     let row: Option<(String, i32)> =
         sqlx::query_as("SELECT queue, max_attempts FROM herald.job_types WHERE job_type = $1")
             .bind(kind)

@@ -9,9 +9,12 @@ use crate::config::WorkerConfig;
 pub async fn run(out: &mut impl Write) -> Result<(), CliError> {
     let cfg = WorkerConfig::from_env()?;
     let pool = connect(&cfg).await?;
-    crate::db::migrate(&pool)
-        .await
-        .map_err(|e| CliError::Failed(format!("cannot apply migrations: {}", crate::sanitize::sanitize(&e.to_string()))))?;
+    crate::db::migrate(&pool).await.map_err(|e| {
+        CliError::Failed(format!(
+            "cannot apply migrations: {}",
+            crate::sanitize::sanitize(&e.to_string())
+        ))
+    })?;
     writeln!(out, "migrations applied")?;
     Ok(())
 }

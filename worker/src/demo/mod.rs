@@ -16,15 +16,15 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use herald_jobs::RetryPolicy;
 use herald_jobs::enqueue::{NewJob, enqueue_in};
 use herald_jobs::notify::WebhookJob;
-use herald_jobs::RetryPolicy;
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 
 use crate::cli::CliError;
 use crate::config::{QueueConfig, WorkerConfig};
-use crate::private_pg::{PrivatePostgres, PrivatePgError, default_home};
+use crate::private_pg::{PrivatePgError, PrivatePostgres, default_home};
 use crate::queries;
 
 pub mod receiver;
@@ -86,10 +86,15 @@ pub async fn run(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), Cl
 }
 
 async fn run_demo(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), DemoError> {
-    writeln!(out, "Herald demo: notification jobs through a real queue, worker and audit trail\n")?;
+    writeln!(
+        out,
+        "Herald demo: notification jobs through a real queue, worker and audit trail\n"
+    )?;
     let (database_url, private) = database(out).await?;
     let pool = crate::db::connect(&database_url, 4, Duration::from_secs(10)).await?;
-    crate::db::migrate(&pool).await.map_err(|e| DemoError::Other(format!("cannot apply migrations: {e}")))?;
+    crate::db::migrate(&pool)
+        .await
+        .map_err(|e| DemoError::Other(format!("cannot apply migrations: {e}")))?;
 
     let receiver = Receiver::start(DEMO_SIGNING_KEY.as_bytes()).await?;
     writeln!(out, "  webhook receiver: {}", receiver.base_url())?;
@@ -98,11 +103,20 @@ async fn run_demo(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), D
     let started = Instant::now();
     let (stop, stopped) = oneshot::channel::<()>();
     let cfg = worker_config(&database_url);
-    let registry = crate::runtime::default_registry(&cfg).map_err(|e| DemoError::Other(e.to_string()))?;
-    let worker = tokio::spawn(crate::runtime::run_with_pool(cfg, registry, pool.clone(), async {
-        let _ = stopped.await;
-    }));
-    writeln!(out, "  worker: running (concurrency 16, retry backoff 200 ms doubling, capped at 2 s)")?;
+    let registry =
+        crate::runtime::default_registry(&cfg).map_err(|e| DemoError::Other(e.to_string()))?;
+    let worker = tokio::spawn(crate::runtime::run_with_pool(
+        cfg,
+        registry,
+        pool.clone(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    writeln!(
+        out,
+        "  worker: running (concurrency 16, retry backoff 200 ms doubling, capped at 2 s)"
+    )?;
     let settled = wait_until_settled(&pool, &ids, Duration::from_secs(args.timeout_secs)).await;
     let _ = stop.send(());
     worker
@@ -110,7 +124,12 @@ async fn run_demo(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), D
         .map_err(|e| DemoError::Other(format!("worker task failed: {e}")))?
         .map_err(|e| DemoError::Other(e.to_string()))?;
     settled?;
-    writeln!(out, "  all {} jobs settled in {:.1} s", ids.len(), started.elapsed().as_secs_f64())?;
+    writeln!(
+        out,
+        "  all {} jobs settled in {:.1} s",
+        ids.len(),
+        started.elapsed().as_secs_f64()
+    )?;
     let received: u64 = receiver.received().values().sum();
     writeln!(out, "  webhook requests received: {received}")?;
 
@@ -123,7 +142,11 @@ async fn run_demo(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), D
 
 async fn database(out: &mut impl Write) -> Result<(String, Option<PrivatePostgres>), DemoError> {
     if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-        writeln!(out, "  database: {} (from DATABASE_URL)", crate::sanitize::redact(&url))?;
+        writeln!(
+            out,
+            "  database: {} (from DATABASE_URL)",
+            crate::sanitize::redact(&url)
+        )?;
         return Ok((url, None));
     }
     let pg = tokio::task::spawn_blocking(|| -> Result<PrivatePostgres, PrivatePgError> {
@@ -134,11 +157,19 @@ async fn database(out: &mut impl Write) -> Result<(String, Option<PrivatePostgre
     .await
     .map_err(|e| DemoError::Other(format!("private PostgreSQL set-up failed: {e}")))??;
     let admin = crate::db::connect(&pg.url("postgres"), 1, Duration::from_secs(10)).await?;
-    sqlx::query(queries::DEMO_DROP_DATABASE).execute(&admin).await?;
-    sqlx::query(queries::DEMO_CREATE_DATABASE).execute(&admin).await?;
+    sqlx::query(queries::DEMO_DROP_DATABASE)
+        .execute(&admin)
+        .await?;
+    sqlx::query(queries::DEMO_CREATE_DATABASE)
+        .execute(&admin)
+        .await?;
     admin.close().await;
     let url = pg.url(DEMO_DATABASE);
-    writeln!(out, "  database: {url} (private PostgreSQL in {}, fresh database)", pg.data_dir().display())?;
+    writeln!(
+        out,
+        "  database: {url} (private PostgreSQL in {}, fresh database)",
+        pg.data_dir().display()
+    )?;
     Ok((url, Some(pg)))
 }
 
@@ -157,8 +188,15 @@ fn worker_config(database_url: &str) -> WorkerConfig {
         // Every value above is a valid constant; from_lookup only fails on bad input.
         Err(_) => unreachable_config(database_url),
     };
-    cfg.queues = vec![QueueConfig { name: "default".to_owned(), concurrency: 16 }];
-    cfg.retry = RetryPolicy { base: Duration::from_millis(200), max: Duration::from_secs(2), jitter: 0.2 };
+    cfg.queues = vec![QueueConfig {
+        name: "default".to_owned(),
+        concurrency: 16,
+    }];
+    cfg.retry = RetryPolicy {
+        base: Duration::from_millis(200),
+        max: Duration::from_secs(2),
+        jitter: 0.2,
+    };
     cfg
 }
 
@@ -166,7 +204,9 @@ fn unreachable_config(database_url: &str) -> WorkerConfig {
     let lookup = |name: &str| (name == "DATABASE_URL").then(|| database_url.to_owned());
     match WorkerConfig::from_lookup(lookup) {
         Ok(cfg) => cfg,
-        Err(_) => WorkerConfig::from_lookup(|_| Some(String::new())).unwrap_or_else(|_| unreachable!()),
+        Err(_) => {
+            WorkerConfig::from_lookup(|_| Some(String::new())).unwrap_or_else(|_| unreachable!())
+        }
     }
 }
 
@@ -190,30 +230,50 @@ async fn enqueue_mix(
             body: serde_json::json!({ "event": "order.shipped", "order": n, "scenario": scenario }),
         };
         let budget = if scenario == "down" { 3 } else { 5 };
-        let new = NewJob::new(&job).map_err(|e| DemoError::Other(e.to_string()))?.max_attempts(budget);
-        ids.push(enqueue_in(&mut tx, new).await.map_err(|e| DemoError::Other(e.to_string()))?.id);
+        let new = NewJob::new(&job)
+            .map_err(|e| DemoError::Other(e.to_string()))?
+            .max_attempts(budget);
+        ids.push(
+            enqueue_in(&mut tx, new)
+                .await
+                .map_err(|e| DemoError::Other(e.to_string()))?
+                .id,
+        );
     }
     tx.commit().await?;
     writeln!(
         out,
         "  enqueued {count} notify.webhook jobs in one transaction (per 20: 14 ok, 2 flaky, 1 rate-limited, 1 gone, 1 invalid, 1 down)"
     )?;
-    let bad = WebhookJob { url: "ftp://files.example.com/hook".to_owned(), body: serde_json::json!({}) };
+    let bad = WebhookJob {
+        url: "ftp://files.example.com/hook".to_owned(),
+        body: serde_json::json!({}),
+    };
     if let Err(e) = NewJob::new(&bad) {
         writeln!(out, "  rejected at enqueue, never queued: {e}")?;
     }
     Ok(ids)
 }
 
-async fn wait_until_settled(pool: &PgPool, ids: &[i64], timeout: Duration) -> Result<(), DemoError> {
+async fn wait_until_settled(
+    pool: &PgPool,
+    ids: &[i64],
+    timeout: Duration,
+) -> Result<(), DemoError> {
     let deadline = Instant::now() + timeout;
     loop {
-        let open: i64 = sqlx::query_scalar(queries::DEMO_UNSETTLED).bind(ids).fetch_one(pool).await?;
+        let open: i64 = sqlx::query_scalar(queries::DEMO_UNSETTLED)
+            .bind(ids)
+            .fetch_one(pool)
+            .await?;
         if open == 0 {
             return Ok(());
         }
         if Instant::now() >= deadline {
-            return Err(DemoError::Other(format!("{open} jobs still unsettled after {} s", timeout.as_secs())));
+            return Err(DemoError::Other(format!(
+                "{open} jobs still unsettled after {} s",
+                timeout.as_secs()
+            )));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -225,7 +285,12 @@ async fn print_examples(pool: &PgPool, ids: &[i64], out: &mut impl Write) -> Res
         let offset: usize = MIX[..scenario_index].iter().sum();
         (offset < ids.len() && ids.len() >= per_cycle.min(ids.len())).then(|| ids[offset])
     };
-    for (index, title) in [(1, "flaky endpoint: retried, then delivered"), (2, "rate limited: waited for Retry-After"), (3, "gone: terminal at once"), (5, "down: retried until its budget ran out")] {
+    for (index, title) in [
+        (1, "flaky endpoint: retried, then delivered"),
+        (2, "rate limited: waited for Retry-After"),
+        (3, "gone: terminal at once"),
+        (5, "down: retried until its budget ran out"),
+    ] {
         if let Some(id) = example(index) {
             summary::print_trail(pool, id, title, out).await?;
         }
@@ -233,14 +298,25 @@ async fn print_examples(pool: &PgPool, ids: &[i64], out: &mut impl Write) -> Res
     Ok(())
 }
 
-fn print_next_steps(url: &str, private: Option<&PrivatePostgres>, out: &mut impl Write) -> std::io::Result<()> {
+fn print_next_steps(
+    url: &str,
+    private: Option<&PrivatePostgres>,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     writeln!(out, "\nLook further")?;
-    writeln!(out, "  export DATABASE_URL='{}'", crate::sanitize::redact(url))?;
+    writeln!(
+        out,
+        "  export DATABASE_URL='{}'",
+        crate::sanitize::redact(url)
+    )?;
     writeln!(
         out,
         "  psql \"$DATABASE_URL\" -c 'SELECT job_id, attempt, outcome, error_code, error_class, message FROM herald.attempts ORDER BY id LIMIT 20'"
     )?;
-    writeln!(out, "  cargo run --release --bin herald -- enqueue notify.webhook --payload '{{\"url\":\"http://127.0.0.1:9/x\",\"body\":{{}}}}'")?;
+    writeln!(
+        out,
+        "  cargo run --release --bin herald -- enqueue notify.webhook --payload '{{\"url\":\"http://127.0.0.1:9/x\",\"body\":{{}}}}'"
+    )?;
     if let Some(pg) = private {
         writeln!(out, "  stop the private PostgreSQL: {}", pg.stop_command())?;
     }

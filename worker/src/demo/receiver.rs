@@ -61,7 +61,11 @@ impl Receiver {
                 tracing::warn!(error.message = %e, "demo webhook receiver stopped");
             }
         });
-        Ok(Self { addr, state, _stop: stop })
+        Ok(Self {
+            addr,
+            state,
+            _stop: stop,
+        })
     }
 
     /// The URL of `scenario`'s endpoint.
@@ -76,7 +80,11 @@ impl Receiver {
 
     /// Requests received so far, by scenario.
     pub fn received(&self) -> BTreeMap<String, u64> {
-        self.state.received.lock().map(|r| r.clone()).unwrap_or_default()
+        self.state
+            .received
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -89,8 +97,16 @@ async fn receive(
     if let Ok(mut received) = state.received.lock() {
         *received.entry(scenario.clone()).or_default() += 1;
     }
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let expected = format!("sha256={}", sign(&state.signing_key, header("X-Herald-Timestamp"), &body));
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    let expected = format!(
+        "sha256={}",
+        sign(&state.signing_key, header("X-Herald-Timestamp"), &body)
+    );
     if header("X-Herald-Signature") != expected {
         return StatusCode::UNAUTHORIZED.into_response();
     }

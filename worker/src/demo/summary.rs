@@ -24,21 +24,39 @@ impl Summary {
     /// Reads the summary of the jobs `ids`.
     pub async fn load(pool: &PgPool, ids: &[i64]) -> Result<Self, sqlx::Error> {
         Ok(Self {
-            jobs_by_state: sqlx::query_as(queries::DEMO_JOBS_BY_STATE).bind(ids).fetch_all(pool).await?,
-            attempts_by_outcome: sqlx::query_as(queries::DEMO_ATTEMPTS_BY_OUTCOME).bind(ids).fetch_all(pool).await?,
-            dead_by_cause: sqlx::query_as(queries::DEMO_DEAD_BY_CAUSE).bind(ids).fetch_all(pool).await?,
-            retried_jobs: sqlx::query_scalar(queries::DEMO_RETRIED_JOBS).bind(ids).fetch_one(pool).await?,
+            jobs_by_state: sqlx::query_as(queries::DEMO_JOBS_BY_STATE)
+                .bind(ids)
+                .fetch_all(pool)
+                .await?,
+            attempts_by_outcome: sqlx::query_as(queries::DEMO_ATTEMPTS_BY_OUTCOME)
+                .bind(ids)
+                .fetch_all(pool)
+                .await?,
+            dead_by_cause: sqlx::query_as(queries::DEMO_DEAD_BY_CAUSE)
+                .bind(ids)
+                .fetch_all(pool)
+                .await?,
+            retried_jobs: sqlx::query_scalar(queries::DEMO_RETRIED_JOBS)
+                .bind(ids)
+                .fetch_one(pool)
+                .await?,
         })
     }
 
     /// Jobs in `state`.
     pub fn jobs_in(&self, state: &str) -> i64 {
-        self.jobs_by_state.iter().find(|(s, _)| s == state).map_or(0, |(_, n)| *n)
+        self.jobs_by_state
+            .iter()
+            .find(|(s, _)| s == state)
+            .map_or(0, |(_, n)| *n)
     }
 
     /// Audit rows with `outcome`.
     pub fn attempts_with(&self, outcome: &str) -> i64 {
-        self.attempts_by_outcome.iter().find(|(o, _)| o == outcome).map_or(0, |(_, n)| *n)
+        self.attempts_by_outcome
+            .iter()
+            .find(|(o, _)| o == outcome)
+            .map_or(0, |(_, n)| *n)
     }
 
     /// All audit rows.
@@ -49,8 +67,14 @@ impl Summary {
     /// Failed attempts over finished attempts.
     pub fn failure_rate(&self) -> f64 {
         let total = self.audit_rows();
-        let failed = self.attempts_with("retrying") + self.attempts_with("dead") + self.attempts_with("abandoned");
-        if total == 0 { 0.0 } else { failed as f64 / total as f64 }
+        let failed = self.attempts_with("retrying")
+            + self.attempts_with("dead")
+            + self.attempts_with("abandoned");
+        if total == 0 {
+            0.0
+        } else {
+            failed as f64 / total as f64
+        }
     }
 
     /// Writes the summary for a person.
@@ -59,7 +83,11 @@ impl Summary {
         for (state, n) in &self.jobs_by_state {
             writeln!(out, "  {state:<10} {n:>6}")?;
         }
-        writeln!(out, "  retried    {:>6}  (jobs that needed more than one attempt)", self.retried_jobs)?;
+        writeln!(
+            out,
+            "  retried    {:>6}  (jobs that needed more than one attempt)",
+            self.retried_jobs
+        )?;
         writeln!(out, "\nAudit rows: {} (one per attempt)", self.audit_rows())?;
         for (outcome, n) in &self.attempts_by_outcome {
             writeln!(out, "  {outcome:<11} {n:>6}")?;
@@ -91,11 +119,22 @@ struct TrailRow {
 }
 
 /// Writes job `id`'s audit trail.
-pub async fn print_trail(pool: &PgPool, id: i64, title: &str, out: &mut impl Write) -> Result<(), super::DemoError> {
-    let rows: Vec<TrailRow> = sqlx::query_as(queries::DEMO_TRAIL).bind(id).fetch_all(pool).await?;
+pub async fn print_trail(
+    pool: &PgPool,
+    id: i64,
+    title: &str,
+    out: &mut impl Write,
+) -> Result<(), super::DemoError> {
+    let rows: Vec<TrailRow> = sqlx::query_as(queries::DEMO_TRAIL)
+        .bind(id)
+        .fetch_all(pool)
+        .await?;
     writeln!(out, "\nAudit trail of job {id} ({title})")?;
     for r in rows {
-        let retry = r.retry_in_ms.map(|ms| format!("  next attempt in {ms} ms")).unwrap_or_default();
+        let retry = r
+            .retry_in_ms
+            .map(|ms| format!("  next attempt in {ms} ms"))
+            .unwrap_or_default();
         writeln!(
             out,
             "  attempt {}  {:<10} {:<21} {:<9} {:>5} ms  {}{retry}",

@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use apalis_core::backend::{Backend, BackendConfig};
 use apalis_core::backend::finalize::Ephemeral;
+use apalis_core::backend::{Backend, BackendConfig};
 use apalis_core::task::Task;
 use apalis_core::task::builder::TaskBuilder;
 use apalis_core::task::task_id::TaskId;
@@ -86,7 +86,13 @@ impl PgQueue {
         in_flight: Arc<AtomicUsize>,
     ) -> Self {
         Self {
-            shared: Arc::new(Shared { pool, settings, health, wake, in_flight }),
+            shared: Arc::new(Shared {
+                pool,
+                settings,
+                health,
+                wake,
+                in_flight,
+            }),
             buffer: VecDeque::new(),
             fetch: Fetch::Idle,
             delays: Box::new(outage_backoff()),
@@ -104,9 +110,14 @@ impl PgQueue {
         let shared = Arc::clone(&self.shared);
         let claim = async move {
             let s = &shared.settings;
-            let jobs =
-                claim::claim(&shared.pool, &s.worker_id, &s.queue, &s.job_types, limit as i64)
-                    .await?;
+            let jobs = claim::claim(
+                &shared.pool,
+                &s.worker_id,
+                &s.queue,
+                &s.job_types,
+                limit as i64,
+            )
+            .await?;
             let next_due = if jobs.len() < limit {
                 claim::next_due(&shared.pool, &s.queue, &s.job_types).await?
             } else {
@@ -165,7 +176,11 @@ impl Backend for PgQueue {
     type Task = Task<ClaimedJob>;
     type Error = Infallible;
 
-    fn poll_ready(&mut self, _: &mut Context<'_>, _: &WorkerContext) -> Poll<Result<(), Infallible>> {
+    fn poll_ready(
+        &mut self,
+        _: &mut Context<'_>,
+        _: &WorkerContext,
+    ) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
     }
 
@@ -209,7 +224,11 @@ impl Backend for PgQueue {
         }
     }
 
-    fn poll_close(&mut self, cx: &mut Context<'_>, _: &WorkerContext) -> Poll<Result<(), Infallible>> {
+    fn poll_close(
+        &mut self,
+        cx: &mut Context<'_>,
+        _: &WorkerContext,
+    ) -> Poll<Result<(), Infallible>> {
         if let Fetch::Claiming(claim, _) = &mut self.fetch {
             if let Ok(Claimed { jobs, .. }) = ready!(claim.poll_unpin(cx)) {
                 self.buffer.extend(jobs);

@@ -119,8 +119,13 @@ mod tests {
 
     #[test]
     fn trace_id_comes_from_a_valid_traceparent_only() {
-        let ok = job(Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
-        assert_eq!(ok.trace_id().as_deref(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+        let ok = job(Some(
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ));
+        assert_eq!(
+            ok.trace_id().as_deref(),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
         assert_eq!(job(Some("garbage")).trace_id(), None);
         assert_eq!(job(None).trace_id(), None);
     }

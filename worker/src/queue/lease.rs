@@ -16,10 +16,10 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use tracing::info;
 
+use super::claim::trace_id_of;
 use crate::audit::finisher::write_batch;
 use crate::audit::report::{AttemptRef, log_attempt};
 use crate::audit::{AttemptResult, FinishRow, Transition, decide};
-use super::claim::trace_id_of;
 use crate::db::DbHealth;
 use crate::queries;
 
@@ -47,14 +47,21 @@ pub async fn heartbeat(
 }
 
 async fn beat(pool: &PgPool, worker_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(queries::HEARTBEAT_JOBS).bind(worker_id).execute(pool).await?;
-    sqlx::query(queries::HEARTBEAT_WORKER).bind(worker_id).execute(pool).await?;
+    sqlx::query(queries::HEARTBEAT_JOBS)
+        .bind(worker_id)
+        .execute(pool)
+        .await?;
+    sqlx::query(queries::HEARTBEAT_WORKER)
+        .bind(worker_id)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
 /// Runs [`rescue_once`] every `interval` (± 20 % jitter) until `stop` turns true.
 pub async fn rescue(
     pool: PgPool,
+    worker_id: String,
     lease: Duration,
     interval: Duration,
     policy: RetryPolicy,
@@ -67,7 +74,7 @@ pub async fn rescue(
             _ = stop.changed() => return,
             _ = tokio::time::sleep(jittered) => {}
         }
-        match rescue_once(&pool, lease, &policy).await {
+        match rescue_once(&pool, &worker_id, lease, &policy).await {
             Ok(_) => health.ok(),
             Err(e) => health.failed("rescue expired leases", &e),
         }
@@ -86,10 +93,12 @@ struct StaleJob {
     trace_context: Option<String>,
 }
 
-/// One rescue pass: audits every attempt whose lease expired `lease` ago as `abandoned`
-/// and reschedules or kills its job, in one transaction. Returns how many it rescued.
+/// One rescue pass by worker `rescuer`: audits every attempt of another worker whose
+/// lease expired `lease` ago as `abandoned` and reschedules or kills its job, in one
+/// transaction. Returns how many it rescued.
 pub async fn rescue_once(
     pool: &PgPool,
+    rescuer: &str,
     lease: Duration,
     policy: &RetryPolicy,
 ) -> Result<usize, sqlx::Error> {
@@ -97,6 +106,7 @@ pub async fn rescue_once(
     let stale: Vec<StaleJob> = sqlx::query_as(queries::LOCK_STALE)
         .bind(lease.as_secs_f64())
         .bind(RESCUE_BATCH)
+        .bind(rescuer)
         .fetch_all(&mut *tx)
         .await?;
     if stale.is_empty() {
@@ -109,11 +119,21 @@ pub async fn rescue_once(
         .map(|job| {
             let attempt = u32::try_from(job.attempt).unwrap_or(0);
             let max = u32::try_from(job.max_attempts).unwrap_or(1);
-            let t = decide(attempt, max, AttemptResult::Abandoned, policy, now, rand::random());
+            let t = decide(
+                attempt,
+                max,
+                AttemptResult::Abandoned,
+                policy,
+                now,
+                rand::random(),
+            );
             (job, t)
         })
         .collect();
-    let rows: Vec<FinishRow> = decided.iter().map(|(job, t)| finish_row(job, t, now)).collect();
+    let rows: Vec<FinishRow> = decided
+        .iter()
+        .map(|(job, t)| finish_row(job, t, now))
+        .collect();
     let refs: Vec<&FinishRow> = rows.iter().collect();
     let applied = write_batch(&mut *tx, &refs).await?;
     tx.commit().await?;
@@ -131,7 +151,10 @@ pub async fn rescue_once(
             t,
         );
     }
-    info!(rescued = applied.len(), "rescued jobs whose worker stopped heartbeating");
+    info!(
+        rescued = applied.len(),
+        "rescued jobs whose worker stopped heartbeating"
+    );
     Ok(applied.len())
 }
 

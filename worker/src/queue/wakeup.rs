@@ -31,7 +31,9 @@ impl Wakeups {
             .iter()
             .map(|q| (q.clone(), Arc::new(Notify::new())))
             .collect();
-        Self { queues: Arc::new(queues) }
+        Self {
+            queues: Arc::new(queues),
+        }
     }
 
     /// The signal of `queue` (a fresh, never-fired one for an unknown queue).
@@ -52,7 +54,12 @@ impl Wakeups {
     }
 
     /// Listens until `stop` turns true, reconnecting with backoff through outages.
-    pub async fn listen(self, pool: PgPool, health: Arc<DbHealth>, mut stop: watch::Receiver<bool>) {
+    pub async fn listen(
+        self,
+        pool: PgPool,
+        health: Arc<DbHealth>,
+        mut stop: watch::Receiver<bool>,
+    ) {
         let mut delays = outage_backoff();
         while !*stop.borrow() {
             let mut listener = match connect(&pool).await {

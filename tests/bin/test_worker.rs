@@ -1,0 +1,39 @@
+//! `herald-test-worker`: a `herald worker` that also runs the test-only job
+//! `test.scripted`, for tests that need real processes (SIGKILL, SIGTERM, restarts).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use herald_worker::{WorkerConfig, config, runtime, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let format = config::log_format_from_env().unwrap_or_default();
+    if let Err(e) = telemetry::init_logging(format, &config::log_filter_from_env()) {
+        eprintln!("herald-test-worker: {e}");
+        return ExitCode::from(2);
+    }
+    let cfg = match WorkerConfig::from_env() {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("herald-test-worker: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let effects =
+        match herald_worker::db::connect(&cfg.database_url, 4, Duration::from_secs(1)).await {
+            Ok(pool) => pool,
+            Err(e) => {
+                eprintln!("herald-test-worker: {e}");
+                return ExitCode::from(1);
+            }
+        };
+    let registry = herald_tests::jobs::registry(effects);
+    match runtime::run(cfg, registry, runtime::shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("herald-test-worker: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

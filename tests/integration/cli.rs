@@ -1,0 +1,166 @@
+//! The `herald` binary as a real process: exit codes, one-line errors, nothing changed
+//! on bad input.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use herald_tests::db::TestDb;
+
+/// The `herald` binary built beside this test binary (`cargo build --bins` first).
+pub fn herald_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join("herald"))
+        .unwrap_or_else(|| panic!("no target dir"));
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first",
+        bin.display()
+    );
+    bin
+}
+
+/// Runs `herald args…` with `DATABASE_URL` (or without it, when `None`).
+pub fn herald(database_url: Option<&str>, args: &[&str]) -> Output {
+    let mut command = Command::new(herald_bin());
+    command
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("HERALD_LOG", "warn");
+    if let Some(url) = database_url {
+        command.env("DATABASE_URL", url);
+    }
+    command
+        .output()
+        .unwrap_or_else(|e| panic!("run herald: {e}"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+async fn job_count(db: &TestDb) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM herald.jobs")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn migrate_is_idempotent() {
+    let db = TestDb::new().await;
+    for _ in 0..2 {
+        let out = herald(Some(&db.url), &["migrate"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "migrations applied\n");
+    }
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn enqueue_prints_the_new_job_id() {
+    let db = TestDb::new().await;
+    let payload = r#"{"url":"https://hooks.example.com/orders","body":{"id":1}}"#;
+    let out = herald(
+        Some(&db.url),
+        &[
+            "enqueue",
+            "notify.webhook",
+            "--payload",
+            payload,
+            "--delay",
+            "1h",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id: i64 = sqlx::query_scalar("SELECT id FROM herald.jobs")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(text(&out.stdout), format!("enqueued job {id}\n"));
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn bad_enqueues_fail_with_one_line_and_change_nothing() {
+    let db = TestDb::new().await;
+    let cases: [(&[&str], i32, &str); 5] = [
+        (
+            &[
+                "enqueue",
+                "notify.webhook",
+                "--payload",
+                r#"{"url":"ftp://x","body":{}}"#,
+            ],
+            1,
+            "payload rejected: invalid url",
+        ),
+        (
+            &["enqueue", "notify.webhook", "--payload", r#"{"body":{}}"#],
+            1,
+            "payload rejected: invalid payload",
+        ),
+        (
+            &["enqueue", "notify.webhook", "--payload", "{not json"],
+            2,
+            "--payload is not valid JSON",
+        ),
+        (
+            &["enqueue", "no.such.type", "--payload", "{}"],
+            1,
+            "unknown job type",
+        ),
+        (
+            &[
+                "enqueue",
+                "notify.webhook",
+                "--payload",
+                "{}",
+                "--delay",
+                "soon",
+            ],
+            2,
+            "not a duration",
+        ),
+    ];
+    for (args, code, expected) in cases {
+        let out = herald(Some(&db.url), args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("SELECT") && !stderr.contains("panicked"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(job_count(&db).await, 0);
+    db.finish().await;
+}
+
+#[test]
+fn a_missing_or_unreachable_database_is_a_clear_error() {
+    let out = herald(None, &["migrate"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stderr).trim(), "herald: DATABASE_URL is not set");
+
+    let out = herald(
+        Some("postgres://herald:secret-pw@127.0.0.1:1/herald"),
+        &["migrate"],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("herald: cannot connect to the database"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("secret-pw"), "{stderr}");
+}
+
+#[test]
+fn unknown_commands_are_usage_errors() {
+    let out = herald(None, &["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,94 @@
+//! Enqueueing: inside the caller's transaction, and idempotently.
+
+use std::time::Duration;
+
+use herald_jobs::enqueue::{NewJob, enqueue, enqueue_in};
+use herald_tests::db::TestDb;
+use herald_tests::jobs::{ScriptedJob, Step};
+use herald_tests::wait::{settled, state};
+use herald_tests::workers::InProcessWorker;
+
+fn job(key: &str) -> NewJob {
+    NewJob::new(&ScriptedJob::new(key, vec![Step::Succeed])).unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn job_count(db: &TestDb) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM herald.jobs")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn a_job_enqueued_in_a_rolled_back_transaction_does_not_exist() {
+    let db = TestDb::new().await;
+    let mut tx = db.pool.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    enqueue_in(&mut tx, job("rolled-back"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    tx.rollback().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(job_count(&db).await, 0);
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn a_job_enqueued_in_a_committed_transaction_runs() {
+    let db = TestDb::new().await;
+    let worker = InProcessWorker::start(&db, "w1", &[]).await;
+    let mut tx = db.pool.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    let id = enqueue_in(&mut tx, job("committed"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .id;
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    settled(&db.pool, &[id], Duration::from_secs(20)).await;
+    worker.stop().await;
+    assert_eq!(state(&db.pool, id).await, "succeeded");
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn an_idempotency_key_yields_one_job_even_under_concurrent_enqueues() {
+    let db = TestDb::new().await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let pool = db.pool.clone();
+        tasks.push(tokio::spawn(async move {
+            enqueue(&pool, job("same").idempotency_key("order-42"))
+                .await
+                .map(|e| e.id)
+        }));
+    }
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.push(
+            task.await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(job_count(&db).await, 1);
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn an_idempotency_key_is_free_again_once_its_job_has_ended() {
+    let db = TestDb::new().await;
+    let first = enqueue(&db.pool, job("a").idempotency_key("k"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let again = enqueue(&db.pool, job("a").idempotency_key("k"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((again.id, again.created), (first.id, false));
+    let worker = InProcessWorker::start(&db, "w1", &[]).await;
+    settled(&db.pool, &[first.id], Duration::from_secs(20)).await;
+    worker.stop().await;
+    let after = enqueue(&db.pool, job("a").idempotency_key("k"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(after.created && after.id != first.id);
+    db.finish().await;
+}

@@ -1,0 +1,82 @@
+//! A worker killed with SIGKILL mid-job: its attempt is rescued and audited `abandoned`.
+
+use std::time::Duration;
+
+use herald_tests::db::TestDb;
+use herald_tests::jobs::Step;
+use herald_tests::wait::{eventually, settled, state, trail};
+use herald_tests::workers::{InProcessWorker, test_env};
+
+use crate::process::WorkerProcess;
+use crate::{effects, enqueue_scripted};
+
+async fn kill_worker_mid_attempt(db: &TestDb, id: i64) {
+    let mut victim = WorkerProcess::spawn(&test_env(&db.url, "victim"));
+    eventually("the attempt to start", Duration::from_secs(20), || async {
+        (effects(&db.pool, id, "start").await >= 1).then_some(())
+    })
+    .await;
+    victim.kill_hard();
+}
+
+#[tokio::test]
+async fn a_killed_workers_job_is_rescued_rerun_and_audited_abandoned() {
+    let db = TestDb::new().await;
+    let id = enqueue_scripted(
+        &db.pool,
+        "k",
+        vec![Step::Sleep { ms: 2_500 }, Step::Succeed],
+        3,
+    )
+    .await;
+    kill_worker_mid_attempt(&db, id).await;
+    assert_eq!(state(&db.pool, id).await, "running");
+
+    let rescuer = InProcessWorker::start(&db, "rescuer", &[]).await;
+    settled(&db.pool, &[id], Duration::from_secs(30)).await;
+    rescuer.stop().await;
+
+    let rows = trail(&db.pool, id).await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(
+        (rows[0].outcome.as_str(), rows[0].worker_id.as_str()),
+        ("abandoned", "victim")
+    );
+    assert_eq!(rows[0].error_code.as_deref(), Some("WORKER_LOST"));
+    assert_eq!(rows[0].job_state, "retrying");
+    assert_eq!(
+        (rows[1].outcome.as_str(), rows[1].worker_id.as_str()),
+        ("succeeded", "rescuer")
+    );
+    assert_eq!(
+        effects(&db.pool, id, "done").await,
+        1,
+        "the killed attempt never completed its work"
+    );
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn a_job_whose_worker_dies_on_its_last_attempt_ends_dead() {
+    let db = TestDb::new().await;
+    let id = enqueue_scripted(&db.pool, "last", vec![Step::Sleep { ms: 2_500 }], 1).await;
+    kill_worker_mid_attempt(&db, id).await;
+
+    let rescuer = InProcessWorker::start(&db, "rescuer", &[]).await;
+    settled(&db.pool, &[id], Duration::from_secs(30)).await;
+    rescuer.stop().await;
+
+    let rows = trail(&db.pool, id).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (rows[0].outcome.as_str(), rows[0].job_state.as_str()),
+        ("abandoned", "dead")
+    );
+    assert_eq!(state(&db.pool, id).await, "dead");
+    assert_eq!(
+        effects(&db.pool, id, "start").await,
+        1,
+        "a dead job is never run again"
+    );
+    db.finish().await;
+}

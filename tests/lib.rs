@@ -1,1 +1,0 @@
-//! Support code for Herald's integration tests (see `integration/`).
