@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use herald_tests::db::TestDb;
+use herald_tests::wait::job_count;
 
 /// The `herald` binary built beside this test binary (`cargo build --bins` first).
 pub fn herald_bin() -> PathBuf {
@@ -39,13 +40,6 @@ pub fn herald(database_url: Option<&str>, args: &[&str]) -> Output {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-async fn job_count(db: &TestDb) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM herald.jobs")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test]
@@ -135,7 +129,7 @@ async fn bad_enqueues_fail_with_one_line_and_change_nothing() {
             "{stderr}"
         );
     }
-    assert_eq!(job_count(&db).await, 0);
+    assert_eq!(job_count(&db.pool).await, 0);
     db.finish().await;
 }
 

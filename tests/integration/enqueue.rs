@@ -5,18 +5,11 @@ use std::time::Duration;
 use herald_jobs::enqueue::{NewJob, enqueue, enqueue_in};
 use herald_tests::db::TestDb;
 use herald_tests::jobs::{ScriptedJob, Step};
-use herald_tests::wait::{settled, state};
+use herald_tests::wait::{job_count, settled, state};
 use herald_tests::workers::InProcessWorker;
 
 fn job(key: &str) -> NewJob {
     NewJob::new(&ScriptedJob::new(key, vec![Step::Succeed])).unwrap_or_else(|e| panic!("{e}"))
-}
-
-async fn job_count(db: &TestDb) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM herald.jobs")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test]
@@ -27,7 +20,7 @@ async fn a_job_enqueued_in_a_rolled_back_transaction_does_not_exist() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     tx.rollback().await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(job_count(&db).await, 0);
+    assert_eq!(job_count(&db.pool).await, 0);
     db.finish().await;
 }
 
@@ -69,7 +62,7 @@ async fn an_idempotency_key_yields_one_job_even_under_concurrent_enqueues() {
     }
     ids.dedup();
     assert_eq!(ids.len(), 1, "{ids:?}");
-    assert_eq!(job_count(&db).await, 1);
+    assert_eq!(job_count(&db.pool).await, 1);
     db.finish().await;
 }
 

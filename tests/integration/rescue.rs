@@ -80,3 +80,32 @@ async fn a_job_whose_worker_dies_on_its_last_attempt_ends_dead() {
     );
     db.finish().await;
 }
+
+#[tokio::test]
+async fn a_live_workers_long_job_is_never_rescued() {
+    let db = TestDb::new().await;
+    let id = enqueue_scripted(&db.pool, "long", vec![Step::Sleep { ms: 2_500 }], 3).await;
+    let short_lease = [
+        ("HERALD_LEASE", "1s"),
+        ("HERALD_HEARTBEAT_INTERVAL", "200ms"),
+        ("HERALD_RESCUE_INTERVAL", "300ms"),
+    ];
+    let a = InProcessWorker::start(&db, "a", &short_lease).await;
+    let b = InProcessWorker::start(&db, "b", &short_lease).await;
+    settled(&db.pool, &[id], Duration::from_secs(30)).await;
+    a.stop().await;
+    b.stop().await;
+
+    let outcomes: Vec<String> = trail(&db.pool, id)
+        .await
+        .into_iter()
+        .map(|r| r.outcome)
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["succeeded"],
+        "heartbeats keep a running job's lease alive past its length"
+    );
+    assert_eq!(effects(&db.pool, id, "start").await, 1);
+    db.finish().await;
+}

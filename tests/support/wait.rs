@@ -94,3 +94,11 @@ pub async fn outcomes(pool: &PgPool, id: i64) -> Vec<String> {
         .map(|r| r.outcome)
         .collect()
 }
+
+/// How many jobs the database holds.
+pub async fn job_count(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM herald.jobs")
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("job count: {e}"))
+}

@@ -15,7 +15,9 @@ use tokio::sync::watch;
 use tracing::warn;
 
 use crate::audit::report::{AttemptRef, log_attempt};
-use crate::audit::{AttemptResult, FinishError, FinishRow, Finisher, Transition, decide};
+use crate::audit::{
+    AttemptKey, AttemptResult, FinishError, FinishRow, Finisher, Transition, decide,
+};
 use crate::panic_guard::CatchPanic;
 use crate::queue::ClaimedJob;
 use crate::registry::Registry;
@@ -152,20 +154,14 @@ impl DispatchShared {
         started_at: chrono::DateTime<Utc>,
         finished_at: chrono::DateTime<Utc>,
     ) -> FinishRow {
-        let failure = t.failure.as_ref();
-        FinishRow {
+        let key = AttemptKey {
             job_id: job.id,
             attempt: job.attempt,
             worker_id: self.worker_id.clone(),
-            job_state: t.job_state.as_str(),
-            next_run_at: t.next_run_at,
-            outcome: t.outcome.as_str(),
-            error_code: failure.map(|f| f.code.as_str()),
-            error_class: failure.map(|f| f.class.as_str()),
-            message: failure.map(|f| f.message.clone()),
             started_at,
             finished_at,
             trace_id: job.trace_id(),
-        }
+        };
+        FinishRow::new(key, t)
     }
 }

@@ -20,6 +20,7 @@ use sqlx::{PgExecutor, PgPool};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::error;
 
+use super::outcome::Transition;
 use crate::db::{DbHealth, outage_backoff};
 use crate::queries;
 
@@ -53,6 +54,44 @@ pub struct FinishRow {
     pub finished_at: DateTime<Utc>,
     /// The trace the attempt ran in.
     pub trace_id: Option<String>,
+}
+
+/// Which attempt a [`FinishRow`] finishes: everything but the decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptKey {
+    /// The job.
+    pub job_id: i64,
+    /// The attempt number.
+    pub attempt: i32,
+    /// The worker that held the job.
+    pub worker_id: String,
+    /// When the attempt started.
+    pub started_at: DateTime<Utc>,
+    /// When it finished.
+    pub finished_at: DateTime<Utc>,
+    /// The trace the attempt ran in.
+    pub trace_id: Option<String>,
+}
+
+impl FinishRow {
+    /// The row that records `transition` for attempt `key`.
+    pub fn new(key: AttemptKey, transition: &Transition) -> Self {
+        let failure = transition.failure.as_ref();
+        Self {
+            job_id: key.job_id,
+            attempt: key.attempt,
+            worker_id: key.worker_id,
+            job_state: transition.job_state.as_str(),
+            next_run_at: transition.next_run_at,
+            outcome: transition.outcome.as_str(),
+            error_code: failure.map(|f| f.code.as_str()),
+            error_class: failure.map(|f| f.class.as_str()),
+            message: failure.map(|f| f.message.clone()),
+            started_at: key.started_at,
+            finished_at: key.finished_at,
+            trace_id: key.trace_id,
+        }
+    }
 }
 
 /// A finished attempt could not be recorded.

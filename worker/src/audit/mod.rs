@@ -9,7 +9,7 @@ pub mod finisher;
 pub mod outcome;
 pub mod report;
 
-pub use finisher::{FinishError, FinishRow, Finisher};
+pub use finisher::{AttemptKey, FinishError, FinishRow, Finisher};
 pub use outcome::{
     AttemptOutcome, AttemptResult, Failure, JobState, PanicReport, Transition, decide,
 };

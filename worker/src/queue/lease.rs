@@ -19,7 +19,7 @@ use tracing::info;
 use super::claim::trace_id_of;
 use crate::audit::finisher::write_batch;
 use crate::audit::report::{AttemptRef, log_attempt};
-use crate::audit::{AttemptResult, FinishRow, Transition, decide};
+use crate::audit::{AttemptKey, AttemptResult, FinishRow, Transition, decide};
 use crate::db::DbHealth;
 use crate::queries;
 
@@ -159,19 +159,13 @@ pub async fn rescue_once(
 }
 
 fn finish_row(job: &StaleJob, t: &Transition, now: DateTime<Utc>) -> FinishRow {
-    let failure = t.failure.as_ref();
-    FinishRow {
+    let key = AttemptKey {
         job_id: job.id,
         attempt: job.attempt,
         worker_id: job.locked_by.clone().unwrap_or_default(),
-        job_state: t.job_state.as_str(),
-        next_run_at: t.next_run_at,
-        outcome: t.outcome.as_str(),
-        error_code: failure.map(|f| f.code.as_str()),
-        error_class: failure.map(|f| f.class.as_str()),
-        message: failure.map(|f| f.message.clone()),
         started_at: job.claimed_at.unwrap_or(now),
         finished_at: now,
         trace_id: job.trace_context.as_deref().and_then(trace_id_of),
-    }
+    };
+    FinishRow::new(key, t)
 }
