@@ -7,6 +7,7 @@ mod cli;
 mod demo;
 mod enqueue;
 mod failures;
+mod finisher;
 mod logging;
 mod outage;
 mod process;

@@ -155,16 +155,57 @@ async fn run(
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let rows: Vec<&FinishRow> = batch.iter().map(|r| &r.row).collect();
-        let result = write_until_done(&pool, &rows, &health, &give_up).await;
-        for request in batch.drain(..) {
-            let answer = match &result {
-                Ok(applied) => Ok(applied.contains(&request.row.job_id)),
-                Err(e) => Err(Arc::clone(e)),
-            };
+        let answers = finish_rows(&pool, &rows, &health, &give_up).await;
+        for (request, answer) in batch.drain(..).zip(answers) {
             // A sender that went away (its worker was dropped) needs no answer.
             let _ = request.done.send(answer);
         }
     }
+}
+
+type Answer = Result<bool, Arc<sqlx::Error>>;
+
+/// Writes `rows` as one batch. If the database rejects the batch (rather than being
+/// unreachable), each row is written on its own, so one bad row cannot hold back the
+/// others; a row rejected on its own is logged at ERROR and reported to its sender.
+async fn finish_rows(
+    pool: &PgPool,
+    rows: &[&FinishRow],
+    health: &DbHealth,
+    give_up: &watch::Receiver<bool>,
+) -> Vec<Answer> {
+    match write_until_done(pool, rows, health, give_up).await {
+        Ok(applied) => rows
+            .iter()
+            .map(|r| Ok(applied.contains(&r.job_id)))
+            .collect(),
+        Err(WriteError::GaveUp(e)) => rows.iter().map(|_| Err(Arc::clone(&e))).collect(),
+        Err(WriteError::Rejected(_)) if rows.len() > 1 => {
+            let mut answers = Vec::with_capacity(rows.len());
+            for row in rows {
+                answers.extend(Box::pin(finish_rows(pool, &[*row], health, give_up)).await);
+            }
+            answers
+        }
+        Err(WriteError::Rejected(e)) => {
+            let row = rows.first();
+            error!(
+                job.id = row.map(|r| r.job_id),
+                job.attempt = row.map(|r| r.attempt),
+                outcome = row.map(|r| r.outcome),
+                error.message = %crate::sanitize::sanitize(&e.to_string()),
+                "the database rejected an attempt's record; the job stays running and rescue will audit it as abandoned"
+            );
+            vec![Err(e)]
+        }
+    }
+}
+
+enum WriteError {
+    /// Shutdown's deadline passed while the database was unreachable.
+    GaveUp(Arc<sqlx::Error>),
+    /// The database answered with an error: retrying the same statement cannot help.
+    Rejected(Arc<sqlx::Error>),
 }
 
 async fn write_until_done(
@@ -172,7 +213,7 @@ async fn write_until_done(
     rows: &[&FinishRow],
     health: &DbHealth,
     give_up: &watch::Receiver<bool>,
-) -> Result<HashSet<i64>, Arc<sqlx::Error>> {
+) -> Result<HashSet<i64>, WriteError> {
     let mut delays = outage_backoff();
     loop {
         match write_batch(pool, rows).await {
@@ -180,13 +221,17 @@ async fn write_until_done(
                 health.ok();
                 return Ok(applied);
             }
+            Err(e @ sqlx::Error::Database(_)) => {
+                health.ok();
+                return Err(WriteError::Rejected(Arc::new(e)));
+            }
             Err(e) if *give_up.borrow() => {
                 error!(
                     attempts = rows.len(),
                     error.message = %crate::sanitize::sanitize(&e.to_string()),
                     "could not record finished attempts before shutdown; they stay running and will be rescued as abandoned"
                 );
-                return Err(Arc::new(e));
+                return Err(WriteError::GaveUp(Arc::new(e)));
             }
             Err(e) => {
                 health.failed("finish attempts", &e);

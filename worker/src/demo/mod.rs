@@ -16,14 +16,13 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use herald_jobs::RetryPolicy;
 use herald_jobs::enqueue::{NewJob, enqueue_in};
 use herald_jobs::notify::WebhookJob;
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 
 use crate::cli::CliError;
-use crate::config::{QueueConfig, WorkerConfig};
+use crate::config::WorkerConfig;
 use crate::private_pg::{PrivatePgError, PrivatePostgres, default_home};
 use crate::queries;
 
@@ -102,7 +101,7 @@ async fn run_demo(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), D
 
     let started = Instant::now();
     let (stop, stopped) = oneshot::channel::<()>();
-    let cfg = worker_config(&database_url);
+    let cfg = worker_config(&database_url)?;
     let registry =
         crate::runtime::default_registry(&cfg).map_err(|e| DemoError::Other(e.to_string()))?;
     let worker = tokio::spawn(crate::runtime::run_with_pool(
@@ -173,41 +172,20 @@ async fn database(out: &mut impl Write) -> Result<(String, Option<PrivatePostgre
     Ok((url, Some(pg)))
 }
 
-fn worker_config(database_url: &str) -> WorkerConfig {
+fn worker_config(database_url: &str) -> Result<WorkerConfig, DemoError> {
     let env = |name: &str| match name {
         "DATABASE_URL" => Some(database_url.to_owned()),
         "HERALD_WORKER_ID" => Some(format!("demo-worker-{}", std::process::id())),
         "HERALD_WEBHOOK_SIGNING_KEY" => Some(DEMO_SIGNING_KEY.to_owned()),
+        "HERALD_QUEUES" => Some("default=16".to_owned()),
         "HERALD_SHUTDOWN_GRACE" => Some("5s".to_owned()),
         "HERALD_LEASE" => Some("10s".to_owned()),
         "HERALD_POLL_INTERVAL" => Some("1s".to_owned()),
+        "HERALD_RETRY_BASE" => Some("200ms".to_owned()),
+        "HERALD_RETRY_MAX" => Some("2s".to_owned()),
         _ => None,
     };
-    let mut cfg = match WorkerConfig::from_lookup(env) {
-        Ok(cfg) => cfg,
-        // Every value above is a valid constant; from_lookup only fails on bad input.
-        Err(_) => unreachable_config(database_url),
-    };
-    cfg.queues = vec![QueueConfig {
-        name: "default".to_owned(),
-        concurrency: 16,
-    }];
-    cfg.retry = RetryPolicy {
-        base: Duration::from_millis(200),
-        max: Duration::from_secs(2),
-        jitter: 0.2,
-    };
-    cfg
-}
-
-fn unreachable_config(database_url: &str) -> WorkerConfig {
-    let lookup = |name: &str| (name == "DATABASE_URL").then(|| database_url.to_owned());
-    match WorkerConfig::from_lookup(lookup) {
-        Ok(cfg) => cfg,
-        Err(_) => {
-            WorkerConfig::from_lookup(|_| Some(String::new())).unwrap_or_else(|_| unreachable!())
-        }
-    }
+    WorkerConfig::from_lookup(env).map_err(|e| DemoError::Other(format!("demo configuration: {e}")))
 }
 
 async fn enqueue_mix(
