@@ -16,7 +16,7 @@
 //! - `sanitize.rs`: redaction and control-character escaping
 //! - `runtime.rs`: [`runtime::run`]
 //! - `telemetry.rs`: log output
-//! - `private_pg.rs`: a private PostgreSQL for the demo and the tests
+//! - `private_pg/`: a private PostgreSQL for the demo and the tests
 //! - `demo/`, `cli/`: the `herald` command
 
 pub mod audit;
