@@ -109,3 +109,37 @@ async fn a_live_workers_long_job_is_never_rescued() {
     assert_eq!(effects(&db.pool, id, "start").await, 1);
     db.finish().await;
 }
+
+#[tokio::test]
+async fn a_restarted_worker_rescues_what_its_predecessor_held_without_waiting_for_the_lease() {
+    let db = TestDb::new().await;
+    let id = enqueue_scripted(
+        &db.pool,
+        "held",
+        vec![Step::Sleep { ms: 2_500 }, Step::Succeed],
+        3,
+    )
+    .await;
+    let mut env = test_env(&db.url, "fixed-id");
+    env.insert("HERALD_LEASE".into(), "10m".into());
+    let mut first = WorkerProcess::spawn(&env);
+    eventually("the attempt to start", Duration::from_secs(20), || async {
+        (effects(&db.pool, id, "start").await >= 1).then_some(())
+    })
+    .await;
+    first.kill_hard();
+
+    let mut second = WorkerProcess::spawn(&env);
+    // Far sooner than the 10-minute lease: the restart itself rescued the job.
+    settled(&db.pool, &[id], Duration::from_secs(30)).await;
+    second.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(second.wait(Duration::from_secs(20)).success());
+
+    let outcomes: Vec<String> = trail(&db.pool, id)
+        .await
+        .into_iter()
+        .map(|r| r.outcome)
+        .collect();
+    assert_eq!(outcomes, ["abandoned", "succeeded"]);
+    db.finish().await;
+}

@@ -10,6 +10,8 @@ pub(crate) const RELEASE: &str = include_str!("../queries/queue/release.sql");
 pub(crate) const HEARTBEAT_JOBS: &str = include_str!("../queries/queue/heartbeat.sql");
 /// Locks jobs whose lease expired (`queue/stale.sql`).
 pub(crate) const LOCK_STALE: &str = include_str!("../queries/queue/stale.sql");
+/// Locks jobs left running by a previous process with this worker id (`queue/left_by.sql`).
+pub(crate) const LOCK_LEFT_BY: &str = include_str!("../queries/queue/left_by.sql");
 /// Finishes a batch of attempts with their audit rows (`audit/finish_attempts.sql`).
 pub(crate) const FINISH_ATTEMPTS: &str = include_str!("../queries/audit/finish_attempts.sql");
 /// Records a worker process (`workers/register.sql`).

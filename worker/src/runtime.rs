@@ -94,6 +94,9 @@ pub async fn run_with_pool(
     register(&pool, &cfg, &registry)
         .await
         .map_err(RunError::Register)?;
+    rescue_left_behind(&pool, &cfg)
+        .await
+        .map_err(RunError::Register)?;
     info!(
         worker.id = %cfg.worker_id,
         config = ?cfg,
@@ -238,6 +241,15 @@ async fn register(
             .execute(pool)
             .await?;
     }
+    Ok(())
+}
+
+/// Rescues jobs a previous process with this worker id died holding, before claiming.
+async fn rescue_left_behind(pool: &PgPool, cfg: &WorkerConfig) -> Result<(), sqlx::Error> {
+    let lost = lease::Lost::LeftBy {
+        worker_id: &cfg.worker_id,
+    };
+    while lease::rescue_once(pool, lost, &cfg.retry).await? == lease::RESCUE_BATCH as usize {}
     Ok(())
 }
 

@@ -74,7 +74,11 @@ pub async fn rescue(
             _ = stop.changed() => return,
             _ = tokio::time::sleep(jittered) => {}
         }
-        match rescue_once(&pool, &worker_id, lease, &policy).await {
+        let lost = Lost::Expired {
+            rescuer: &worker_id,
+            lease,
+        };
+        match rescue_once(&pool, lost, &policy).await {
             Ok(_) => health.ok(),
             Err(e) => health.failed("rescue expired leases", &e),
         }
@@ -93,22 +97,43 @@ struct StaleJob {
     trace_context: Option<String>,
 }
 
-/// One rescue pass by worker `rescuer`: audits every attempt of another worker whose
-/// lease expired `lease` ago as `abandoned` and reschedules or kills its job, in one
-/// transaction. Returns how many it rescued.
+/// Which running jobs a rescue pass takes.
+#[derive(Debug, Clone, Copy)]
+pub enum Lost<'a> {
+    /// Jobs of workers other than `rescuer` whose lease expired `lease` ago.
+    Expired {
+        /// The worker doing the rescue (its own jobs are alive).
+        rescuer: &'a str,
+        /// The lease length.
+        lease: Duration,
+    },
+    /// Jobs still held by `worker_id` when a process with that id starts: its
+    /// predecessor died holding them, so they need not wait for the lease.
+    LeftBy {
+        /// The starting worker's id.
+        worker_id: &'a str,
+    },
+}
+
+/// One rescue pass: audits every attempt `lost` selects as `abandoned` and reschedules
+/// or kills its job, in one transaction. Returns how many it rescued (at most
+/// [`RESCUE_BATCH`]).
 pub async fn rescue_once(
     pool: &PgPool,
-    rescuer: &str,
-    lease: Duration,
+    lost: Lost<'_>,
     policy: &RetryPolicy,
 ) -> Result<usize, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let stale: Vec<StaleJob> = sqlx::query_as(queries::LOCK_STALE)
-        .bind(lease.as_secs_f64())
-        .bind(RESCUE_BATCH)
-        .bind(rescuer)
-        .fetch_all(&mut *tx)
-        .await?;
+    let query = match lost {
+        Lost::Expired { rescuer, lease } => sqlx::query_as(queries::LOCK_STALE)
+            .bind(lease.as_secs_f64())
+            .bind(RESCUE_BATCH)
+            .bind(rescuer),
+        Lost::LeftBy { worker_id } => sqlx::query_as(queries::LOCK_LEFT_BY)
+            .bind(worker_id)
+            .bind(RESCUE_BATCH),
+    };
+    let stale: Vec<StaleJob> = query.fetch_all(&mut *tx).await?;
     if stale.is_empty() {
         tx.commit().await?;
         return Ok(0);
