@@ -8,6 +8,7 @@ mod demo;
 mod enqueue;
 mod failures;
 mod finisher;
+mod injection;
 mod logging;
 mod outage;
 mod process;
@@ -15,6 +16,7 @@ mod rescue;
 mod retry;
 mod scale_out;
 mod shutdown;
+mod storm;
 
 use herald_jobs::enqueue::{NewJob, enqueue};
 use herald_tests::jobs::{ScriptedJob, Step};
