@@ -8,6 +8,7 @@ mod demo;
 mod enqueue;
 mod failures;
 mod logging;
+mod operator;
 mod outage;
 mod process;
 mod rescue;

@@ -125,7 +125,9 @@ impl Action<'_> {
         skipped: Vec<Unchanged>,
         out: &mut impl Write,
     ) -> Result<(), CliError> {
-        let ids: Vec<i64> = targets.iter().map(|r| r.id).collect();
+        let mut ids: Vec<i64> = targets.iter().map(|r| r.id).collect();
+        // Oldest first, so batches (and the recorded ids) follow job order.
+        ids.sort_unstable();
         if args.dry_run {
             return self.report(
                 args,
@@ -142,13 +144,13 @@ impl Action<'_> {
         if by_filter && ids.len() > 1 {
             let Some(_) = reason else {
                 return Err(CliError::Usage(format!(
-                    "{} of {} jobs by filter needs --reason \"...\"; nothing changed",
+                    "{} of {} by filter needs --reason \"...\"; nothing changed",
                     self.name,
-                    ids.len()
+                    jobs(ids.len())
                 )));
             };
             if !args.yes {
-                confirm(&format!("{} {} jobs?", self.name, ids.len()))?;
+                confirm(&format!("{} {}", self.name, jobs(ids.len())))?;
             }
         }
         let actor = sanitize(
@@ -197,6 +199,7 @@ impl Action<'_> {
                     state: r.state.clone(),
                 }),
         );
+        unchanged.sort_by_key(|u| u.id);
         let mut report = Report::new(self.name, false, changed, unchanged);
         report.action_id = action_id;
         self.report(args, &[], report, out)
@@ -242,9 +245,9 @@ impl Action<'_> {
         if report.dry_run {
             writeln!(
                 out,
-                "dry run: would {} {} jobs; nothing changed",
+                "dry run: would {} {}; nothing changed",
                 self.name,
-                report.changed.len()
+                jobs(report.changed.len())
             )?;
             let cells: Vec<Vec<String>> = targets
                 .iter()
@@ -270,17 +273,26 @@ impl Action<'_> {
             match report.action_id {
                 Some(id) => writeln!(
                     out,
-                    "{} {} jobs (action {id})",
+                    "{} {} (action {id})",
                     self.done,
-                    report.changed.len()
+                    jobs(report.changed.len())
                 )?,
-                None => writeln!(out, "{} 0 jobs; nothing changed", self.done)?,
+                None => writeln!(out, "{} no jobs; nothing changed", self.done)?,
             }
         }
         for u in &report.unchanged {
             writeln!(out, "job {} is {}: left alone", u.id, u.state)?;
         }
         Ok(())
+    }
+}
+
+/// `1 job`, `3 jobs`.
+fn jobs(n: usize) -> String {
+    if n == 1 {
+        "1 job".to_owned()
+    } else {
+        format!("{n} jobs")
     }
 }
 

@@ -36,15 +36,16 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     }
 }
 
-/// Asks `question` on the terminal; without one, refuses and points at `--yes`.
-pub fn confirm(question: &str) -> Result<(), CliError> {
+/// Asks whether to `what` (e.g. `replay 12 jobs`) on the terminal; without a terminal,
+/// refuses and points at `--yes`.
+pub fn confirm(what: &str) -> Result<(), CliError> {
     if !std::io::stdin().is_terminal() {
         return Err(CliError::Usage(format!(
-            "{question}: confirmation needed; pass --yes (stdin is not a terminal)"
+            "{what} needs confirmation: pass --yes (stdin is not a terminal); nothing changed"
         )));
     }
     let mut err = std::io::stderr();
-    write!(err, "{question} [y/N] ")?;
+    write!(err, "{what}? [y/N] ")?;
     err.flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
