@@ -415,6 +415,35 @@ async fn cancel_and_purge_are_audited_and_purge_keeps_the_trail() {
         (listed[0]["id"].as_i64(), &listed[0]["state"]),
         (Some(scheduled), &Value::from("scheduled"))
     );
+    let count = |args: &[&str]| json_lines(&ok(&db, args)).len();
+    assert_eq!(count(&["jobs", "list", "--json"]), 5);
+    assert_eq!(count(&["jobs", "list", "--limit", "2", "--json"]), 2);
+    assert_eq!(count(&["jobs", "list", "--type", "other", "--json"]), 0);
+    assert_eq!(
+        count(&[
+            "jobs",
+            "list",
+            "--queue",
+            "default",
+            "--state",
+            "succeeded,dead",
+            "--json"
+        ]),
+        4
+    );
+    assert_eq!(
+        count(&[
+            "jobs",
+            "list",
+            "--error-code",
+            "CONFLICT",
+            "--since",
+            "45d",
+            "--json"
+        ]),
+        1
+    );
+    assert_eq!(count(&["jobs", "list", "--until", "45d", "--json"]), 1);
     let table = ok(&db, &["jobs", "list", "--state", "dead"]);
     assert!(
         table.starts_with("ID") && table.contains(&format!("\n{old_dead} ")),
@@ -644,4 +673,78 @@ fn every_operator_command_has_help() {
         assert_eq!(out.status.code(), Some(0), "{args:?}");
         assert!(text(&out.stdout).contains("Usage: herald"), "{args:?}");
     }
+}
+
+/// Runs `herald args…` on a pseudo-terminal (util-linux `script`), typing `input`.
+fn herald_on_terminal(db: &TestDb, args: &str, input: &str) -> (Option<i32>, String) {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let line = format!("{} {args}", crate::cli::herald_bin().display());
+    let mut child = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("DATABASE_URL", &db.url)
+        .env("HERALD_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("`script` (util-linux) is needed for this test: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    (out.status.code(), text(&out.stdout))
+}
+
+#[tokio::test]
+async fn on_a_terminal_bulk_replay_asks_first_and_shows_progress() {
+    let db = TestDb::new().await;
+    let mut dead = Vec::new();
+    for n in 0..3 {
+        dead.push(seed_dead(&db.pool, "CONFLICT", &format!("version {n} taken"), 0).await);
+    }
+    let before = snapshot(&db.pool).await;
+    let (code, screen) = herald_on_terminal(&db, "replay --state dead --reason retry", "n\n");
+    assert_eq!(code, Some(1), "{screen}");
+    assert!(screen.contains("replay 3 jobs? [y/N]"), "{screen}");
+    assert!(screen.contains("aborted: nothing changed"), "{screen}");
+    assert_eq!(snapshot(&db.pool).await, before);
+
+    let (code, screen) = herald_on_terminal(
+        &db,
+        "replay --state dead --reason retry --batch-size 1",
+        "y\n",
+    );
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.contains("replayed 3/3"), "{screen}");
+    assert!(screen.contains("replayed 3 jobs (action "), "{screen}");
+    for id in &dead {
+        assert_eq!(state(&db.pool, *id).await, "pending");
+    }
+    assert_eq!(action_count(&db.pool).await, 1);
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn replay_never_makes_two_live_jobs_with_one_idempotency_key() {
+    let db = TestDb::new().await;
+    let first = seed_dead(&db.pool, "CONFLICT", "x", 0).await;
+    let second = seed_dead(&db.pool, "CONFLICT", "x", 0).await;
+    sqlx::query("UPDATE herald.jobs SET idempotency_key = 'order-1'")
+        .execute(&db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = ok(&db, &["replay", &first.to_string(), &second.to_string()]);
+    assert!(out.starts_with("replayed 1 job (action "), "{out}");
+    assert!(
+        out.contains(&format!("job {second} is dead: left alone")),
+        "{out}"
+    );
+    assert_eq!(state(&db.pool, first).await, "pending");
+    let out = ok(&db, &["replay", &second.to_string()]);
+    assert!(out.starts_with("replayed no jobs"), "{out}");
+    assert_eq!(state(&db.pool, second).await, "dead");
+    db.finish().await;
 }

@@ -26,7 +26,7 @@ pub struct JobsArgs {
 /// The `herald jobs` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
-    /// List jobs, newest first (all states unless --state is given).
+    /// List jobs, newest first (all states unless --state; at most 100 unless --limit).
     List {
         /// Which jobs.
         #[command(flatten)]
@@ -44,6 +44,9 @@ pub enum JobsCommand {
         json: bool,
     },
 }
+
+/// How many jobs `jobs list` shows without `--limit`.
+const DEFAULT_LIST_LIMIT: u32 = 100;
 
 /// A job in `jobs list --json` (field names are a stable contract).
 #[derive(Debug, Serialize)]
@@ -97,7 +100,9 @@ async fn list(
     json: bool,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
-    let rows = filter::select(pool, None, filter, &filter.state).await?;
+    let mut filter = filter.clone();
+    filter.limit = filter.limit.or(Some(DEFAULT_LIST_LIMIT));
+    let rows = filter::select(pool, None, &filter, &filter.state).await?;
     if json {
         for row in &rows {
             json_line(out, &JobJson::from(row))?;
