@@ -14,5 +14,3 @@ CREATE TABLE herald.operator_actions (
 CREATE INDEX operator_actions_at_idx ON herald.operator_actions (at);
 -- Serves `herald jobs show`: the actions that touched one job.
 CREATE INDEX operator_actions_job_ids_idx ON herald.operator_actions USING gin (job_ids);
--- Serves `herald failures` and `--since` filters over finished jobs.
-CREATE INDEX jobs_finished_at_idx ON herald.jobs (finished_at) WHERE finished_at IS NOT NULL;

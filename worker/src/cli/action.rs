@@ -72,7 +72,11 @@ pub(crate) struct Report {
 #[derive(Debug, Serialize)]
 pub(crate) struct Unchanged {
     pub id: i64,
+    /// Its state when selected.
     pub state: String,
+    /// Selected as applicable, yet not changed by the statement.
+    #[serde(skip)]
+    pub raced: bool,
 }
 
 /// The jobs `ids` name (an unknown id is an error and nothing changes), or the jobs
@@ -197,6 +201,7 @@ impl Action<'_> {
                 .map(|r| Unchanged {
                     id: r.id,
                     state: r.state.clone(),
+                    raced: true,
                 }),
         );
         unchanged.sort_by_key(|u| u.id);
@@ -281,7 +286,15 @@ impl Action<'_> {
             }
         }
         for u in &report.unchanged {
-            writeln!(out, "job {} is {}: left alone", u.id, u.state)?;
+            if u.raced {
+                writeln!(
+                    out,
+                    "job {} was {}: left alone (it changed meanwhile, or a live job holds its idempotency key)",
+                    u.id, u.state
+                )?;
+            } else {
+                writeln!(out, "job {} is {}: left alone", u.id, u.state)?;
+            }
         }
         Ok(())
     }

@@ -58,6 +58,7 @@ pub async fn run(args: CancelArgs, out: &mut impl Write) -> Result<(), CliError>
         .map(|r| Unchanged {
             id: r.id,
             state: r.state,
+            raced: false,
         })
         .collect();
     let action = Action {

@@ -62,6 +62,7 @@ pub async fn run(args: ReplayArgs, out: &mut impl Write) -> Result<(), CliError>
         .map(|r| Unchanged {
             id: r.id,
             state: r.state,
+            raced: false,
         })
         .collect();
     let action = Action {
