@@ -10,6 +10,7 @@ mod failures;
 mod finisher;
 mod injection;
 mod logging;
+mod operator;
 mod outage;
 mod process;
 mod rescue;

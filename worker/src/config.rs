@@ -20,6 +20,7 @@
 //! | `HERALD_WEBHOOK_TIMEOUT` | `10s` | per-request timeout of `notify.webhook` |
 //! | `HERALD_LOG_FORMAT` | `text` | `text` or `json` |
 //! | `HERALD_LOG` (or `RUST_LOG`) | `info` | `tracing` filter, e.g. `info,herald::audit=debug` |
+//! | `USER` (or `LOGNAME`) | `unknown` | the operator recorded by `herald replay/cancel/purge` when `--actor` is not given |
 //!
 //! Durations are written `250ms`, `30s`, `5m`, `2h`, `7d`, or a bare number of seconds.
 //! [`WorkerConfig::from_lookup`] validates everything at start-up, so a bad value stops
@@ -184,6 +185,14 @@ pub fn log_filter_from_env() -> String {
     std::env::var("HERALD_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".to_owned())
+}
+
+/// The operator running a CLI command: `USER`, else `LOGNAME`, else `unknown`.
+pub fn operator_from_env() -> String {
+    ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// Parses `250ms`, `30s`, `5m`, `2h`, `7d` or a bare number of seconds.

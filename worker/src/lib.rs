@@ -14,6 +14,7 @@
 //! - `registry.rs`: registered job types
 //! - `panic_guard.rs`: catching handler panics
 //! - `sanitize.rs`: redaction and control-character escaping
+//! - `fingerprint.rs`: the one definition of "the same failure" (normalised message hash)
 //! - `runtime.rs`: [`runtime::run`]
 //! - `telemetry.rs`: log output
 //! - `private_pg/`: a private PostgreSQL for the demo and the tests
@@ -25,6 +26,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod dispatch;
+pub mod fingerprint;
 pub mod panic_guard;
 pub mod private_pg;
 pub(crate) mod queries;

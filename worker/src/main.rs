@@ -9,7 +9,10 @@ use herald_worker::telemetry;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(e),
+    };
     let format = match config::log_format_from_env() {
         Ok(f) => f,
         Err(e) => return fail(&e.to_string(), 2),
@@ -25,6 +28,29 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e.to_string(), e.exit_code()),
     }
+}
+
+/// Help and version go to stdout as clap prints them; a usage error is one line.
+fn usage(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit()
+    }
+    // clap's first paragraph, on one line (the usage and tip paragraphs are dropped).
+    let text = e.render().to_string();
+    let line: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let line = line.join(" ");
+    fail(line.trim_start_matches("error: "), 2)
 }
 
 fn fail(message: &str, code: u8) -> ExitCode {

@@ -39,3 +39,21 @@ pub(crate) const DEMO_TRAIL: &str = include_str!("../queries/demo/trail.sql");
 pub(crate) const DEMO_DROP_DATABASE: &str = include_str!("../queries/demo/drop_database.sql");
 /// Creates the private demo database (`demo/create_database.sql`).
 pub(crate) const DEMO_CREATE_DATABASE: &str = include_str!("../queries/demo/create_database.sql");
+/// Jobs matching an operator filter (`operator/select_jobs.sql`).
+pub(crate) const OP_SELECT_JOBS: &str = include_str!("../queries/operator/select_jobs.sql");
+/// One job with its payload (`operator/job.sql`).
+pub(crate) const OP_JOB: &str = include_str!("../queries/operator/job.sql");
+/// One job's audit trail (`operator/job_attempts.sql`).
+pub(crate) const OP_JOB_ATTEMPTS: &str = include_str!("../queries/operator/job_attempts.sql");
+/// The operator actions on one job (`operator/job_actions.sql`).
+pub(crate) const OP_JOB_ACTIONS: &str = include_str!("../queries/operator/job_actions.sql");
+/// Failed attempts grouped by exact cause (`operator/failures.sql`).
+pub(crate) const OP_FAILURES: &str = include_str!("../queries/operator/failures.sql");
+/// The operator-action log (`operator/actions.sql`).
+pub(crate) const OP_ACTIONS: &str = include_str!("../queries/operator/actions.sql");
+/// Replays a batch of jobs with its action row (`operator/replay.sql`).
+pub(crate) const OP_REPLAY: &str = include_str!("../queries/operator/replay.sql");
+/// Cancels a batch of jobs with its action row (`operator/cancel.sql`).
+pub(crate) const OP_CANCEL: &str = include_str!("../queries/operator/cancel.sql");
+/// Purges a batch of jobs with its action row (`operator/purge.sql`).
+pub(crate) const OP_PURGE: &str = include_str!("../queries/operator/purge.sql");

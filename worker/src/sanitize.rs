@@ -145,9 +145,55 @@ fn truncate(mut text: String) -> String {
     text
 }
 
+static SECRET_KEY: LazyLock<Regex> = LazyLock::new(|| compile(&format!("(?i)(?:{SECRET_KEYS})")));
+
+/// A JSON value made safe to print, keeping it valid JSON: the value of every object
+/// key naming a secret (see [`SECRET_KEYS`]) becomes `"[REDACTED]"`, and every other
+/// string is [`sanitize`]d (URL credentials, card numbers, e-mail local parts …).
+pub fn sanitize_json(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(sanitize(s)),
+        Value::Array(items) => Value::Array(items.iter().map(sanitize_json).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = if SECRET_KEY.is_match(k) {
+                        Value::String(REDACTED.to_owned())
+                    } else {
+                        sanitize_json(v)
+                    };
+                    (sanitize(k), v)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_secrets_are_redacted_and_the_json_stays_valid() {
+        let value = serde_json::json!({
+            "url": "https://user:pw@hooks.example.com/x",
+            "headers": {"Authorization": "Bearer abcdef123456", "n": 1},
+            "api_key": {"nested": "sk_live_1"},
+            "to": ["alice@example.com"]
+        });
+        let safe = sanitize_json(&value);
+        assert_eq!(
+            safe,
+            serde_json::json!({
+                "url": "https://[REDACTED]@hooks.example.com/x",
+                "headers": {"Authorization": "[REDACTED]", "n": 1},
+                "api_key": "[REDACTED]",
+                "to": ["***@example.com"]
+            })
+        );
+    }
 
     #[test]
     fn key_value_secrets_are_redacted() {

@@ -7,6 +7,16 @@
 //! | `herald migrate` | applies Herald's migrations (idempotent) |
 //! | `herald enqueue <type> --payload <json>` | enqueues one job, printing its id |
 //! | `herald demo` | the end-to-end demo (see `demo/`) |
+//! | `herald jobs list` / `herald jobs show <ID>` | jobs by filter; one job and its timeline |
+//! | `herald failures` | failed attempts grouped by fingerprint |
+//! | `herald replay <ID>… \| <filter>` | dead/cancelled jobs run again with a fresh budget |
+//! | `herald cancel <ID>… \| <filter>` | waiting jobs cancelled |
+//! | `herald purge --older-than D` | finished jobs deleted (retention) |
+//! | `herald audit` | the operator-action log |
+//!
+//! Shared pieces: `filter.rs` (the job filter and its parsers), `action.rs` (what the
+//! job-changing commands share), `batch.rs` (confirmation, batches, throttle, progress),
+//! `table.rs` (text tables, JSON lines).
 //!
 //! Exit codes: 0 success, 1 the operation failed, 2 usage error. Errors are one line on
 //! stderr, without backtraces or SQL.
@@ -18,8 +28,18 @@ use clap::{Parser, Subcommand};
 use crate::config::{ConfigError, WorkerConfig};
 use crate::runtime::RunError;
 
+pub(crate) mod action;
+pub mod audit;
+pub(crate) mod batch;
+pub mod cancel;
 pub mod enqueue;
+pub mod failures;
+pub mod filter;
+pub mod jobs;
 pub mod migrate;
+pub mod purge;
+pub mod replay;
+pub(crate) mod table;
 
 /// Herald: background jobs on PostgreSQL, with every failure classified and audited.
 #[derive(Debug, Parser)]
@@ -41,6 +61,18 @@ pub enum Command {
     Enqueue(enqueue::EnqueueArgs),
     /// Run the end-to-end demo: enqueue notification jobs, run them, show the audit.
     Demo(crate::demo::DemoArgs),
+    /// List jobs, or show one job with its full audit timeline.
+    Jobs(jobs::JobsArgs),
+    /// Failed attempts grouped by cause (fingerprint), most frequent first.
+    Failures(failures::FailuresArgs),
+    /// Run dead or cancelled jobs again with a fresh attempt budget (audited).
+    Replay(replay::ReplayArgs),
+    /// Cancel pending, scheduled or retrying jobs (audited).
+    Cancel(cancel::CancelArgs),
+    /// Delete finished jobs older than a retention period (audited).
+    Purge(purge::PurgeArgs),
+    /// The operator-action log: who did what, when, why, to which jobs.
+    Audit(audit::AuditArgs),
 }
 
 impl Command {
@@ -105,6 +137,12 @@ pub async fn run(cli: Cli, out: &mut (impl Write + Send)) -> Result<(), CliError
         Command::Migrate => migrate::run(out).await,
         Command::Enqueue(args) => enqueue::run(args, out).await,
         Command::Demo(args) => crate::demo::run(args, out).await,
+        Command::Jobs(args) => jobs::run(args, out).await,
+        Command::Failures(args) => failures::run(args, out).await,
+        Command::Replay(args) => replay::run(args, out).await,
+        Command::Cancel(args) => cancel::run(args, out).await,
+        Command::Purge(args) => purge::run(args, out).await,
+        Command::Audit(args) => audit::run(args, out).await,
     }
 }
 
@@ -113,6 +151,12 @@ pub(crate) async fn connect(cfg: &WorkerConfig) -> Result<sqlx::PgPool, CliError
     crate::db::connect(&cfg.database_url, 2, cfg.acquire_timeout)
         .await
         .map_err(|e| CliError::Failed(format!("cannot connect to the database: {}", one_line(&e))))
+}
+
+/// Reads `DATABASE_URL` (and the pool settings) and connects, for operator commands.
+pub(crate) async fn connect_from_env() -> Result<sqlx::PgPool, CliError> {
+    let cfg = WorkerConfig::from_env()?;
+    connect(&cfg).await
 }
 
 /// A database error as one sanitised line, without SQL.

@@ -1,0 +1,8 @@
+-- One job with its payload, for `herald jobs show`.
+SELECT j.id, j.job_type, j.queue,
+       CASE WHEN j.state = 'pending' AND j.run_at > now() THEN 'scheduled'
+            ELSE j.state END AS state,
+       j.attempt, j.max_attempts, j.priority, j.run_at, j.created_at, j.finished_at,
+       j.last_error_code, j.locked_by, j.idempotency_key, j.payload
+FROM herald.jobs AS j
+WHERE j.id = $1

@@ -1,0 +1,57 @@
+-- Replays the dead or cancelled jobs among ids $1 in ONE statement that also records
+-- them in operator action $5 (created when $5 is NULL, from actor $2, reason $3 and
+-- filter $4; extended otherwise), so the change and its record commit together.
+-- A replayed job runs now with a fresh attempt budget (its type's registered budget,
+-- else its own) on top of the attempts it made: its attempt numbers, and so its audit
+-- trail, continue. Jobs in any other state, and jobs whose idempotency key a live job
+-- holds, are left alone. Returns the action id (NULL when nothing changed) and the
+-- replayed ids.
+WITH target AS (
+    SELECT j.id, j.job_type, j.idempotency_key
+    FROM herald.jobs AS j
+    WHERE j.id = ANY($1)
+      AND j.state IN ('dead', 'cancelled')
+      AND (j.idempotency_key IS NULL OR NOT EXISTS (
+          SELECT 1 FROM herald.jobs AS live
+          WHERE live.job_type = j.job_type
+            AND live.idempotency_key = j.idempotency_key
+            AND live.state IN ('pending', 'running', 'retrying')))
+    FOR UPDATE OF j
+),
+picked AS (
+    SELECT DISTINCT ON (t.job_type, coalesce(t.idempotency_key, '#' || t.id)) t.id
+    FROM target AS t
+    ORDER BY t.job_type, coalesce(t.idempotency_key, '#' || t.id), t.id
+),
+changed AS (
+    UPDATE herald.jobs AS j
+    SET state = 'pending',
+        run_at = now(),
+        finished_at = NULL,
+        max_attempts = j.attempt + coalesce(
+            (SELECT jt.max_attempts FROM herald.job_types AS jt WHERE jt.job_type = j.job_type),
+            j.max_attempts)
+    FROM picked AS p
+    WHERE j.id = p.id
+    RETURNING j.id
+),
+counted AS (
+    SELECT count(*) AS n, coalesce(array_agg(id ORDER BY id), '{}') AS ids FROM changed
+),
+created AS (
+    INSERT INTO herald.operator_actions (actor, action, reason, filter, job_count, job_ids)
+    SELECT $2, 'replay', $3, $4, c.n, c.ids
+    FROM counted AS c
+    WHERE $5::bigint IS NULL AND c.n > 0
+    RETURNING id
+),
+extended AS (
+    UPDATE herald.operator_actions AS a
+    SET job_count = a.job_count + c.n, job_ids = a.job_ids || c.ids
+    FROM counted AS c
+    WHERE a.id = $5 AND c.n > 0
+    RETURNING a.id
+)
+SELECT coalesce((SELECT id FROM created), (SELECT id FROM extended), $5::bigint) AS action_id,
+       c.ids
+FROM counted AS c

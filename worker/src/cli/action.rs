@@ -1,0 +1,327 @@
+//! What `replay`, `cancel` and `purge` share: the operator flags (`--reason`, `--yes`,
+//! `--actor`, `--dry-run`, `--json`, batching), resolving ids or a filter to jobs,
+//! the safety checks, running the batches (each ONE statement that changes the jobs and
+//! records them in the operator-action row) and reporting the result.
+
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+use clap::Args;
+use serde::Serialize;
+use sqlx::PgPool;
+
+use super::batch::{BatchArgs, confirm, run_batches};
+use super::filter::{self, JobFilter, JobRow, State};
+use super::table::{json_line, time, write_table};
+use super::{CliError, one_line};
+use crate::sanitize::sanitize;
+
+/// The flags every job-changing command takes.
+#[derive(Debug, Clone, Args)]
+pub struct OperatorArgs {
+    /// Why (recorded in the audit log; required when a filter selects more than one job).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Who is acting (recorded in the audit log; default: the OS user).
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// List what would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Batching and throttling.
+    #[command(flatten)]
+    pub batch: BatchArgs,
+}
+
+/// Only for `purge`: which jobs the statement may delete, re-checked per batch.
+#[derive(Debug, Clone)]
+pub(crate) struct PurgeScope {
+    pub states: Vec<&'static str>,
+    pub before: DateTime<Utc>,
+    pub include_audit: bool,
+}
+
+/// One command's action: the SQL that applies a batch and what it records.
+pub(crate) struct Action<'a> {
+    pub pool: &'a PgPool,
+    /// `replay`, `cancel` or `purge`.
+    pub name: &'static str,
+    /// Past tense for output: `replayed`.
+    pub done: &'static str,
+    pub sql: &'static str,
+    pub purge: Option<PurgeScope>,
+}
+
+/// The outcome of an action, as printed (`--json` field names are a stable contract).
+#[derive(Debug, Serialize)]
+pub(crate) struct Report {
+    action: &'static str,
+    dry_run: bool,
+    action_id: Option<i64>,
+    changed: Vec<i64>,
+    unchanged: Vec<Unchanged>,
+}
+
+/// A selected job the action left alone, and why (its state).
+#[derive(Debug, Serialize)]
+pub(crate) struct Unchanged {
+    pub id: i64,
+    /// Its state when selected.
+    pub state: String,
+    /// Selected as applicable, yet not changed by the statement.
+    #[serde(skip)]
+    pub raced: bool,
+}
+
+/// The jobs `ids` name (an unknown id is an error and nothing changes), or the jobs
+/// `filter` selects in `states`. Returns the jobs and whether a filter selected them.
+pub(crate) async fn resolve(
+    pool: &PgPool,
+    ids: &[i64],
+    filter: &JobFilter,
+    states: &[State],
+) -> Result<Vec<JobRow>, CliError> {
+    if ids.is_empty() {
+        return filter::select(pool, None, filter, states).await;
+    }
+    let rows = filter::select(pool, Some(ids), &JobFilter::default(), &[]).await?;
+    if let Some(missing) = ids.iter().find(|id| !rows.iter().any(|r| r.id == **id)) {
+        return Err(CliError::Failed(format!(
+            "job {missing} not found; nothing changed"
+        )));
+    }
+    Ok(rows)
+}
+
+/// Rejects ids combined with filter flags.
+pub(crate) fn ids_or_filter(ids: &[i64], filter: &JobFilter) -> Result<(), CliError> {
+    let filtered = !filter.state.is_empty()
+        || filter.job_type.is_some()
+        || filter.queue.is_some()
+        || filter.error_code.is_some()
+        || filter.fingerprint.is_some()
+        || filter.since.is_some()
+        || filter.until.is_some()
+        || filter.limit.is_some();
+    if !ids.is_empty() && filtered {
+        return Err(CliError::Usage(
+            "give job ids or filter flags, not both".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+impl Action<'_> {
+    /// Checks, confirms and applies the action to `targets` (already narrowed to the
+    /// jobs it applies to); `skipped` are selected jobs it does not apply to.
+    pub(crate) async fn execute(
+        &self,
+        args: &OperatorArgs,
+        by_filter: bool,
+        filter_json: serde_json::Value,
+        targets: &[JobRow],
+        skipped: Vec<Unchanged>,
+        out: &mut impl Write,
+    ) -> Result<(), CliError> {
+        let mut ids: Vec<i64> = targets.iter().map(|r| r.id).collect();
+        // Oldest first, so batches (and the recorded ids) follow job order.
+        ids.sort_unstable();
+        if args.dry_run {
+            return self.report(
+                args,
+                targets,
+                Report::new(self.name, true, ids, skipped),
+                out,
+            );
+        }
+        let reason = args
+            .reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty());
+        if by_filter && ids.len() > 1 {
+            let Some(_) = reason else {
+                return Err(CliError::Usage(format!(
+                    "{} of {} by filter needs --reason \"...\"; nothing changed",
+                    self.name,
+                    jobs(ids.len())
+                )));
+            };
+            if !args.yes {
+                confirm(&format!("{} {}", self.name, jobs(ids.len())))?;
+            }
+        }
+        let actor = sanitize(
+            args.actor
+                .clone()
+                .unwrap_or_else(crate::config::operator_from_env)
+                .trim(),
+        );
+        if actor.is_empty() {
+            return Err(CliError::Usage("--actor must not be empty".to_owned()));
+        }
+        let reason = reason.map(sanitize);
+        let mut action_id: Option<i64> = None;
+        let mut changed: Vec<i64> = Vec::new();
+        run_batches(&ids, &args.batch, self.done, async |chunk: &[i64]| {
+            let (id, done) = self
+                .apply(chunk, &actor, reason.as_deref(), &filter_json, action_id)
+                .await
+                .map_err(|e| match action_id {
+                    Some(id) if !changed.is_empty() => CliError::Failed(format!(
+                        "{e} ({} jobs were already {} by action {id})",
+                        changed.len(),
+                        self.done
+                    )),
+                    _ => e,
+                })?;
+            action_id = id;
+            let n = done.len() as u64;
+            changed.extend(done);
+            Ok(n)
+        })
+        .await?;
+        if let Some(id) = action_id {
+            tracing::info!(
+                { action.id = id, action.kind = self.name, action.actor = %actor, job.count = changed.len() },
+                "operator action recorded"
+            );
+        }
+        let mut unchanged = skipped;
+        unchanged.extend(
+            targets
+                .iter()
+                .filter(|r| !changed.contains(&r.id))
+                .map(|r| Unchanged {
+                    id: r.id,
+                    state: r.state.clone(),
+                    raced: true,
+                }),
+        );
+        unchanged.sort_by_key(|u| u.id);
+        let mut report = Report::new(self.name, false, changed, unchanged);
+        report.action_id = action_id;
+        self.report(args, &[], report, out)
+    }
+
+    async fn apply(
+        &self,
+        chunk: &[i64],
+        actor: &str,
+        reason: Option<&str>,
+        filter_json: &serde_json::Value,
+        action_id: Option<i64>,
+    ) -> Result<(Option<i64>, Vec<i64>), CliError> {
+        let mut query = sqlx::query_as::<_, (Option<i64>, Vec<i64>)>(self.sql)
+            .bind(chunk)
+            .bind(actor)
+            .bind(reason)
+            .bind(filter_json)
+            .bind(action_id);
+        if let Some(scope) = &self.purge {
+            query = query
+                .bind(&scope.states)
+                .bind(scope.before)
+                .bind(scope.include_audit);
+        }
+        query
+            .fetch_one(self.pool)
+            .await
+            .map_err(|e| CliError::Failed(format!("cannot {} jobs: {}", self.name, one_line(&e))))
+    }
+
+    fn report(
+        &self,
+        args: &OperatorArgs,
+        targets: &[JobRow],
+        report: Report,
+        out: &mut impl Write,
+    ) -> Result<(), CliError> {
+        if args.json {
+            json_line(out, &report)?;
+            return Ok(());
+        }
+        if report.dry_run {
+            writeln!(
+                out,
+                "dry run: would {} {}; nothing changed",
+                self.name,
+                jobs(report.changed.len())
+            )?;
+            let cells: Vec<Vec<String>> = targets
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.id.to_string(),
+                        r.job_type.clone(),
+                        r.state.clone(),
+                        format!("{}/{}", r.attempt, r.max_attempts),
+                        r.finished_at.map_or_else(|| "-".into(), time),
+                        r.last_error_code.clone().unwrap_or_else(|| "-".into()),
+                    ]
+                })
+                .collect();
+            if !cells.is_empty() {
+                write_table(
+                    out,
+                    &["ID", "TYPE", "STATE", "ATTEMPTS", "FINISHED", "LAST ERROR"],
+                    &cells,
+                )?;
+            }
+        } else {
+            match report.action_id {
+                Some(id) => writeln!(
+                    out,
+                    "{} {} (action {id})",
+                    self.done,
+                    jobs(report.changed.len())
+                )?,
+                None => writeln!(out, "{} no jobs; nothing changed", self.done)?,
+            }
+        }
+        for u in &report.unchanged {
+            if u.raced {
+                writeln!(
+                    out,
+                    "job {} was {}: left alone (it changed meanwhile, or a live job holds its idempotency key)",
+                    u.id, u.state
+                )?;
+            } else {
+                writeln!(out, "job {} is {}: left alone", u.id, u.state)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `1 job`, `3 jobs`.
+fn jobs(n: usize) -> String {
+    if n == 1 {
+        "1 job".to_owned()
+    } else {
+        format!("{n} jobs")
+    }
+}
+
+impl Report {
+    fn new(
+        action: &'static str,
+        dry_run: bool,
+        changed: Vec<i64>,
+        unchanged: Vec<Unchanged>,
+    ) -> Self {
+        Self {
+            action,
+            dry_run,
+            action_id: None,
+            changed,
+            unchanged,
+        }
+    }
+}

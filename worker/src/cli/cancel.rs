@@ -1,0 +1,80 @@
+//! `herald cancel`: cancels pending, scheduled or retrying jobs (running jobs are left
+//! to finish). Jobs are named by id, or selected by a filter (default: every waiting
+//! state). A filter that selects more than one job needs `--reason` and a confirmation
+//! (or `--yes`). Each batch is ONE statement that changes the jobs and records them in
+//! the operator-action row (`queries/operator/cancel.sql`). A cancelled job can be
+//! brought back with `herald replay`.
+
+use std::io::Write;
+
+use clap::Args;
+
+use super::action::{Action, OperatorArgs, Unchanged, ids_or_filter, resolve};
+use super::filter::{JobFilter, State};
+use super::{CliError, connect_from_env};
+use crate::queries;
+
+/// Arguments of `herald cancel`.
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// Job ids to cancel (instead of a filter).
+    pub ids: Vec<i64>,
+    /// Which jobs (default: pending, scheduled and retrying).
+    #[command(flatten)]
+    pub filter: JobFilter,
+    /// Reason, actor, confirmation, dry run, output, batching.
+    #[command(flatten)]
+    pub op: OperatorArgs,
+}
+
+const CANCELLABLE: [State; 3] = [State::Pending, State::Scheduled, State::Retrying];
+
+/// Cancels the selected jobs.
+pub async fn run(args: CancelArgs, out: &mut impl Write) -> Result<(), CliError> {
+    ids_or_filter(&args.ids, &args.filter)?;
+    if args.ids.is_empty() && args.filter == JobFilter::default() {
+        return Err(CliError::Usage(
+            "give job ids or at least one filter flag (e.g. --type T, --queue Q)".to_owned(),
+        ));
+    }
+    let states = if args.filter.state.is_empty() {
+        CANCELLABLE.to_vec()
+    } else {
+        args.filter.state.clone()
+    };
+    if let Some(bad) = states.iter().find(|s| !CANCELLABLE.contains(s)) {
+        return Err(CliError::Usage(format!(
+            "only pending, scheduled or retrying jobs can be cancelled, not {}",
+            bad.as_str()
+        )));
+    }
+    let pool = connect_from_env().await?;
+    let rows = resolve(&pool, &args.ids, &args.filter, &states).await?;
+    let (targets, others): (Vec<_>, Vec<_>) = rows
+        .into_iter()
+        .partition(|r| CANCELLABLE.iter().any(|s| s.as_str() == r.state));
+    let skipped = others
+        .into_iter()
+        .map(|r| Unchanged {
+            id: r.id,
+            state: r.state,
+            raced: false,
+        })
+        .collect();
+    let action = Action {
+        pool: &pool,
+        name: "cancel",
+        done: "cancelled",
+        sql: queries::OP_CANCEL,
+        purge: None,
+    };
+    let by_filter = args.ids.is_empty();
+    let filter_json = if by_filter {
+        args.filter.describe(&states)
+    } else {
+        serde_json::json!({ "ids": args.ids })
+    };
+    action
+        .execute(&args.op, by_filter, filter_json, &targets, skipped, out)
+        .await
+}

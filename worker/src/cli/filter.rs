@@ -1,0 +1,240 @@
+//! The job filter shared by `herald jobs list`, `replay`, `cancel` and `purge`: its
+//! flags, their parsers (states, durations/times, fingerprints) and the one query that
+//! selects matching jobs (`queries/operator/select_jobs.sql`).
+
+use chrono::{DateTime, Utc};
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+use sqlx::PgPool;
+
+use super::{CliError, one_line};
+use crate::config::parse_duration;
+use crate::fingerprint;
+use crate::queries;
+
+/// A job state as operators name it (`scheduled` = pending with a future run time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Waiting, due now.
+    Pending,
+    /// Waiting for a future run time.
+    Scheduled,
+    /// Claimed by a worker.
+    Running,
+    /// Failed retryably; runs again at its run time.
+    Retrying,
+    /// Failed terminally or ran out of attempts.
+    Dead,
+    /// Finished successfully.
+    Succeeded,
+    /// Cancelled by an operator.
+    Cancelled,
+}
+
+impl State {
+    /// The name used in output and queries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Scheduled => "scheduled",
+            Self::Running => "running",
+            Self::Retrying => "retrying",
+            Self::Dead => "dead",
+            Self::Succeeded => "succeeded",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Which jobs a command applies to. Every flag narrows the selection.
+#[derive(Debug, Clone, Default, PartialEq, Args)]
+pub struct JobFilter {
+    /// Job state (repeat or comma-separate for several; each command has its default).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub state: Vec<State>,
+    /// Job type, e.g. `notify.webhook`.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub job_type: Option<String>,
+    /// Queue name.
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// The job's last error code, e.g. `UPSTREAM_UNAVAILABLE`.
+    #[arg(long)]
+    pub error_code: Option<String>,
+    /// The fingerprint of the job's last failure (12 hex digits, from `herald failures`).
+    #[arg(long, value_parser = parse_fingerprint)]
+    pub fingerprint: Option<String>,
+    /// Finished (or, if unfinished, created) at or after: a duration ago (`2h`, `7d`) or
+    /// an RFC 3339 time.
+    #[arg(long, value_parser = parse_time_ago)]
+    pub since: Option<DateTime<Utc>>,
+    /// Finished (or, if unfinished, created) before: a duration ago or an RFC 3339 time.
+    #[arg(long, value_parser = parse_time_ago)]
+    pub until: Option<DateTime<Utc>>,
+    /// At most this many jobs (newest first).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+}
+
+impl JobFilter {
+    /// The filter as recorded in an operator action (`filter` column): only the flags
+    /// given, with the states actually applied.
+    pub fn describe(&self, states: &[State]) -> serde_json::Value {
+        let mut map = serde_json::Map::new();
+        let mut put = |k: &str, v: serde_json::Value| {
+            map.insert(k.to_owned(), v);
+        };
+        if !states.is_empty() {
+            put("state", states.iter().map(|s| s.as_str()).collect());
+        }
+        let text = [
+            ("type", &self.job_type),
+            ("queue", &self.queue),
+            ("error_code", &self.error_code),
+            ("fingerprint", &self.fingerprint),
+        ];
+        for (k, v) in text {
+            if let Some(v) = v {
+                put(k, v.clone().into());
+            }
+        }
+        if let Some(t) = self.since {
+            put("since", t.to_rfc3339().into());
+        }
+        if let Some(t) = self.until {
+            put("until", t.to_rfc3339().into());
+        }
+        if let Some(n) = self.limit {
+            put("limit", n.into());
+        }
+        serde_json::Value::Object(map)
+    }
+}
+
+/// Parses a fingerprint id (12 hex digits).
+pub fn parse_fingerprint(text: &str) -> Result<String, String> {
+    fingerprint::parse(text)
+}
+
+/// Parses `2h` (that long ago) or an RFC 3339 time.
+pub fn parse_time_ago(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Some(d) = parse_duration(text).and_then(|d| chrono::Duration::from_std(d).ok()) {
+        return Utc::now()
+            .checked_sub_signed(d)
+            .ok_or_else(|| "duration too long".to_owned());
+    }
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| "not a duration (e.g. 30m, 2h, 7d) or an RFC 3339 time".to_owned())
+}
+
+/// One job as the filter selects it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct JobRow {
+    /// Job id.
+    pub id: i64,
+    /// Job type.
+    pub job_type: String,
+    /// Queue.
+    pub queue: String,
+    /// State as operators see it (`scheduled` included).
+    pub state: String,
+    /// Attempts made.
+    pub attempt: i32,
+    /// Attempt budget.
+    pub max_attempts: i32,
+    /// Priority.
+    pub priority: i16,
+    /// Next (or last) run time.
+    pub run_at: DateTime<Utc>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// When it finished (succeeded, dead, cancelled).
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The last error code recorded on the job.
+    pub last_error_code: Option<String>,
+    /// The last failed attempt's error code.
+    pub failure_code: Option<String>,
+    /// The last failed attempt's (sanitised) message.
+    pub failure_message: Option<String>,
+}
+
+impl JobRow {
+    /// The fingerprint of the job's last failure, if it ever failed.
+    pub fn fingerprint(&self) -> Option<String> {
+        self.failure_code.as_deref().map(|code| {
+            fingerprint::fingerprint(
+                &self.job_type,
+                code,
+                self.failure_message.as_deref().unwrap_or(""),
+            )
+        })
+    }
+}
+
+/// The jobs among `ids` (any job when `None`) matching `filter` in `states` (any state
+/// when empty), newest first.
+pub async fn select(
+    pool: &PgPool,
+    ids: Option<&[i64]>,
+    filter: &JobFilter,
+    states: &[State],
+) -> Result<Vec<JobRow>, CliError> {
+    let states: Option<Vec<&str>> =
+        (!states.is_empty()).then(|| states.iter().map(|s| s.as_str()).collect());
+    // With a fingerprint the limit applies after matching it, here rather than in SQL.
+    let sql_limit = match filter.fingerprint {
+        Some(_) => None,
+        None => filter.limit.map(i64::from),
+    };
+    let mut rows: Vec<JobRow> = sqlx::query_as(queries::OP_SELECT_JOBS)
+        .bind(ids)
+        .bind(states)
+        .bind(&filter.job_type)
+        .bind(&filter.queue)
+        .bind(&filter.error_code)
+        .bind(filter.since)
+        .bind(filter.until)
+        .bind(sql_limit)
+        .fetch_all(pool)
+        .await
+        .map_err(|e| CliError::Failed(format!("cannot read jobs: {}", one_line(&e))))?;
+    if let Some(wanted) = &filter.fingerprint {
+        rows.retain(|r| r.fingerprint().as_deref() == Some(wanted.as_str()));
+        if let Some(n) = filter.limit {
+            rows.truncate(n as usize);
+        }
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_times_both_name_a_moment() {
+        let two_hours_ago = parse_time_ago("2h").unwrap_or_else(|e| panic!("{e}"));
+        let age = Utc::now() - two_hours_ago;
+        assert!(age >= chrono::Duration::hours(2) && age < chrono::Duration::hours(3));
+        assert_eq!(
+            parse_time_ago("2026-11-29T10:00:00Z").map(|t| t.to_rfc3339()),
+            Ok("2026-11-29T10:00:00+00:00".to_owned())
+        );
+        assert!(parse_time_ago("yesterday").is_err());
+    }
+
+    #[test]
+    fn the_recorded_filter_holds_only_what_was_given() {
+        let filter = JobFilter {
+            job_type: Some("t".into()),
+            limit: Some(5),
+            ..JobFilter::default()
+        };
+        assert_eq!(
+            filter.describe(&[State::Dead]),
+            serde_json::json!({"state": ["dead"], "type": "t", "limit": 5})
+        );
+    }
+}

@@ -1,0 +1,322 @@
+//! `herald jobs list` (a filtered table, or JSON lines) and `herald jobs show <ID>` (the
+//! job, its payload redacted, and its timeline: every attempt and every operator action
+//! on it, oldest first).
+
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use sqlx::PgPool;
+
+use super::filter::{self, JobFilter, JobRow};
+use super::table::{json_line, maybe_time, time, write_table};
+use super::{CliError, connect_from_env, one_line};
+use crate::queries;
+use crate::sanitize::sanitize_json;
+
+/// Arguments of `herald jobs`.
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: JobsCommand,
+}
+
+/// The `herald jobs` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List jobs, newest first (all states unless --state; at most 100 unless --limit).
+    List {
+        /// Which jobs.
+        #[command(flatten)]
+        filter: JobFilter,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one job, its payload (secrets redacted) and its full audit timeline.
+    Show {
+        /// The job id.
+        id: i64,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How many jobs `jobs list` shows without `--limit`.
+const DEFAULT_LIST_LIMIT: u32 = 100;
+
+/// A job in `jobs list --json` (field names are a stable contract).
+#[derive(Debug, Serialize)]
+pub struct JobJson {
+    id: i64,
+    #[serde(rename = "type")]
+    job_type: String,
+    queue: String,
+    state: String,
+    attempt: i32,
+    max_attempts: i32,
+    priority: i16,
+    run_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    last_error_code: Option<String>,
+    fingerprint: Option<String>,
+}
+
+impl From<&JobRow> for JobJson {
+    fn from(r: &JobRow) -> Self {
+        Self {
+            id: r.id,
+            job_type: r.job_type.clone(),
+            queue: r.queue.clone(),
+            state: r.state.clone(),
+            attempt: r.attempt,
+            max_attempts: r.max_attempts,
+            priority: r.priority,
+            run_at: r.run_at,
+            created_at: r.created_at,
+            finished_at: r.finished_at,
+            last_error_code: r.last_error_code.clone(),
+            fingerprint: r.fingerprint(),
+        }
+    }
+}
+
+/// Runs `herald jobs …`.
+pub async fn run(args: JobsArgs, out: &mut impl Write) -> Result<(), CliError> {
+    let pool = connect_from_env().await?;
+    match args.command {
+        JobsCommand::List { filter, json } => list(&pool, &filter, json, out).await,
+        JobsCommand::Show { id, json } => show(&pool, id, json, out).await,
+    }
+}
+
+async fn list(
+    pool: &PgPool,
+    filter: &JobFilter,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    let mut filter = filter.clone();
+    filter.limit = filter.limit.or(Some(DEFAULT_LIST_LIMIT));
+    let rows = filter::select(pool, None, &filter, &filter.state).await?;
+    if json {
+        for row in &rows {
+            json_line(out, &JobJson::from(row))?;
+        }
+        return Ok(());
+    }
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.to_string(),
+                r.job_type.clone(),
+                r.queue.clone(),
+                r.state.clone(),
+                format!("{}/{}", r.attempt, r.max_attempts),
+                time(r.run_at),
+                r.last_error_code.clone().unwrap_or_else(|| "-".into()),
+                r.fingerprint().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    write_table(
+        out,
+        &[
+            "ID",
+            "TYPE",
+            "QUEUE",
+            "STATE",
+            "ATTEMPTS",
+            "RUN AT",
+            "LAST ERROR",
+            "FINGERPRINT",
+        ],
+        &cells,
+    )?;
+    Ok(())
+}
+
+#[derive(Debug, sqlx::FromRow, Serialize)]
+struct JobDetail {
+    id: i64,
+    #[serde(rename = "type")]
+    job_type: String,
+    queue: String,
+    state: String,
+    attempt: i32,
+    max_attempts: i32,
+    priority: i16,
+    run_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    last_error_code: Option<String>,
+    locked_by: Option<String>,
+    idempotency_key: Option<String>,
+    payload: serde_json::Value,
+}
+
+#[derive(Debug, sqlx::FromRow, Serialize)]
+struct AttemptEntry {
+    attempt: i32,
+    worker_id: String,
+    started_at: DateTime<Utc>,
+    finished_at: DateTime<Utc>,
+    duration_ms: i32,
+    outcome: String,
+    job_state: String,
+    error_code: Option<String>,
+    error_class: Option<String>,
+    message: Option<String>,
+    next_run_at: Option<DateTime<Utc>>,
+    trace_id: Option<String>,
+}
+
+#[derive(Debug, sqlx::FromRow, Serialize)]
+struct ActionEntry {
+    #[serde(rename = "action_id")]
+    id: i64,
+    at: DateTime<Utc>,
+    actor: String,
+    action: String,
+    reason: Option<String>,
+}
+
+/// One entry of a job's timeline in `jobs show --json`, tagged by `kind`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Entry {
+    Attempt(AttemptEntry),
+    Action(ActionEntry),
+}
+
+impl Entry {
+    fn at(&self) -> DateTime<Utc> {
+        match self {
+            Self::Attempt(a) => a.started_at,
+            Self::Action(a) => a.at,
+        }
+    }
+}
+
+async fn show(pool: &PgPool, id: i64, json: bool, out: &mut impl Write) -> Result<(), CliError> {
+    let read = |e: sqlx::Error| CliError::Failed(format!("cannot read job {id}: {}", one_line(&e)));
+    let job: Option<JobDetail> = sqlx::query_as(queries::OP_JOB)
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        .map_err(read)?;
+    let attempts: Vec<AttemptEntry> = sqlx::query_as(queries::OP_JOB_ATTEMPTS)
+        .bind(id)
+        .fetch_all(pool)
+        .await
+        .map_err(read)?;
+    let actions: Vec<ActionEntry> = sqlx::query_as(queries::OP_JOB_ACTIONS)
+        .bind(id)
+        .fetch_all(pool)
+        .await
+        .map_err(read)?;
+    if job.is_none() && attempts.is_empty() && actions.is_empty() {
+        return Err(CliError::Failed(format!("job {id} not found")));
+    }
+    let job = job.map(|mut j| {
+        j.payload = sanitize_json(&j.payload);
+        j
+    });
+    let mut timeline: Vec<Entry> = attempts.into_iter().map(Entry::Attempt).collect();
+    timeline.extend(actions.into_iter().map(Entry::Action));
+    // Stable: equal times keep attempts before actions.
+    timeline.sort_by_key(Entry::at);
+    if json {
+        let doc = serde_json::json!({ "id": id, "job": job, "timeline": timeline });
+        json_line(out, &doc)?;
+        return Ok(());
+    }
+    write_job(out, id, job.as_ref())?;
+    writeln!(out, "timeline:")?;
+    for entry in &timeline {
+        write_entry(out, entry)?;
+    }
+    Ok(())
+}
+
+fn write_job(out: &mut impl Write, id: i64, job: Option<&JobDetail>) -> std::io::Result<()> {
+    let Some(j) = job else {
+        return writeln!(
+            out,
+            "job {id} no longer exists (purged); its audit trail remains"
+        );
+    };
+    writeln!(
+        out,
+        "job {}  {}  queue {}  {}",
+        j.id, j.job_type, j.queue, j.state
+    )?;
+    writeln!(
+        out,
+        "attempts {}/{}  priority {}  run at {}  created {}  finished {}",
+        j.attempt,
+        j.max_attempts,
+        j.priority,
+        time(j.run_at),
+        time(j.created_at),
+        maybe_time(j.finished_at)
+    )?;
+    if let Some(worker) = &j.locked_by {
+        writeln!(out, "running on {worker}")?;
+    }
+    if let Some(key) = &j.idempotency_key {
+        writeln!(out, "idempotency key {}", crate::sanitize::sanitize(key))?;
+    }
+    writeln!(out, "payload {}", j.payload)
+}
+
+fn write_entry(out: &mut impl Write, entry: &Entry) -> std::io::Result<()> {
+    match entry {
+        Entry::Attempt(a) => {
+            let error = match (&a.error_code, &a.error_class) {
+                (Some(code), Some(class)) => format!("  {code} ({class})"),
+                (Some(code), None) => format!("  {code}"),
+                _ => String::new(),
+            };
+            let message = a
+                .message
+                .as_deref()
+                .map(|m| format!("  {m:?}"))
+                .unwrap_or_default();
+            let trace = a
+                .trace_id
+                .as_deref()
+                .map(|t| format!("  trace {t}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {}  attempt {}  {}  worker {}  {} ms{error}{message}{trace}",
+                time(a.started_at),
+                a.attempt,
+                a.outcome,
+                a.worker_id,
+                a.duration_ms
+            )
+        }
+        Entry::Action(a) => {
+            let reason = a
+                .reason
+                .as_deref()
+                .map(|r| format!("  reason {r:?}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {}  {} by {} (action {}){reason}",
+                time(a.at),
+                a.action,
+                a.actor,
+                a.id
+            )
+        }
+    }
+}

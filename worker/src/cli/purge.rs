@@ -1,0 +1,90 @@
+//! `herald purge --older-than 30d`: retention. Deletes finished jobs (succeeded, dead,
+//! cancelled; or only `--state …`) that finished longer ago than `--older-than`. Their
+//! audit rows are kept unless `--include-audit`; the operator-action log is always kept.
+//! Purging more than one job needs `--reason` and a confirmation (or `--yes`). Each
+//! batch is ONE statement that deletes the jobs and records them in the operator-action
+//! row (`queries/operator/purge.sql`).
+
+use std::io::Write;
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::Args;
+
+use super::action::{Action, OperatorArgs, PurgeScope};
+use super::filter::{JobFilter, State};
+use super::{CliError, connect_from_env};
+use crate::config::parse_duration;
+use crate::queries;
+
+/// Arguments of `herald purge`.
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Purge jobs that finished longer ago than this (e.g. 30d).
+    #[arg(long, value_parser = parse_age)]
+    pub older_than: Duration,
+    /// Only jobs in this state (repeat or comma-separate; default: all finished states).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub state: Vec<State>,
+    /// Also delete the purged jobs' audit rows (kept by default).
+    #[arg(long)]
+    pub include_audit: bool,
+    /// Reason, actor, confirmation, dry run, output, batching.
+    #[command(flatten)]
+    pub op: OperatorArgs,
+}
+
+const FINISHED: [State; 3] = [State::Succeeded, State::Dead, State::Cancelled];
+
+fn parse_age(text: &str) -> Result<Duration, String> {
+    parse_duration(text).ok_or_else(|| "not a duration (e.g. 30d, 12h)".to_owned())
+}
+
+/// Purges the selected jobs.
+pub async fn run(args: PurgeArgs, out: &mut impl Write) -> Result<(), CliError> {
+    let states = if args.state.is_empty() {
+        FINISHED.to_vec()
+    } else {
+        args.state.clone()
+    };
+    if let Some(bad) = states.iter().find(|s| !FINISHED.contains(s)) {
+        return Err(CliError::Usage(format!(
+            "only succeeded, dead or cancelled jobs can be purged, not {}",
+            bad.as_str()
+        )));
+    }
+    let before = chrono::Duration::from_std(args.older_than)
+        .ok()
+        .and_then(|d| Utc::now().checked_sub_signed(d))
+        .ok_or_else(|| CliError::Usage("--older-than is too long".to_owned()))?;
+    let filter = JobFilter {
+        state: states.clone(),
+        until: Some(before),
+        ..JobFilter::default()
+    };
+    let pool = connect_from_env().await?;
+    let targets = super::filter::select(&pool, None, &filter, &states).await?;
+    let mut filter_json = filter.describe(&states);
+    if let Some(map) = filter_json.as_object_mut() {
+        map.insert("older_than".into(), humantime(args.older_than).into());
+        map.insert("include_audit".into(), args.include_audit.into());
+    }
+    let action = Action {
+        pool: &pool,
+        name: "purge",
+        done: "purged",
+        sql: queries::OP_PURGE,
+        purge: Some(PurgeScope {
+            states: states.iter().map(|s| s.as_str()).collect(),
+            before,
+            include_audit: args.include_audit,
+        }),
+    };
+    action
+        .execute(&args.op, true, filter_json, &targets, Vec::new(), out)
+        .await
+}
+
+fn humantime(d: Duration) -> String {
+    format!("{}s", d.as_secs())
+}

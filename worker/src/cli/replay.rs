@@ -1,0 +1,84 @@
+//! `herald replay`: gives dead (or cancelled) jobs a fresh attempt budget and runs them
+//! now, keeping their history: attempt numbers, and so the audit trail, continue.
+//!
+//! Jobs are named by id, or selected by a filter (`--state dead` by default). A filter
+//! that selects more than one job needs `--reason` and a confirmation (or `--yes`).
+//! Replaying a pending, running or retrying job changes nothing and says so; running
+//! jobs are never touched. Each batch is ONE statement that changes the jobs and records
+//! them in the operator-action row (`queries/operator/replay.sql`).
+
+use std::io::Write;
+
+use clap::Args;
+
+use super::action::{Action, OperatorArgs, Unchanged, ids_or_filter, resolve};
+use super::filter::{JobFilter, State};
+use super::{CliError, connect_from_env};
+use crate::queries;
+
+/// Arguments of `herald replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Job ids to replay (instead of a filter).
+    pub ids: Vec<i64>,
+    /// Which jobs (default `--state dead`; only dead and cancelled jobs can be replayed).
+    #[command(flatten)]
+    pub filter: JobFilter,
+    /// Reason, actor, confirmation, dry run, output, batching.
+    #[command(flatten)]
+    pub op: OperatorArgs,
+}
+
+const REPLAYABLE: [State; 2] = [State::Dead, State::Cancelled];
+
+/// Replays the selected jobs.
+pub async fn run(args: ReplayArgs, out: &mut impl Write) -> Result<(), CliError> {
+    ids_or_filter(&args.ids, &args.filter)?;
+    if args.ids.is_empty() && args.filter == JobFilter::default() {
+        // Bare `herald replay` would replay every dead job: make that explicit.
+        return Err(CliError::Usage(
+            "give job ids or at least one filter flag (e.g. --state dead, --fingerprint F)"
+                .to_owned(),
+        ));
+    }
+    let states = if args.filter.state.is_empty() {
+        vec![State::Dead]
+    } else {
+        args.filter.state.clone()
+    };
+    if let Some(bad) = states.iter().find(|s| !REPLAYABLE.contains(s)) {
+        return Err(CliError::Usage(format!(
+            "only dead or cancelled jobs can be replayed, not {}",
+            bad.as_str()
+        )));
+    }
+    let pool = connect_from_env().await?;
+    let rows = resolve(&pool, &args.ids, &args.filter, &states).await?;
+    let (targets, others): (Vec<_>, Vec<_>) = rows
+        .into_iter()
+        .partition(|r| r.state == "dead" || r.state == "cancelled");
+    let skipped = others
+        .into_iter()
+        .map(|r| Unchanged {
+            id: r.id,
+            state: r.state,
+            raced: false,
+        })
+        .collect();
+    let action = Action {
+        pool: &pool,
+        name: "replay",
+        done: "replayed",
+        sql: queries::OP_REPLAY,
+        purge: None,
+    };
+    let by_filter = args.ids.is_empty();
+    let filter_json = if by_filter {
+        args.filter.describe(&states)
+    } else {
+        serde_json::json!({ "ids": args.ids })
+    };
+    action
+        .execute(&args.op, by_filter, filter_json, &targets, skipped, out)
+        .await
+}
