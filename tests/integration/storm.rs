@@ -111,12 +111,12 @@ async fn a_rolling_restart_finishes_in_flight_work_and_charges_nothing_unstarted
     let ids = enqueue_batch(&db.pool, 800, 100).await;
     let env = |i: usize| test_env(&db.url, &format!("roll-{i}"));
     let mut workers: Vec<WorkerProcess> = (0..4).map(|i| WorkerProcess::spawn(&env(i))).collect();
-    for i in 0..workers.len() {
+    for (i, worker) in workers.iter_mut().enumerate() {
         tokio::time::sleep(Duration::from_millis(700)).await;
-        workers[i].signal(Signal::SIGTERM);
-        let status = workers[i].wait(Duration::from_secs(30));
+        worker.signal(Signal::SIGTERM);
+        let status = worker.wait(Duration::from_secs(30));
         assert!(status.success(), "worker {i} exited with {status:?}");
-        workers[i] = WorkerProcess::spawn(&env(i));
+        *worker = WorkerProcess::spawn(&env(i));
     }
     settled(&db.pool, &ids, Duration::from_secs(120)).await;
     for worker in &mut workers {
