@@ -57,14 +57,14 @@ pub enum EnqueueError {
 /// A validated job, ready to insert, with its enqueue options.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewJob {
-    job_type: String,
-    queue: String,
-    payload: serde_json::Value,
-    priority: i16,
-    run_at: Option<DateTime<Utc>>,
-    max_attempts: u32,
-    idempotency_key: Option<String>,
-    trace_context: Option<String>,
+    pub(crate) job_type: String,
+    pub(crate) queue: String,
+    pub(crate) payload: serde_json::Value,
+    pub(crate) priority: i16,
+    pub(crate) run_at: Option<DateTime<Utc>>,
+    pub(crate) max_attempts: u32,
+    pub(crate) idempotency_key: Option<String>,
+    pub(crate) trace_context: Option<String>,
 }
 
 impl NewJob {
@@ -149,6 +149,17 @@ impl NewJob {
     pub fn job_type(&self) -> &str {
         &self.job_type
     }
+
+    /// The attempt budget as stored (1 ..= `i32::MAX`), or [`EnqueueError::InvalidOption`].
+    pub(crate) fn attempt_budget(&self) -> Result<i32, EnqueueError> {
+        i32::try_from(self.max_attempts)
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| EnqueueError::InvalidOption {
+                option: "max_attempts",
+                message: format!("must be between 1 and {}", i32::MAX),
+            })
+    }
 }
 
 /// The id of an enqueued job, and whether this call created it.
@@ -169,13 +180,7 @@ pub async fn enqueue(pool: &PgPool, job: NewJob) -> Result<Enqueued, EnqueueErro
 /// Enqueues `job` on `conn`, typically the caller's open transaction
 /// (`enqueue_in(&mut tx, job)`): the job exists only if that transaction commits.
 pub async fn enqueue_in(conn: &mut PgConnection, job: NewJob) -> Result<Enqueued, EnqueueError> {
-    let max_attempts = i32::try_from(job.max_attempts)
-        .ok()
-        .filter(|n| *n >= 1)
-        .ok_or_else(|| EnqueueError::InvalidOption {
-            option: "max_attempts",
-            message: format!("must be between 1 and {}", i32::MAX),
-        })?;
+    let max_attempts = job.attempt_budget()?;
     // A concurrent enqueue with the same key may commit between the insert's conflict
     // check and the lookup's snapshot; a second try sees it.
     for _ in 0..3 {

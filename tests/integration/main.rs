@@ -3,6 +3,7 @@
 //! Every test makes its own database ([`herald_tests::db::TestDb`]) and ends with
 //! `db.finish()`, which asserts that every finished attempt has exactly one audit row.
 
+mod batch;
 mod cli;
 mod demo;
 mod enqueue;
@@ -14,6 +15,7 @@ mod rescue;
 mod retry;
 mod scale_out;
 mod shutdown;
+mod sql_enqueue;
 
 use herald_jobs::enqueue::{NewJob, enqueue};
 use herald_tests::jobs::{ScriptedJob, Step};
