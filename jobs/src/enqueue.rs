@@ -11,6 +11,9 @@
 //! `dead`, `cancelled`) the key is free again.
 //!
 //! Errors are typed ([`EnqueueError`]); a rejected payload never reaches the queue.
+//! Payloads are limited to [`DEFAULT_MAX_PAYLOAD_BYTES`] of JSON unless built with
+//! [`NewJob::new_with_limit`] / [`NewJob::from_json_with_limit`]. Batches:
+//! [`crate::batch`].
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor, PgPool};
@@ -72,10 +75,16 @@ impl NewJob {
     /// Fails with [`EnqueueError::Invalid`], [`EnqueueError::NotAnObject`] or
     /// [`EnqueueError::TooLarge`] (over [`DEFAULT_MAX_PAYLOAD_BYTES`]).
     pub fn new<J: Job>(job: &J) -> Result<Self, EnqueueError> {
+        Self::new_with_limit(job, DEFAULT_MAX_PAYLOAD_BYTES)
+    }
+
+    /// [`NewJob::new`] with a payload limit of `max_payload_bytes` (the serialised JSON's
+    /// length) instead of the default, e.g. a service's configured limit.
+    pub fn new_with_limit<J: Job>(job: &J, max_payload_bytes: usize) -> Result<Self, EnqueueError> {
         job.validate().map_err(EnqueueError::Invalid)?;
         let payload =
             serde_json::to_value(job).map_err(|e| EnqueueError::NotAnObject(e.to_string()))?;
-        Self::from_json(J::KIND, J::QUEUE, J::MAX_ATTEMPTS, payload)
+        Self::from_json_with_limit(J::KIND, J::QUEUE, J::MAX_ATTEMPTS, payload, max_payload_bytes)
     }
 
     /// Builds a job from a raw JSON payload (the CLI's path). The payload must be an
@@ -85,6 +94,23 @@ impl NewJob {
         queue: &str,
         max_attempts: u32,
         payload: serde_json::Value,
+    ) -> Result<Self, EnqueueError> {
+        Self::from_json_with_limit(
+            job_type,
+            queue,
+            max_attempts,
+            payload,
+            DEFAULT_MAX_PAYLOAD_BYTES,
+        )
+    }
+
+    /// [`NewJob::from_json`] with a payload limit of `max_payload_bytes`.
+    pub fn from_json_with_limit(
+        job_type: &str,
+        queue: &str,
+        max_attempts: u32,
+        payload: serde_json::Value,
+        max_payload_bytes: usize,
     ) -> Result<Self, EnqueueError> {
         if !payload.is_object() {
             return Err(EnqueueError::NotAnObject(format!(
@@ -102,7 +128,7 @@ impl NewJob {
             idempotency_key: None,
             trace_context: None,
         };
-        job.check_size(DEFAULT_MAX_PAYLOAD_BYTES)?;
+        job.check_size(max_payload_bytes)?;
         Ok(job)
     }
 
@@ -238,6 +264,18 @@ mod tests {
         let err = NewJob::from_json("t", "default", 3, json!({ "body": big }));
         assert!(
             matches!(err, Err(EnqueueError::TooLarge { limit, .. }) if limit == DEFAULT_MAX_PAYLOAD_BYTES)
+        );
+    }
+
+    #[test]
+    fn the_payload_limit_can_be_raised_or_lowered() {
+        let body = "x".repeat(DEFAULT_MAX_PAYLOAD_BYTES);
+        let raised = NewJob::from_json_with_limit("t", "q", 3, json!({ "b": body }), 1 << 20);
+        assert!(raised.is_ok());
+        let lowered = NewJob::from_json_with_limit("t", "q", 3, json!({ "b": "12345" }), 10);
+        assert!(
+            matches!(lowered, Err(EnqueueError::TooLarge { size: 13, limit: 10 })),
+            "{lowered:?}"
         );
     }
 

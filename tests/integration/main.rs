@@ -11,6 +11,7 @@ mod failures;
 mod logging;
 mod outage;
 mod process;
+mod queues;
 mod rescue;
 mod retry;
 mod scale_out;

@@ -194,3 +194,27 @@ async fn the_payload_limit_is_a_database_setting_defaulting_to_256_kib() {
     assert_eq!(job_count(&db).await, 1);
     db.finish().await;
 }
+
+#[tokio::test]
+async fn a_job_enqueued_from_sql_that_fails_its_type_validation_dies_without_running() {
+    let db = TestDb::new().await;
+    let worker = InProcessWorker::start(&db, "w1", &[]).await;
+    wait_registered(&db).await;
+    let out = psql(
+        &db.url,
+        "SELECT herald.enqueue('test.scripted', '{\"key\":\"\",\"steps\":[]}');\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id: i64 = text(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("job id: {e}"));
+    settled(&db.pool, &[id], Duration::from_secs(20)).await;
+    worker.stop().await;
+    assert_eq!(state(&db.pool, id).await, "dead");
+    let rows = trail(&db.pool, id).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].error_code.as_deref(), Some("VALIDATION_ERROR"));
+    assert_eq!(effects(&db.pool, id, "start").await, 0, "the handler never ran");
+    db.finish().await;
+}

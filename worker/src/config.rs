@@ -18,6 +18,7 @@
 //! | `HERALD_DB_OUTAGE_CRITICAL_AFTER` | `30s` | a database outage this long raises the CRITICAL event |
 //! | `HERALD_WEBHOOK_SIGNING_KEY` | (none: requests go unsigned, with a WARN at start-up) | HMAC key for `notify.webhook` |
 //! | `HERALD_WEBHOOK_TIMEOUT` | `10s` | per-request timeout of `notify.webhook` |
+//! | `HERALD_MAX_PAYLOAD_BYTES` | `262144` (256 KiB) | largest payload (its JSON text) `herald enqueue` accepts; `herald.enqueue()` in SQL reads the database setting `herald.max_payload_bytes` instead |
 //! | `HERALD_LOG_FORMAT` | `text` | `text` or `json` |
 //! | `HERALD_LOG` (or `RUST_LOG`) | `info` | `tracing` filter, e.g. `info,herald::audit=debug` |
 //!
@@ -99,6 +100,8 @@ pub struct WorkerConfig {
     pub webhook_signing_key: Option<String>,
     /// `notify.webhook` request timeout.
     pub webhook_timeout: Duration,
+    /// Largest payload (JSON text, bytes) accepted at enqueue.
+    pub max_payload_bytes: usize,
 }
 
 impl std::fmt::Debug for WorkerConfig {
@@ -161,6 +164,11 @@ impl WorkerConfig {
             )?,
             webhook_signing_key: get("HERALD_WEBHOOK_SIGNING_KEY"),
             webhook_timeout: duration(&get, "HERALD_WEBHOOK_TIMEOUT", Duration::from_secs(10))?,
+            max_payload_bytes: number(
+                &get,
+                "HERALD_MAX_PAYLOAD_BYTES",
+                herald_jobs::enqueue::DEFAULT_MAX_PAYLOAD_BYTES as u32,
+            )? as usize,
         })
     }
 
@@ -330,6 +338,7 @@ mod tests {
             ("HERALD_QUEUES", "a=1,a=2"),
             ("HERALD_DB_POOL_SIZE", "-1"),
             ("HERALD_RETRY_JITTER", "2"),
+            ("HERALD_MAX_PAYLOAD_BYTES", "256k"),
         ];
         for (name, value) in cases {
             let err = config(&[("DATABASE_URL", "postgres://x"), (name, value)]).err();
