@@ -70,9 +70,24 @@ async fn insert_batch(
 ) -> Result<Vec<(Option<i64>, bool)>, sqlx::Error> {
     let pick = |i: &usize| &jobs[*i];
     let rows: Vec<(Option<i64>, bool)> = sqlx::query_as(ENQUEUE_MANY_SQL)
-        .bind(which.iter().map(|i| pick(i).job_type.as_str()).collect::<Vec<_>>())
-        .bind(which.iter().map(|i| pick(i).queue.as_str()).collect::<Vec<_>>())
-        .bind(which.iter().map(|i| pick(i).payload.clone()).collect::<Vec<_>>())
+        .bind(
+            which
+                .iter()
+                .map(|i| pick(i).job_type.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            which
+                .iter()
+                .map(|i| pick(i).queue.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            which
+                .iter()
+                .map(|i| pick(i).payload.clone())
+                .collect::<Vec<_>>(),
+        )
         .bind(which.iter().map(|i| pick(i).priority).collect::<Vec<_>>())
         .bind(which.iter().map(|i| pick(i).run_at).collect::<Vec<_>>())
         .bind(which.iter().map(|i| budgets[*i]).collect::<Vec<_>>())

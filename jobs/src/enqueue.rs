@@ -84,7 +84,13 @@ impl NewJob {
         job.validate().map_err(EnqueueError::Invalid)?;
         let payload =
             serde_json::to_value(job).map_err(|e| EnqueueError::NotAnObject(e.to_string()))?;
-        Self::from_json_with_limit(J::KIND, J::QUEUE, J::MAX_ATTEMPTS, payload, max_payload_bytes)
+        Self::from_json_with_limit(
+            J::KIND,
+            J::QUEUE,
+            J::MAX_ATTEMPTS,
+            payload,
+            max_payload_bytes,
+        )
     }
 
     /// Builds a job from a raw JSON payload (the CLI's path). The payload must be an
@@ -274,7 +280,13 @@ mod tests {
         assert!(raised.is_ok());
         let lowered = NewJob::from_json_with_limit("t", "q", 3, json!({ "b": "12345" }), 10);
         assert!(
-            matches!(lowered, Err(EnqueueError::TooLarge { size: 13, limit: 10 })),
+            matches!(
+                lowered,
+                Err(EnqueueError::TooLarge {
+                    size: 13,
+                    limit: 10
+                })
+            ),
             "{lowered:?}"
         );
     }

@@ -94,7 +94,13 @@ async fn a_batch_with_an_invalid_option_is_rejected_whole_before_the_database() 
     let db = TestDb::new().await;
     let out = enqueue_many(&db.pool, vec![job("ok"), job("bad").max_attempts(0)]).await;
     assert!(
-        matches!(out, Err(herald_jobs::EnqueueError::InvalidOption { option: "max_attempts", .. })),
+        matches!(
+            out,
+            Err(herald_jobs::EnqueueError::InvalidOption {
+                option: "max_attempts",
+                ..
+            })
+        ),
         "{out:?}"
     );
     assert_eq!(job_count(&db).await, 0);

@@ -5,6 +5,7 @@
 
 mod batch;
 mod cli;
+mod cron;
 mod demo;
 mod enqueue;
 mod failures;

@@ -50,16 +50,38 @@ async fn each_queue_runs_at_most_its_own_concurrency() {
     let mut solo = Vec::new();
     let mut wide = Vec::new();
     for i in 0..3 {
-        solo.push(enqueue_to(&db, "solo", &format!("solo-{i}"), Step::Sleep { ms: 300 }, 0).await);
+        solo.push(
+            enqueue_to(
+                &db,
+                "solo",
+                &format!("solo-{i}"),
+                Step::Sleep { ms: 300 },
+                0,
+            )
+            .await,
+        );
     }
     for i in 0..4 {
-        wide.push(enqueue_to(&db, "wide", &format!("wide-{i}"), Step::Sleep { ms: 800 }, 0).await);
+        wide.push(
+            enqueue_to(
+                &db,
+                "wide",
+                &format!("wide-{i}"),
+                Step::Sleep { ms: 800 },
+                0,
+            )
+            .await,
+        );
     }
     let worker = InProcessWorker::start(&db, "w1", &[("HERALD_QUEUES", "solo=1,wide=4")]).await;
     let all: Vec<i64> = solo.iter().chain(&wide).copied().collect();
     settled(&db.pool, &all, Duration::from_secs(30)).await;
     worker.stop().await;
-    assert_eq!(max_overlap(&db, &solo).await, 1, "solo=1 ran jobs side by side");
+    assert_eq!(
+        max_overlap(&db, &solo).await,
+        1,
+        "solo=1 ran jobs side by side"
+    );
     let wide_overlap = max_overlap(&db, &wide).await;
     assert!(
         (2..=4).contains(&wide_overlap),

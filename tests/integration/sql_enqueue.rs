@@ -81,15 +81,19 @@ async fn register_scripted(db: &TestDb) {
 }
 
 async fn wait_registered(db: &TestDb) {
-    eventually("test.scripted registered", Duration::from_secs(10), || async {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM herald.job_types WHERE job_type = 'test.scripted'",
-        )
-        .fetch_one(&db.pool)
-        .await
-        .ok()?;
-        (n > 0).then_some(())
-    })
+    eventually(
+        "test.scripted registered",
+        Duration::from_secs(10),
+        || async {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM herald.job_types WHERE job_type = 'test.scripted'",
+            )
+            .fetch_one(&db.pool)
+            .await
+            .ok()?;
+            (n > 0).then_some(())
+        },
+    )
     .await;
 }
 
@@ -103,7 +107,11 @@ async fn sql_enqueue_in_a_committed_transaction_runs_and_a_rolled_back_one_leave
         &db.url,
         "BEGIN;\nSELECT herald.enqueue('test.scripted', '{\"key\":\"sql-rb\",\"steps\":[{\"do\":\"succeed\"}]}');\nROLLBACK;\n",
     );
-    assert!(rolled_back.status.success(), "{}", text(&rolled_back.stderr));
+    assert!(
+        rolled_back.status.success(),
+        "{}",
+        text(&rolled_back.stderr)
+    );
     assert_eq!(job_count(&db).await, 0);
 
     let committed = psql(
@@ -116,7 +124,10 @@ async fn sql_enqueue_in_a_committed_transaction_runs_and_a_rolled_back_one_leave
         .filter_map(|l| l.trim().parse().ok())
         .collect();
     assert_eq!(ids.len(), 2, "stdout: {}", text(&committed.stdout));
-    assert_eq!(ids[0], ids[1], "the idempotency key returns the live job's id");
+    assert_eq!(
+        ids[0], ids[1],
+        "the idempotency key returns the live job's id"
+    );
     assert_eq!(job_count(&db).await, 1);
     settled(&db.pool, &ids[..1], Duration::from_secs(20)).await;
     worker.stop().await;
@@ -169,7 +180,8 @@ async fn sql_enqueue_rejects_bad_input_with_a_clear_error_and_its_sqlstate() {
         let stderr = text(&out.stderr);
         assert!(!out.status.success(), "{script} succeeded");
         assert!(
-            stderr.contains(&format!("ERROR:  {code}: herald.enqueue: ")) && stderr.contains(message),
+            stderr.contains(&format!("ERROR:  {code}: herald.enqueue: "))
+                && stderr.contains(message),
             "{script}: {stderr}"
         );
     }
@@ -189,7 +201,11 @@ async fn the_payload_limit_is_a_database_setting_defaulting_to_256_kib() {
         .fetch_one(&db.pool)
     };
     assert!(enqueue(200 * 1024).await.is_ok());
-    let err = enqueue(256 * 1024).await.err().map(|e| e.to_string()).unwrap_or_default();
+    let err = enqueue(256 * 1024)
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert!(err.contains("over the limit of 262144 bytes"), "{err}");
     assert_eq!(job_count(&db).await, 1);
     db.finish().await;
@@ -215,6 +231,10 @@ async fn a_job_enqueued_from_sql_that_fails_its_type_validation_dies_without_run
     let rows = trail(&db.pool, id).await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].error_code.as_deref(), Some("VALIDATION_ERROR"));
-    assert_eq!(effects(&db.pool, id, "start").await, 0, "the handler never ran");
+    assert_eq!(
+        effects(&db.pool, id, "start").await,
+        0,
+        "the handler never ran"
+    );
     db.finish().await;
 }

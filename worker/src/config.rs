@@ -19,6 +19,7 @@
 //! | `HERALD_WEBHOOK_SIGNING_KEY` | (none: requests go unsigned, with a WARN at start-up) | HMAC key for `notify.webhook` |
 //! | `HERALD_WEBHOOK_TIMEOUT` | `10s` | per-request timeout of `notify.webhook` |
 //! | `HERALD_MAX_PAYLOAD_BYTES` | `262144` (256 KiB) | largest payload (its JSON text) `herald enqueue` accepts; `herald.enqueue()` in SQL reads the database setting `herald.max_payload_bytes` instead |
+//! | `HERALD_CRON_FILE` | (none: no recurring jobs) | a TOML file of cron schedules, see [`crate::cron`] |
 //! | `HERALD_LOG_FORMAT` | `text` | `text` or `json` |
 //! | `HERALD_LOG` (or `RUST_LOG`) | `info` | `tracing` filter, e.g. `info,herald::audit=debug` |
 //!
@@ -102,6 +103,8 @@ pub struct WorkerConfig {
     pub webhook_timeout: Duration,
     /// Largest payload (JSON text, bytes) accepted at enqueue.
     pub max_payload_bytes: usize,
+    /// Recurring jobs from `HERALD_CRON_FILE` (empty when unset).
+    pub cron: Vec<crate::cron::CronSchedule>,
 }
 
 impl std::fmt::Debug for WorkerConfig {
@@ -114,6 +117,15 @@ impl std::fmt::Debug for WorkerConfig {
             .field("shutdown_grace", &self.shutdown_grace)
             .field("retry", &self.retry)
             .field("pool_size", &self.pool_size)
+            .field("max_payload_bytes", &self.max_payload_bytes)
+            .field(
+                "cron",
+                &self
+                    .cron
+                    .iter()
+                    .map(|c| format!("{} [{}] {}", c.name, c.expression, c.job_type))
+                    .collect::<Vec<_>>(),
+            )
             .field(
                 "webhook_signing_key",
                 &self.webhook_signing_key.as_ref().map(|_| "[REDACTED]"),
@@ -169,6 +181,10 @@ impl WorkerConfig {
                 "HERALD_MAX_PAYLOAD_BYTES",
                 herald_jobs::enqueue::DEFAULT_MAX_PAYLOAD_BYTES as u32,
             )? as usize,
+            cron: match get("HERALD_CRON_FILE") {
+                Some(path) => crate::cron::load(&path)?,
+                None => Vec::new(),
+            },
         })
     }
 

@@ -14,6 +14,7 @@
 //! - `registry.rs`: registered job types
 //! - `panic_guard.rs`: catching handler panics
 //! - `sanitize.rs`: redaction and control-character escaping
+//! - `cron/`: recurring jobs (`HERALD_CRON_FILE`), enqueued once per tick across workers
 //! - `runtime.rs`: [`runtime::run`]
 //! - `telemetry.rs`: log output
 //! - `private_pg.rs`: a private PostgreSQL for the demo and the tests
@@ -22,6 +23,7 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod cron;
 pub mod db;
 pub mod demo;
 pub mod dispatch;

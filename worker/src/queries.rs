@@ -37,3 +37,7 @@ pub(crate) const DEMO_TRAIL: &str = include_str!("../queries/demo/trail.sql");
 pub(crate) const DEMO_DROP_DATABASE: &str = include_str!("../queries/demo/drop_database.sql");
 /// Creates the private demo database (`demo/create_database.sql`).
 pub(crate) const DEMO_CREATE_DATABASE: &str = include_str!("../queries/demo/create_database.sql");
+/// Enqueues one cron tick's job unless already enqueued (`cron/enqueue_tick.sql`).
+pub(crate) const CRON_ENQUEUE_TICK: &str = include_str!("../queries/cron/enqueue_tick.sql");
+/// Forgets a schedule's old ticks (`cron/prune_ticks.sql`).
+pub(crate) const CRON_PRUNE_TICKS: &str = include_str!("../queries/cron/prune_ticks.sql");

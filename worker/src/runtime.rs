@@ -1,7 +1,8 @@
 //! Running a worker: the registered job list and [`run`].
 //!
 //! `run` starts, per process: the finisher (group commit), the LISTEN task, heartbeats,
-//! rescue, and one apalis worker per configured queue (a [`PgQueue`] backend, a
+//! rescue, one cron scheduler per configured schedule, and one apalis worker per
+//! configured queue (a [`PgQueue`] backend, a
 //! concurrency limit, the [`Dispatcher`]) under an apalis `Monitor`. When `shutdown`
 //! resolves, no new job is claimed, in-flight attempts get `shutdown_grace` to finish,
 //! then the rest are interrupted and put back; claimed, unstarted jobs are released.
@@ -21,6 +22,7 @@ use tracing::{info, warn};
 
 use crate::audit::Finisher;
 use crate::config::WorkerConfig;
+use crate::cron::scheduler::ResolvedSchedule;
 use crate::db::{self, DbHealth};
 use crate::dispatch::{DispatchShared, Dispatcher};
 use crate::queries;
@@ -48,6 +50,15 @@ pub enum RunError {
     Setup {
         /// The job type.
         kind: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// A cron schedule names a job type this worker does not run, or its payload fails
+    /// that type's validation.
+    #[error("cron schedule {schedule:?}: {message}")]
+    Cron {
+        /// The schedule's name.
+        schedule: String,
         /// Why.
         message: String,
     },
@@ -91,6 +102,7 @@ pub async fn run_with_pool(
     if cfg.webhook_signing_key.is_none() {
         warn!("HERALD_WEBHOOK_SIGNING_KEY is not set: webhooks are signed with an empty key");
     }
+    let schedules = resolve_schedules(&cfg, &registry)?;
     register(&pool, &cfg, &registry)
         .await
         .map_err(RunError::Register)?;
@@ -106,7 +118,7 @@ pub async fn run_with_pool(
     let (give_up_tx, give_up_rx) = watch::channel(false);
     let (finisher, finisher_task) = Finisher::spawn(pool.clone(), Arc::clone(&health), give_up_rx);
     let wakeups = Wakeups::new(&cfg.queue_names());
-    let background = [
+    let mut background = vec![
         tokio::spawn(
             wakeups
                 .clone()
@@ -129,6 +141,14 @@ pub async fn run_with_pool(
             stop_rx.clone(),
         )),
     ];
+    for entry in schedules {
+        background.push(tokio::spawn(crate::cron::scheduler::run(
+            pool.clone(),
+            entry,
+            Arc::clone(&health),
+            stop_rx.clone(),
+        )));
+    }
     let shared = Arc::new(DispatchShared {
         registry: registry.clone(),
         worker_id: cfg.worker_id.clone(),
@@ -174,6 +194,48 @@ pub async fn run_with_pool(
     }
     info!(worker.id = %cfg.worker_id, "worker stopped");
     outcome.map_err(|e| RunError::Runtime(e.to_string()))
+}
+
+/// Checks every cron schedule against `registry` and fills in its type's defaults.
+fn resolve_schedules(
+    cfg: &WorkerConfig,
+    registry: &Registry,
+) -> Result<Vec<ResolvedSchedule>, RunError> {
+    cfg.cron
+        .iter()
+        .map(|s| {
+            let fail = |message: String| RunError::Cron {
+                schedule: s.name.clone(),
+                message,
+            };
+            let (queue, max_attempts) = registry.defaults(&s.job_type).ok_or_else(|| {
+                fail(format!(
+                    "job type {:?} is not registered with this worker (registered: {})",
+                    crate::sanitize::sanitize(&s.job_type),
+                    registry.kinds().join(", ")
+                ))
+            })?;
+            if let Some(Err(e)) = registry.validate(&s.job_type, &s.payload) {
+                return Err(fail(format!(
+                    "payload rejected: {}",
+                    crate::sanitize::sanitize(&e.to_string())
+                )));
+            }
+            let size = s.payload.to_string().len();
+            if size > cfg.max_payload_bytes {
+                return Err(fail(format!(
+                    "payload is {size} bytes, over the limit of {} bytes",
+                    cfg.max_payload_bytes
+                )));
+            }
+            let max_attempts = s.max_attempts.unwrap_or(max_attempts);
+            Ok(ResolvedSchedule {
+                schedule: s.clone(),
+                queue: s.queue.clone().unwrap_or_else(|| queue.to_owned()),
+                max_attempts: i32::try_from(max_attempts).unwrap_or(i32::MAX),
+            })
+        })
+        .collect()
 }
 
 fn build_monitor(
