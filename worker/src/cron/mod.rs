@@ -100,8 +100,13 @@ pub(crate) fn parse(text: &str) -> Result<Vec<CronSchedule>, String> {
                 "schedule names must be distinct and non-empty ({name:?})"
             ));
         }
-        let schedule = cron::Schedule::from_str(entry.cron.trim())
-            .map_err(|e| format!("schedule {name:?}: cron {:?} is invalid: {e}", entry.cron))?;
+        let schedule = cron::Schedule::from_str(entry.cron.trim()).map_err(|e| {
+            format!(
+                "schedule {name:?}: cron {:?} is invalid: {}",
+                entry.cron,
+                last_line(&e.to_string())
+            )
+        })?;
         if !entry.payload.is_object() {
             return Err(format!("schedule {name:?}: payload must be a table"));
         }
@@ -125,6 +130,16 @@ pub(crate) fn parse(text: &str) -> Result<Vec<CronSchedule>, String> {
         });
     }
     Ok(out)
+}
+
+/// The last non-empty line of a multi-line parser message (the cron crate echoes the
+/// expression and a caret above its reason).
+fn last_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .unwrap_or("unparseable")
+        .to_owned()
 }
 
 fn invalid(path: &str, reason: &str) -> ConfigError {
@@ -177,7 +192,7 @@ mod tests {
             ),
             (
                 "[[schedule]]\nname = \"a\"\ncron = \"* * * * * *\"\njob_type = \"t\"\npayload = 3",
-                "invalid type",
+                "must be a table",
             ),
             (
                 "[[schedule]]\nname = \"a\"\ncron = \"* * * * * *\"\njob_type = \"t\"\nmax_attempts = 0",
@@ -185,7 +200,7 @@ mod tests {
             ),
             (
                 "[[schedule]]\nname = \"a\"\ncron = \"* * * * * *\"\njob_type = \"t\"\nspeed = 3",
-                "unknown field",
+                "unknown field `speed`",
             ),
             ("[[schedule]\n", ""),
         ];
