@@ -238,3 +238,31 @@ async fn a_job_enqueued_from_sql_that_fails_its_type_validation_dies_without_run
     );
     db.finish().await;
 }
+
+#[tokio::test]
+async fn concurrent_sql_enqueues_with_one_idempotency_key_yield_one_job() {
+    let db = TestDb::new().await;
+    register_scripted(&db).await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let pool = db.pool.clone();
+        tasks.push(tokio::spawn(async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT herald.enqueue('test.scripted', '{\"key\":\"k\",\"steps\":[]}', idempotency_key => 'same')",
+            )
+            .fetch_one(&pool)
+            .await
+        }));
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    for task in tasks {
+        ids.insert(
+            task.await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+    }
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(job_count(&db).await, 1);
+    db.finish().await;
+}

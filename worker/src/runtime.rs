@@ -22,7 +22,6 @@ use tracing::{info, warn};
 
 use crate::audit::Finisher;
 use crate::config::WorkerConfig;
-use crate::cron::scheduler::ResolvedSchedule;
 use crate::db::{self, DbHealth};
 use crate::dispatch::{DispatchShared, Dispatcher};
 use crate::queries;
@@ -102,7 +101,7 @@ pub async fn run_with_pool(
     if cfg.webhook_signing_key.is_none() {
         warn!("HERALD_WEBHOOK_SIGNING_KEY is not set: webhooks are signed with an empty key");
     }
-    let schedules = resolve_schedules(&cfg, &registry)?;
+    let schedules = crate::cron::scheduler::resolve(&cfg, &registry)?;
     register(&pool, &cfg, &registry)
         .await
         .map_err(RunError::Register)?;
@@ -194,48 +193,6 @@ pub async fn run_with_pool(
     }
     info!(worker.id = %cfg.worker_id, "worker stopped");
     outcome.map_err(|e| RunError::Runtime(e.to_string()))
-}
-
-/// Checks every cron schedule against `registry` and fills in its type's defaults.
-fn resolve_schedules(
-    cfg: &WorkerConfig,
-    registry: &Registry,
-) -> Result<Vec<ResolvedSchedule>, RunError> {
-    cfg.cron
-        .iter()
-        .map(|s| {
-            let fail = |message: String| RunError::Cron {
-                schedule: s.name.clone(),
-                message,
-            };
-            let (queue, max_attempts) = registry.defaults(&s.job_type).ok_or_else(|| {
-                fail(format!(
-                    "job type {:?} is not registered with this worker (registered: {})",
-                    crate::sanitize::sanitize(&s.job_type),
-                    registry.kinds().join(", ")
-                ))
-            })?;
-            if let Some(Err(e)) = registry.validate(&s.job_type, &s.payload) {
-                return Err(fail(format!(
-                    "payload rejected: {}",
-                    crate::sanitize::sanitize(&e.to_string())
-                )));
-            }
-            let size = s.payload.to_string().len();
-            if size > cfg.max_payload_bytes {
-                return Err(fail(format!(
-                    "payload is {size} bytes, over the limit of {} bytes",
-                    cfg.max_payload_bytes
-                )));
-            }
-            let max_attempts = s.max_attempts.unwrap_or(max_attempts);
-            Ok(ResolvedSchedule {
-                schedule: s.clone(),
-                queue: s.queue.clone().unwrap_or_else(|| queue.to_owned()),
-                max_attempts: i32::try_from(max_attempts).unwrap_or(i32::MAX),
-            })
-        })
-        .collect()
 }
 
 fn build_monitor(

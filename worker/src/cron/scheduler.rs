@@ -12,8 +12,11 @@ use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use super::CronSchedule;
+use crate::config::WorkerConfig;
 use crate::db::DbHealth;
 use crate::queries;
+use crate::registry::Registry;
+use crate::runtime::RunError;
 
 /// A schedule with its job type's defaults resolved.
 #[derive(Debug, Clone)]
@@ -21,6 +24,48 @@ pub(crate) struct ResolvedSchedule {
     pub(crate) schedule: CronSchedule,
     pub(crate) queue: String,
     pub(crate) max_attempts: i32,
+}
+
+/// Checks every cron schedule against `registry` and fills in its type's defaults.
+pub(crate) fn resolve(
+    cfg: &WorkerConfig,
+    registry: &Registry,
+) -> Result<Vec<ResolvedSchedule>, RunError> {
+    cfg.cron
+        .iter()
+        .map(|s| {
+            let fail = |message: String| RunError::Cron {
+                schedule: s.name.clone(),
+                message,
+            };
+            let (queue, max_attempts) = registry.defaults(&s.job_type).ok_or_else(|| {
+                fail(format!(
+                    "job type {:?} is not registered with this worker (registered: {})",
+                    crate::sanitize::sanitize(&s.job_type),
+                    registry.kinds().join(", ")
+                ))
+            })?;
+            if let Some(Err(e)) = registry.validate(&s.job_type, &s.payload) {
+                return Err(fail(format!(
+                    "payload rejected: {}",
+                    crate::sanitize::sanitize(&e.to_string())
+                )));
+            }
+            let size = s.payload.to_string().len();
+            if size > cfg.max_payload_bytes {
+                return Err(fail(format!(
+                    "payload is {size} bytes, over the limit of {} bytes",
+                    cfg.max_payload_bytes
+                )));
+            }
+            let max_attempts = s.max_attempts.unwrap_or(max_attempts);
+            Ok(ResolvedSchedule {
+                schedule: s.clone(),
+                queue: s.queue.clone().unwrap_or_else(|| queue.to_owned()),
+                max_attempts: i32::try_from(max_attempts).unwrap_or(i32::MAX),
+            })
+        })
+        .collect()
 }
 
 /// How long to wait before trying a tick again after a database error.
