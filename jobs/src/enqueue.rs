@@ -11,6 +11,9 @@
 //! `dead`, `cancelled`) the key is free again.
 //!
 //! Errors are typed ([`EnqueueError`]); a rejected payload never reaches the queue.
+//! Payloads are limited to [`DEFAULT_MAX_PAYLOAD_BYTES`] of JSON unless built with
+//! [`NewJob::new_with_limit`] / [`NewJob::from_json_with_limit`]. Batches:
+//! [`crate::batch`].
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor, PgPool};
@@ -57,14 +60,14 @@ pub enum EnqueueError {
 /// A validated job, ready to insert, with its enqueue options.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewJob {
-    job_type: String,
-    queue: String,
-    payload: serde_json::Value,
-    priority: i16,
-    run_at: Option<DateTime<Utc>>,
-    max_attempts: u32,
-    idempotency_key: Option<String>,
-    trace_context: Option<String>,
+    pub(crate) job_type: String,
+    pub(crate) queue: String,
+    pub(crate) payload: serde_json::Value,
+    pub(crate) priority: i16,
+    pub(crate) run_at: Option<DateTime<Utc>>,
+    pub(crate) max_attempts: u32,
+    pub(crate) idempotency_key: Option<String>,
+    pub(crate) trace_context: Option<String>,
 }
 
 impl NewJob {
@@ -72,10 +75,22 @@ impl NewJob {
     /// Fails with [`EnqueueError::Invalid`], [`EnqueueError::NotAnObject`] or
     /// [`EnqueueError::TooLarge`] (over [`DEFAULT_MAX_PAYLOAD_BYTES`]).
     pub fn new<J: Job>(job: &J) -> Result<Self, EnqueueError> {
+        Self::new_with_limit(job, DEFAULT_MAX_PAYLOAD_BYTES)
+    }
+
+    /// [`NewJob::new`] with a payload limit of `max_payload_bytes` (the serialised JSON's
+    /// length) instead of the default, e.g. a service's configured limit.
+    pub fn new_with_limit<J: Job>(job: &J, max_payload_bytes: usize) -> Result<Self, EnqueueError> {
         job.validate().map_err(EnqueueError::Invalid)?;
         let payload =
             serde_json::to_value(job).map_err(|e| EnqueueError::NotAnObject(e.to_string()))?;
-        Self::from_json(J::KIND, J::QUEUE, J::MAX_ATTEMPTS, payload)
+        Self::from_json_with_limit(
+            J::KIND,
+            J::QUEUE,
+            J::MAX_ATTEMPTS,
+            payload,
+            max_payload_bytes,
+        )
     }
 
     /// Builds a job from a raw JSON payload (the CLI's path). The payload must be an
@@ -85,6 +100,23 @@ impl NewJob {
         queue: &str,
         max_attempts: u32,
         payload: serde_json::Value,
+    ) -> Result<Self, EnqueueError> {
+        Self::from_json_with_limit(
+            job_type,
+            queue,
+            max_attempts,
+            payload,
+            DEFAULT_MAX_PAYLOAD_BYTES,
+        )
+    }
+
+    /// [`NewJob::from_json`] with a payload limit of `max_payload_bytes`.
+    pub fn from_json_with_limit(
+        job_type: &str,
+        queue: &str,
+        max_attempts: u32,
+        payload: serde_json::Value,
+        max_payload_bytes: usize,
     ) -> Result<Self, EnqueueError> {
         if !payload.is_object() {
             return Err(EnqueueError::NotAnObject(format!(
@@ -102,7 +134,7 @@ impl NewJob {
             idempotency_key: None,
             trace_context: None,
         };
-        job.check_size(DEFAULT_MAX_PAYLOAD_BYTES)?;
+        job.check_size(max_payload_bytes)?;
         Ok(job)
     }
 
@@ -149,6 +181,17 @@ impl NewJob {
     pub fn job_type(&self) -> &str {
         &self.job_type
     }
+
+    /// The attempt budget as stored (1 ..= `i32::MAX`), or [`EnqueueError::InvalidOption`].
+    pub(crate) fn attempt_budget(&self) -> Result<i32, EnqueueError> {
+        i32::try_from(self.max_attempts)
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| EnqueueError::InvalidOption {
+                option: "max_attempts",
+                message: format!("must be between 1 and {}", i32::MAX),
+            })
+    }
 }
 
 /// The id of an enqueued job, and whether this call created it.
@@ -169,13 +212,7 @@ pub async fn enqueue(pool: &PgPool, job: NewJob) -> Result<Enqueued, EnqueueErro
 /// Enqueues `job` on `conn`, typically the caller's open transaction
 /// (`enqueue_in(&mut tx, job)`): the job exists only if that transaction commits.
 pub async fn enqueue_in(conn: &mut PgConnection, job: NewJob) -> Result<Enqueued, EnqueueError> {
-    let max_attempts = i32::try_from(job.max_attempts)
-        .ok()
-        .filter(|n| *n >= 1)
-        .ok_or_else(|| EnqueueError::InvalidOption {
-            option: "max_attempts",
-            message: format!("must be between 1 and {}", i32::MAX),
-        })?;
+    let max_attempts = job.attempt_budget()?;
     // A concurrent enqueue with the same key may commit between the insert's conflict
     // check and the lookup's snapshot; a second try sees it.
     for _ in 0..3 {
@@ -233,6 +270,24 @@ mod tests {
         let err = NewJob::from_json("t", "default", 3, json!({ "body": big }));
         assert!(
             matches!(err, Err(EnqueueError::TooLarge { limit, .. }) if limit == DEFAULT_MAX_PAYLOAD_BYTES)
+        );
+    }
+
+    #[test]
+    fn the_payload_limit_can_be_raised_or_lowered() {
+        let body = "x".repeat(DEFAULT_MAX_PAYLOAD_BYTES);
+        let raised = NewJob::from_json_with_limit("t", "q", 3, json!({ "b": body }), 1 << 20);
+        assert!(raised.is_ok());
+        let lowered = NewJob::from_json_with_limit("t", "q", 3, json!({ "b": "12345" }), 10);
+        assert!(
+            matches!(
+                lowered,
+                Err(EnqueueError::TooLarge {
+                    size: 13,
+                    limit: 10
+                })
+            ),
+            "{lowered:?}"
         );
     }
 

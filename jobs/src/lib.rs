@@ -18,14 +18,17 @@
 //! - `error.rs`: [`JobError`], codes and classes
 //! - `retry.rs`: [`RetryPolicy`]
 //! - `enqueue.rs`: [`NewJob`], [`enqueue()`], [`enqueue_in()`]
+//! - `batch.rs`: [`enqueue_many()`], [`enqueue_many_in()`] (one statement per batch)
 //! - `notify/`: one file per notification job
 
+pub mod batch;
 pub mod enqueue;
 pub mod error;
 pub mod job;
 pub mod notify;
 pub mod retry;
 
+pub use batch::{enqueue_many, enqueue_many_in};
 pub use enqueue::{EnqueueError, Enqueued, NewJob, enqueue, enqueue_in};
 pub use error::{ErrorCode, FailureClass, JobError};
 pub use job::{AttemptInfo, Job};

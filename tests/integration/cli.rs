@@ -133,6 +133,28 @@ async fn bad_enqueues_fail_with_one_line_and_change_nothing() {
     db.finish().await;
 }
 
+#[tokio::test]
+async fn enqueue_rejects_a_payload_over_the_configured_limit() {
+    let db = TestDb::new().await;
+    let payload = r#"{"url":"https://hooks.example.com/orders","body":{"pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}}"#;
+    let out = Command::new(herald_bin())
+        .args(["enqueue", "notify.webhook", "--payload", payload])
+        .env("DATABASE_URL", &db.url)
+        .env("HERALD_LOG", "warn")
+        .env("HERALD_MAX_PAYLOAD_BYTES", "64")
+        .output()
+        .unwrap_or_else(|e| panic!("run herald: {e}"));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("payload rejected: payload is 100 bytes, over the limit of 64 bytes"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(job_count(&db.pool).await, 0);
+    db.finish().await;
+}
+
 #[test]
 fn a_missing_or_unreachable_database_is_a_clear_error() {
     let out = herald(None, &["migrate"]);

@@ -3,7 +3,9 @@
 //! Every test makes its own database ([`herald_tests::db::TestDb`]) and ends with
 //! `db.finish()`, which asserts that every finished attempt has exactly one audit row.
 
+mod batch;
 mod cli;
+mod cron;
 mod demo;
 mod enqueue;
 mod failures;
@@ -13,10 +15,12 @@ mod logging;
 mod operator;
 mod outage;
 mod process;
+mod queues;
 mod rescue;
 mod retry;
 mod scale_out;
 mod shutdown;
+mod sql_enqueue;
 mod storm;
 
 use herald_jobs::enqueue::{NewJob, enqueue};

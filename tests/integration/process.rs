@@ -52,10 +52,28 @@ impl WorkerProcess {
         }
     }
 
-    /// Sends `signal`.
+    /// Sends `signal`. SIGTERM and SIGINT wait until the worker has started (logged
+    /// "worker starting"), so they test graceful shutdown rather than a process killed
+    /// before it installed its handler.
     pub fn signal(&self, signal: Signal) {
+        if matches!(signal, Signal::SIGTERM | Signal::SIGINT) {
+            self.wait_started(Duration::from_secs(60));
+        }
         let pid = Pid::from_raw(self.child.id() as i32);
         kill(pid, signal).unwrap_or_else(|e| panic!("kill {signal}: {e}"));
+    }
+
+    /// Waits up to `timeout` for the worker's "worker starting" event.
+    pub fn wait_started(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.logs().iter().any(|l| l.contains("worker starting")) {
+            assert!(
+                Instant::now() < deadline,
+                "worker did not start within {timeout:?}; logs:\n{}",
+                self.logs().join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Waits up to `timeout` for the process to exit.

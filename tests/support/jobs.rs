@@ -71,6 +71,15 @@ impl Job for ScriptedJob {
     const TIMEOUT: Duration = Duration::from_secs(3);
     type Context = PgPool;
 
+    /// A job needs a key to be found by; an empty one is rejected (at enqueue, and again
+    /// by the worker for jobs enqueued from SQL).
+    fn validate(&self) -> Result<(), JobError> {
+        if self.key.is_empty() {
+            return Err(JobError::validation("key", "must not be empty"));
+        }
+        Ok(())
+    }
+
     async fn perform(self, pool: PgPool, info: AttemptInfo) -> Result<(), JobError> {
         record(&pool, &self.key, &info, "start").await?;
         let index = (info.attempt as usize)

@@ -18,6 +18,8 @@
 //! | `HERALD_DB_OUTAGE_CRITICAL_AFTER` | `30s` | a database outage this long raises the CRITICAL event |
 //! | `HERALD_WEBHOOK_SIGNING_KEY` | (none: requests go unsigned, with a WARN at start-up) | HMAC key for `notify.webhook` |
 //! | `HERALD_WEBHOOK_TIMEOUT` | `10s` | per-request timeout of `notify.webhook` |
+//! | `HERALD_MAX_PAYLOAD_BYTES` | `262144` (256 KiB) | largest payload (its JSON text) `herald enqueue` accepts; `herald.enqueue()` in SQL reads the database setting `herald.max_payload_bytes` instead |
+//! | `HERALD_CRON_FILE` | (none: no recurring jobs) | a TOML file of cron schedules, see [`crate::cron`] |
 //! | `HERALD_LOG_FORMAT` | `text` | `text` or `json` |
 //! | `HERALD_LOG` (or `RUST_LOG`) | `info` | `tracing` filter, e.g. `info,herald::audit=debug` |
 //! | `USER` (or `LOGNAME`) | `unknown` | the operator recorded by `herald replay/cancel/purge` when `--actor` is not given |
@@ -100,6 +102,10 @@ pub struct WorkerConfig {
     pub webhook_signing_key: Option<String>,
     /// `notify.webhook` request timeout.
     pub webhook_timeout: Duration,
+    /// Largest payload (JSON text, bytes) accepted at enqueue.
+    pub max_payload_bytes: usize,
+    /// Recurring jobs from `HERALD_CRON_FILE` (empty when unset).
+    pub cron: Vec<crate::cron::CronSchedule>,
 }
 
 impl std::fmt::Debug for WorkerConfig {
@@ -112,6 +118,15 @@ impl std::fmt::Debug for WorkerConfig {
             .field("shutdown_grace", &self.shutdown_grace)
             .field("retry", &self.retry)
             .field("pool_size", &self.pool_size)
+            .field("max_payload_bytes", &self.max_payload_bytes)
+            .field(
+                "cron",
+                &self
+                    .cron
+                    .iter()
+                    .map(|c| format!("{} [{}] {}", c.name, c.expression, c.job_type))
+                    .collect::<Vec<_>>(),
+            )
             .field(
                 "webhook_signing_key",
                 &self.webhook_signing_key.as_ref().map(|_| "[REDACTED]"),
@@ -162,6 +177,15 @@ impl WorkerConfig {
             )?,
             webhook_signing_key: get("HERALD_WEBHOOK_SIGNING_KEY"),
             webhook_timeout: duration(&get, "HERALD_WEBHOOK_TIMEOUT", Duration::from_secs(10))?,
+            max_payload_bytes: number(
+                &get,
+                "HERALD_MAX_PAYLOAD_BYTES",
+                herald_jobs::enqueue::DEFAULT_MAX_PAYLOAD_BYTES as u32,
+            )? as usize,
+            cron: match get("HERALD_CRON_FILE") {
+                Some(path) => crate::cron::load(&path)?,
+                None => Vec::new(),
+            },
         })
     }
 
@@ -339,6 +363,7 @@ mod tests {
             ("HERALD_QUEUES", "a=1,a=2"),
             ("HERALD_DB_POOL_SIZE", "-1"),
             ("HERALD_RETRY_JITTER", "2"),
+            ("HERALD_MAX_PAYLOAD_BYTES", "256k"),
         ];
         for (name, value) in cases {
             let err = config(&[("DATABASE_URL", "postgres://x"), (name, value)]).err();

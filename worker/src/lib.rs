@@ -15,6 +15,7 @@
 //! - `panic_guard.rs`: catching handler panics
 //! - `sanitize.rs`: redaction and control-character escaping
 //! - `fingerprint.rs`: the one definition of "the same failure" (normalised message hash)
+//! - `cron/`: recurring jobs (`HERALD_CRON_FILE`), enqueued once per tick across workers
 //! - `runtime.rs`: [`runtime::run`]
 //! - `telemetry.rs`: log output
 //! - `private_pg/`: a private PostgreSQL for the demo and the tests
@@ -23,6 +24,7 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod cron;
 pub mod db;
 pub mod demo;
 pub mod dispatch;

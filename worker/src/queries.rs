@@ -57,3 +57,7 @@ pub(crate) const OP_REPLAY: &str = include_str!("../queries/operator/replay.sql"
 pub(crate) const OP_CANCEL: &str = include_str!("../queries/operator/cancel.sql");
 /// Purges a batch of jobs with its action row (`operator/purge.sql`).
 pub(crate) const OP_PURGE: &str = include_str!("../queries/operator/purge.sql");
+/// Enqueues one cron tick's job unless already enqueued (`cron/enqueue_tick.sql`).
+pub(crate) const CRON_ENQUEUE_TICK: &str = include_str!("../queries/cron/enqueue_tick.sql");
+/// Forgets a schedule's old ticks (`cron/prune_ticks.sql`).
+pub(crate) const CRON_PRUNE_TICKS: &str = include_str!("../queries/cron/prune_ticks.sql");

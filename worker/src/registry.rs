@@ -2,8 +2,9 @@
 //!
 //! [`Registry::register`] takes a [`Job`] type and the context its handler needs. At run
 //! time the registry decodes a claimed payload into the job's type (a payload that does
-//! not decode is that job's terminal `VALIDATION_ERROR`, nothing more) and calls its
-//! handler.
+//! not decode, or fails the job's own [`Job::validate`], is that job's terminal error,
+//! `VALIDATION_ERROR` for a bad shape, nothing more) and calls its handler. Validation
+//! runs again here because jobs enqueued from SQL or other languages never met it.
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -56,7 +57,12 @@ impl<J: Job> Handler for Registered<J> {
         info: AttemptInfo,
     ) -> BoxFuture<'static, Result<(), JobError>> {
         let context = self.context.clone();
-        Box::pin(async move { decode::<J>(payload)?.perform(context, info).await })
+        Box::pin(async move {
+            let job = decode::<J>(payload)?;
+            // Jobs enqueued from SQL or other languages skipped the enqueue-side check.
+            job.validate()?;
+            job.perform(context, info).await
+        })
     }
 }
 

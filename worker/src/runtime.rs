@@ -1,7 +1,8 @@
 //! Running a worker: the registered job list and [`run`].
 //!
 //! `run` starts, per process: the finisher (group commit), the LISTEN task, heartbeats,
-//! rescue, and one apalis worker per configured queue (a [`PgQueue`] backend, a
+//! rescue, one cron scheduler per configured schedule, and one apalis worker per
+//! configured queue (a [`PgQueue`] backend, a
 //! concurrency limit, the [`Dispatcher`]) under an apalis `Monitor`. When `shutdown`
 //! resolves, no new job is claimed, in-flight attempts get `shutdown_grace` to finish,
 //! then the rest are interrupted and put back; claimed, unstarted jobs are released.
@@ -51,6 +52,15 @@ pub enum RunError {
         /// Why.
         message: String,
     },
+    /// A cron schedule names a job type this worker does not run, or its payload fails
+    /// that type's validation.
+    #[error("cron schedule {schedule:?}: {message}")]
+    Cron {
+        /// The schedule's name.
+        schedule: String,
+        /// Why.
+        message: String,
+    },
     /// The apalis monitor reported worker errors.
     #[error("worker runtime failed: {0}")]
     Runtime(String),
@@ -91,6 +101,7 @@ pub async fn run_with_pool(
     if cfg.webhook_signing_key.is_none() {
         warn!("HERALD_WEBHOOK_SIGNING_KEY is not set: webhooks are signed with an empty key");
     }
+    let schedules = crate::cron::scheduler::resolve(&cfg, &registry)?;
     register(&pool, &cfg, &registry)
         .await
         .map_err(RunError::Register)?;
@@ -109,7 +120,7 @@ pub async fn run_with_pool(
     let (give_up_tx, give_up_rx) = watch::channel(false);
     let (finisher, finisher_task) = Finisher::spawn(pool.clone(), Arc::clone(&health), give_up_rx);
     let wakeups = Wakeups::new(&cfg.queue_names());
-    let background = [
+    let mut background = vec![
         tokio::spawn(
             wakeups
                 .clone()
@@ -132,6 +143,14 @@ pub async fn run_with_pool(
             stop_rx.clone(),
         )),
     ];
+    for entry in schedules {
+        background.push(tokio::spawn(crate::cron::scheduler::run(
+            pool.clone(),
+            entry,
+            Arc::clone(&health),
+            stop_rx.clone(),
+        )));
+    }
     let shared = Arc::new(DispatchShared {
         registry: registry.clone(),
         worker_id: cfg.worker_id.clone(),
@@ -253,26 +272,28 @@ async fn rescue_left_behind(pool: &PgPool, cfg: &WorkerConfig) -> Result<(), sql
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM (the usual `shutdown` argument of [`run`]).
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
+/// Resolves on SIGINT or SIGTERM (the usual `shutdown` argument of [`run`]). The
+/// handlers are installed when this is called, not when the future is first polled, so
+/// a signal that arrives during start-up is not lost. Call it inside a Tokio runtime.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        match (term, int) {
+            (Ok(mut term), Ok(mut int)) => {
                 tokio::select! {
-                    _ = ctrl_c => {}
                     _ = term.recv() => {}
+                    _ = int.recv() => {}
                 }
             }
-            Err(_) => {
-                let _ = ctrl_c.await;
+            (Ok(mut one), Err(_)) | (Err(_), Ok(mut one)) => {
+                one.recv().await;
+            }
+            (Err(e), Err(_)) => {
+                warn!(error.message = %e, "cannot install signal handlers; stop the worker with SIGKILL");
+                std::future::pending::<()>().await;
             }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! The type must be registered with this `herald` binary (its payload is then decoded
 //! and validated exactly as the worker will) or recorded in `herald.job_types` by some
-//! worker (then only "is a JSON object" is checked). A rejected payload is reported and
-//! nothing is enqueued.
+//! worker (then only "is a JSON object" is checked). Payloads over
+//! `HERALD_MAX_PAYLOAD_BYTES` are rejected. A rejected payload is reported and nothing
+//! is enqueued.
 
 use std::io::Write;
 use std::time::Duration;
@@ -81,11 +82,12 @@ pub async fn run(args: EnqueueArgs, out: &mut impl Write) -> Result<(), CliError
                 ))
             })?,
     };
-    let mut job = NewJob::from_json(
+    let mut job = NewJob::from_json_with_limit(
         &args.job_type,
         args.queue.as_deref().unwrap_or(&queue),
         args.max_attempts.unwrap_or(max_attempts),
         payload,
+        cfg.max_payload_bytes,
     )
     .map_err(|e| CliError::Failed(format!("payload rejected: {e}")))?
     .priority(args.priority);
