@@ -118,6 +118,38 @@ pub(crate) fn ids_or_filter(ids: &[i64], filter: &JobFilter) -> Result<(), CliEr
 }
 
 impl Action<'_> {
+    /// Selects the jobs `ids` (or else `filter` in `states`) name, applies the action to
+    /// those whose state `applies_to` accepts, and reports the others as left alone.
+    pub(crate) async fn run_on_selection(
+        &self,
+        args: &OperatorArgs,
+        ids: &[i64],
+        filter: &JobFilter,
+        states: &[State],
+        applies_to: impl Fn(&str) -> bool,
+        out: &mut impl Write,
+    ) -> Result<(), CliError> {
+        let rows = resolve(self.pool, ids, filter, states).await?;
+        let (targets, others): (Vec<_>, Vec<_>) =
+            rows.into_iter().partition(|r| applies_to(&r.state));
+        let skipped = others
+            .into_iter()
+            .map(|r| Unchanged {
+                id: r.id,
+                state: r.state,
+                raced: false,
+            })
+            .collect();
+        let by_filter = ids.is_empty();
+        let filter_json = if by_filter {
+            filter.describe(states)
+        } else {
+            serde_json::json!({ "ids": ids })
+        };
+        self.execute(args, by_filter, filter_json, &targets, skipped, out)
+            .await
+    }
+
     /// Checks, confirms and applies the action to `targets` (already narrowed to the
     /// jobs it applies to); `skipped` are selected jobs it does not apply to.
     pub(crate) async fn execute(

@@ -9,7 +9,7 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::action::{Action, OperatorArgs, Unchanged, ids_or_filter, resolve};
+use super::action::{Action, OperatorArgs, ids_or_filter};
 use super::filter::{JobFilter, State};
 use super::{CliError, connect_from_env};
 use crate::queries;
@@ -49,18 +49,6 @@ pub async fn run(args: CancelArgs, out: &mut impl Write) -> Result<(), CliError>
         )));
     }
     let pool = connect_from_env().await?;
-    let rows = resolve(&pool, &args.ids, &args.filter, &states).await?;
-    let (targets, others): (Vec<_>, Vec<_>) = rows
-        .into_iter()
-        .partition(|r| CANCELLABLE.iter().any(|s| s.as_str() == r.state));
-    let skipped = others
-        .into_iter()
-        .map(|r| Unchanged {
-            id: r.id,
-            state: r.state,
-            raced: false,
-        })
-        .collect();
     let action = Action {
         pool: &pool,
         name: "cancel",
@@ -68,13 +56,14 @@ pub async fn run(args: CancelArgs, out: &mut impl Write) -> Result<(), CliError>
         sql: queries::OP_CANCEL,
         purge: None,
     };
-    let by_filter = args.ids.is_empty();
-    let filter_json = if by_filter {
-        args.filter.describe(&states)
-    } else {
-        serde_json::json!({ "ids": args.ids })
-    };
     action
-        .execute(&args.op, by_filter, filter_json, &targets, skipped, out)
+        .run_on_selection(
+            &args.op,
+            &args.ids,
+            &args.filter,
+            &states,
+            |state| CANCELLABLE.iter().any(|s| s.as_str() == state),
+            out,
+        )
         .await
 }
