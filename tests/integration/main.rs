@@ -14,6 +14,7 @@ mod injection;
 mod logging;
 mod operator;
 mod outage;
+mod privilege;
 mod process;
 mod queues;
 mod rescue;
