@@ -31,7 +31,9 @@ async fn a_worker_keeps_going_across_a_postgres_restart() {
     })
     .await;
     let db = TestDb::on_server(&pg.url("postgres")).await;
-    let mut worker = WorkerProcess::spawn(&test_env(&db.url, "survivor"));
+    let mut env = test_env(&db.url, "survivor");
+    env.insert("HERALD_DB_OUTAGE_CRITICAL_AFTER".into(), "2s".into());
+    let mut worker = WorkerProcess::spawn(&env);
     let mut ids = Vec::new();
     for n in 0..20 {
         ids.push(
@@ -45,6 +47,7 @@ async fn a_worker_keeps_going_across_a_postgres_restart() {
         );
     }
 
+    let producer = tokio::spawn(produce_through(db.url.clone(), Duration::from_secs(7)));
     let restart = pg.clone();
     blocking(move || {
         restart.stop().unwrap_or_else(|e| panic!("stop: {e}"));
@@ -56,6 +59,25 @@ async fn a_worker_keeps_going_across_a_postgres_restart() {
     for n in 0..20 {
         ids.push(enqueue_scripted(&db.pool, &format!("after{n}"), vec![Step::Succeed], 5).await);
     }
+    let produced = producer.await.unwrap_or_else(|e| panic!("producer: {e}"));
+    assert!(
+        produced.failed > 0,
+        "the producer never saw the outage: the test proves nothing"
+    );
+    assert!(
+        produced.slowest_failure < Duration::from_secs(5),
+        "a failed enqueue took {:?}: the producer must get its error within its timeout, not hang",
+        produced.slowest_failure
+    );
+    assert!(
+        produced
+            .messages
+            .iter()
+            .all(|m| m.starts_with("database error while enqueueing")),
+        "{:?}",
+        produced.messages
+    );
+    ids.extend(&produced.enqueued);
     settled(&db.pool, &ids, Duration::from_secs(60)).await;
     worker.signal(Signal::SIGTERM);
     assert!(worker.wait(Duration::from_secs(20)).success());
@@ -65,7 +87,11 @@ async fn a_worker_keeps_going_across_a_postgres_restart() {
             .fetch_one(&db.pool)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(succeeded, 40);
+    assert_eq!(
+        succeeded as usize,
+        ids.len(),
+        "every job a producer was told was enqueued ran"
+    );
     let events = worker.events();
     let count = |message: &str| events.iter().filter(|e| e["message"] == message).count();
     assert_eq!(
@@ -74,5 +100,61 @@ async fn a_worker_keeps_going_across_a_postgres_restart() {
         "the outage is logged once at ERROR"
     );
     assert!(count("database reachable again; work resumes") >= 1);
+    let critical = events
+        .iter()
+        .filter(|e| {
+            e["target"] == "herald::alert"
+                && e["severity"] == "CRITICAL"
+                && e["alert"] == "database_unreachable"
+        })
+        .count();
+    assert_eq!(
+        critical, 1,
+        "an outage longer than HERALD_DB_OUTAGE_CRITICAL_AFTER raises one CRITICAL event"
+    );
     db.finish().await;
+}
+
+/// What a producer saw while enqueueing through an outage.
+struct Produced {
+    enqueued: Vec<i64>,
+    failed: usize,
+    slowest_failure: Duration,
+    messages: Vec<String>,
+}
+
+/// Enqueues one job every 50 ms for `how_long` through its own pool, whose 1 s acquire
+/// timeout is the producer's configured limit.
+async fn produce_through(url: String, how_long: Duration) -> Produced {
+    let pool = herald_worker::db::connect(&url, 2, Duration::from_secs(1))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut produced = Produced {
+        enqueued: Vec::new(),
+        failed: 0,
+        slowest_failure: Duration::ZERO,
+        messages: Vec::new(),
+    };
+    let until = std::time::Instant::now() + how_long;
+    let mut n = 0;
+    while std::time::Instant::now() < until {
+        let job = herald_jobs::NewJob::new(&herald_tests::jobs::ScriptedJob::new(
+            format!("during{n}"),
+            vec![Step::Succeed],
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let started = std::time::Instant::now();
+        match herald_jobs::enqueue(&pool, job).await {
+            Ok(done) => produced.enqueued.push(done.id),
+            Err(e) => {
+                produced.failed += 1;
+                produced.slowest_failure = produced.slowest_failure.max(started.elapsed());
+                produced.messages.push(e.to_string());
+            }
+        }
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    pool.close().await;
+    produced
 }
