@@ -14,6 +14,7 @@ mod rescue;
 mod retry;
 mod scale_out;
 mod shutdown;
+mod traces;
 
 use herald_jobs::enqueue::{NewJob, enqueue};
 use herald_tests::jobs::{ScriptedJob, Step};

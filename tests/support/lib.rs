@@ -4,5 +4,6 @@
 
 pub mod db;
 pub mod jobs;
+pub mod otlp;
 pub mod wait;
 pub mod workers;

@@ -15,7 +15,7 @@
 //! - `panic_guard.rs`: catching handler panics
 //! - `sanitize.rs`: redaction and control-character escaping
 //! - `runtime.rs`: [`runtime::run`]
-//! - `telemetry.rs`: log output
+//! - `telemetry/`: logs, OTLP traces, Prometheus metrics, the failure-rate alert
 //! - `private_pg.rs`: a private PostgreSQL for the demo and the tests
 //! - `demo/`, `cli/`: the `herald` command
 

@@ -37,3 +37,14 @@ pub(crate) const DEMO_TRAIL: &str = include_str!("../queries/demo/trail.sql");
 pub(crate) const DEMO_DROP_DATABASE: &str = include_str!("../queries/demo/drop_database.sql");
 /// Creates the private demo database (`demo/create_database.sql`).
 pub(crate) const DEMO_CREATE_DATABASE: &str = include_str!("../queries/demo/create_database.sql");
+/// Records an alert transition (`telemetry/insert_alert_event.sql`).
+pub(crate) const INSERT_ALERT_EVENT: &str =
+    include_str!("../queries/telemetry/insert_alert_event.sql");
+/// Jobs by queue and state (`telemetry/queue_depth.sql`).
+pub(crate) const QUEUE_DEPTH: &str = include_str!("../queries/telemetry/queue_depth.sql");
+/// Running workers' heartbeat ages (`telemetry/heartbeat_ages.sql`).
+pub(crate) const HEARTBEAT_AGES: &str = include_str!("../queries/telemetry/heartbeat_ages.sql");
+/// Fleet-wide attempts and failures per job type (`stats/failure_rate.sql`).
+pub(crate) const STATS_FAILURE_RATE: &str = include_str!("../queries/stats/failure_rate.sql");
+/// Recent alert transitions (`stats/recent_alerts.sql`).
+pub(crate) const STATS_RECENT_ALERTS: &str = include_str!("../queries/stats/recent_alerts.sql");

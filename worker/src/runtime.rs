@@ -26,6 +26,9 @@ use crate::dispatch::{DispatchShared, Dispatcher};
 use crate::queries;
 use crate::queue::{PgQueue, QueueSettings, Wakeups, lease};
 use crate::registry::Registry;
+use crate::telemetry::alert::FailureRateAlert;
+use crate::telemetry::metrics::Metrics;
+use crate::telemetry::{Observers, scrape};
 
 /// After the grace period, how long the finisher keeps retrying before giving up.
 const FINISH_DEADLINE_AFTER_GRACE: Duration = Duration::from_secs(10);
@@ -50,6 +53,15 @@ pub enum RunError {
         kind: &'static str,
         /// Why.
         message: String,
+    },
+    /// The metrics endpoint could not be bound.
+    #[error("cannot serve metrics on {addr}: {source}")]
+    Metrics {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
     },
     /// The apalis monitor reported worker errors.
     #[error("worker runtime failed: {0}")]
@@ -100,8 +112,34 @@ pub async fn run_with_pool(
         job_types = ?registry.kinds(),
         "worker starting"
     );
-    let health = Arc::new(DbHealth::new(cfg.outage_critical_after));
+    let metrics = Arc::new(Metrics::new());
+    let health =
+        Arc::new(DbHealth::new(cfg.outage_critical_after).with_metrics(Arc::clone(&metrics)));
     let (stop_tx, stop_rx) = watch::channel(false);
+    let metrics_server = match cfg.metrics_addr {
+        Some(addr) => Some(
+            scrape::serve(
+                addr,
+                Arc::clone(&metrics),
+                pool.clone(),
+                cfg.pool_size,
+                stop_rx.clone(),
+            )
+            .await
+            .map_err(|source| RunError::Metrics { addr, source })?,
+        ),
+        None => None,
+    };
+    let alert = Arc::new(FailureRateAlert::new(
+        cfg.failure_rate,
+        Arc::clone(&metrics),
+        pool.clone(),
+        cfg.worker_id.clone(),
+    ));
+    let observers = Observers {
+        metrics,
+        alert: Arc::clone(&alert),
+    };
     let (hard_stop_tx, hard_stop_rx) = watch::channel(false);
     let (give_up_tx, give_up_rx) = watch::channel(false);
     let (finisher, finisher_task) = Finisher::spawn(pool.clone(), Arc::clone(&health), give_up_rx);
@@ -126,8 +164,10 @@ pub async fn run_with_pool(
             cfg.rescue_interval,
             cfg.retry,
             Arc::clone(&health),
+            observers.clone(),
             stop_rx.clone(),
         )),
+        tokio::spawn(alert.run(stop_rx.clone())),
     ];
     let shared = Arc::new(DispatchShared {
         registry: registry.clone(),
@@ -135,6 +175,7 @@ pub async fn run_with_pool(
         retry: cfg.retry,
         finisher,
         hard_stop: hard_stop_rx,
+        observers,
     });
     let monitor = build_monitor(&cfg, &registry, &pool, &health, &wakeups, &shared);
     drop(shared);
@@ -162,7 +203,7 @@ pub async fn run_with_pool(
     let _ = stop_tx.send(true);
     let _ = finisher_task.await;
     deadline.abort();
-    for task in background {
+    for task in background.into_iter().chain(metrics_server) {
         let _ = task.await;
     }
     if let Err(e) = sqlx::query(queries::WORKER_STOPPED)

@@ -66,6 +66,7 @@ pub async fn rescue(
     interval: Duration,
     policy: RetryPolicy,
     health: Arc<DbHealth>,
+    observers: crate::telemetry::Observers,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -74,7 +75,7 @@ pub async fn rescue(
             _ = stop.changed() => return,
             _ = tokio::time::sleep(jittered) => {}
         }
-        match rescue_once(&pool, &worker_id, lease, &policy).await {
+        match rescue_once(&pool, &worker_id, lease, &policy, &observers).await {
             Ok(_) => health.ok(),
             Err(e) => health.failed("rescue expired leases", &e),
         }
@@ -101,6 +102,7 @@ pub async fn rescue_once(
     rescuer: &str,
     lease: Duration,
     policy: &RetryPolicy,
+    observers: &crate::telemetry::Observers,
 ) -> Result<usize, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let stale: Vec<StaleJob> = sqlx::query_as(queries::LOCK_STALE)
@@ -150,7 +152,12 @@ pub async fn rescue_once(
             },
             t,
         );
+        let duration = (now - started).to_std().unwrap_or_default();
+        observers
+            .attempt_recorded(&job.job_type, t, false, duration)
+            .await;
     }
+    observers.metrics.rescued(applied.len());
     info!(
         rescued = applied.len(),
         "rescued jobs whose worker stopped heartbeating"
