@@ -3,11 +3,13 @@
 //! Every test makes its own database ([`herald_tests::db::TestDb`]) and ends with
 //! `db.finish()`, which asserts that every finished attempt has exactly one audit row.
 
+mod alert;
 mod cli;
 mod demo;
 mod enqueue;
 mod failures;
 mod logging;
+mod metrics;
 mod outage;
 mod process;
 mod rescue;
