@@ -18,17 +18,16 @@ use crate::enqueue_scripted;
 use crate::process::WorkerProcess;
 
 async fn transitions(pool: &PgPool) -> Vec<(String, String, String)> {
-    sqlx::query_as(
-        "SELECT scope, transition, severity FROM herald.alert_events ORDER BY id",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap_or_else(|e| panic!("{e}"))
+    sqlx::query_as("SELECT scope, transition, severity FROM herald.alert_events ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 async fn firing(addr: std::net::SocketAddr, want: f64) -> Option<()> {
     let text = scrape(addr).await?;
-    (sample(&text, "herald_failure_rate_alert_firing", "job_type=\"*\"") == Some(want)).then_some(())
+    (sample(&text, "herald_failure_rate_alert_firing", "job_type=\"*\"") == Some(want))
+        .then_some(())
 }
 
 #[tokio::test]
@@ -50,10 +49,17 @@ async fn the_alert_trips_once_and_resolves_once() {
         ids.push(enqueue_scripted(&db.pool, &format!("bad-{i}"), vec![fail("NOT_FOUND")], 1).await);
     }
     settled(&db.pool, &ids, Duration::from_secs(30)).await;
-    eventually("the alert to fire", Duration::from_secs(10), || firing(addr, 1.0)).await;
+    eventually("the alert to fire", Duration::from_secs(10), || {
+        firing(addr, 1.0)
+    })
+    .await;
 
     let stats = herald(Some(&db.url), &["stats", "--window", "1h", "--json"]);
-    assert!(stats.status.success(), "{}", String::from_utf8_lossy(&stats.stderr));
+    assert!(
+        stats.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stats.stderr)
+    );
     let report: Value = serde_json::from_slice(&stats.stdout).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report["attempts"], 24);
     assert_eq!(report["failures"], 4);
@@ -66,7 +72,10 @@ async fn the_alert_trips_once_and_resolves_once() {
         more.push(enqueue_scripted(&db.pool, &format!("good-{i}"), vec![Step::Succeed], 1).await);
     }
     settled(&db.pool, &more, Duration::from_secs(30)).await;
-    eventually("the alert to resolve", Duration::from_secs(15), || firing(addr, 0.0)).await;
+    eventually("the alert to resolve", Duration::from_secs(15), || {
+        firing(addr, 0.0)
+    })
+    .await;
 
     worker.signal(Signal::SIGTERM);
     assert!(worker.wait(Duration::from_secs(20)).success());
@@ -77,7 +86,11 @@ async fn the_alert_trips_once_and_resolves_once() {
             .filter(|(s, _, _)| s == scope)
             .map(|(_, t, sev)| (t.as_str(), sev.as_str()))
             .collect();
-        assert_eq!(of, vec![("tripped", "CRITICAL"), ("resolved", "INFO")], "{scope}");
+        assert_eq!(
+            of,
+            vec![("tripped", "CRITICAL"), ("resolved", "INFO")],
+            "{scope}"
+        );
     }
     let events = worker.events();
     let alert_events: Vec<&Value> = events

@@ -6,6 +6,7 @@
 mod alert;
 mod cli;
 mod demo;
+mod deploy;
 mod enqueue;
 mod failures;
 mod logging;

@@ -26,7 +26,11 @@ pub fn sample(text: &str, name: &str, labels: &str) -> Option<f64> {
     } else {
         format!("{name}{{{labels}}}")
     };
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find_map(|l| l.strip_prefix(key.as_str())?.strip_prefix(' ')?.trim().parse().ok())
+    text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        l.strip_prefix(key.as_str())?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
 }

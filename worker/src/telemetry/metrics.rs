@@ -16,6 +16,23 @@ const DURATION_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
 ];
 
+/// The name of every metric Herald exports (histograms without their suffixes).
+pub const NAMES: &[&str] = &[
+    "herald_job_attempts_total",
+    "herald_job_attempt_duration_seconds",
+    "herald_job_retries_scheduled_total",
+    "herald_jobs_dead_total",
+    "herald_job_panics_total",
+    "herald_attempts_rescued_total",
+    "herald_queue_jobs",
+    "herald_db_pool_connections",
+    "herald_db_pool_acquire_timeouts_total",
+    "herald_worker_heartbeat_age_seconds",
+    "herald_failure_rate",
+    "herald_failure_rate_alert_firing",
+    "herald_critical_events_total",
+];
+
 /// One worker's metrics.
 #[derive(Debug, Clone)]
 pub struct Metrics {
@@ -218,6 +235,41 @@ impl Metrics {
 mod tests {
     use super::*;
     use crate::audit::JobState;
+
+    #[test]
+    fn every_metric_is_named_in_the_list_and_no_other() {
+        let m = Metrics::new();
+        let t = Transition {
+            outcome: AttemptOutcome::Dead,
+            job_state: JobState::Dead,
+            next_run_at: None,
+            failure: None,
+        };
+        let retry = Transition {
+            outcome: AttemptOutcome::Retrying,
+            job_state: JobState::Retrying,
+            ..t.clone()
+        };
+        m.attempt_finished("a", &t, true, Duration::ZERO);
+        m.attempt_finished("a", &retry, false, Duration::ZERO);
+        m.rescued(1);
+        m.queue_jobs.with_label_values(&["q", "pending"]).set(1);
+        m.pool.with_label_values(&["idle"]).set(1);
+        m.pool_timed_out();
+        m.heartbeat_age.with_label_values(&["w"]).set(1.0);
+        m.failure_rate("*", 0.5, true);
+        m.critical_event("x");
+        let mut exported: Vec<String> = m
+            .encode()
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split(' ').next().map(str::to_owned))
+            .collect();
+        exported.sort();
+        let mut names: Vec<String> = NAMES.iter().map(|n| (*n).to_owned()).collect();
+        names.sort();
+        assert_eq!(exported, names);
+    }
 
     #[test]
     fn a_retry_counts_an_attempt_and_a_scheduled_retry() {
