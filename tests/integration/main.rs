@@ -13,6 +13,7 @@ mod logging;
 mod metrics;
 mod outage;
 mod process;
+mod prometheus;
 mod rescue;
 mod retry;
 mod scale_out;

@@ -48,3 +48,5 @@ pub(crate) const HEARTBEAT_AGES: &str = include_str!("../queries/telemetry/heart
 pub(crate) const STATS_FAILURE_RATE: &str = include_str!("../queries/stats/failure_rate.sql");
 /// Recent alert transitions (`stats/recent_alerts.sql`).
 pub(crate) const STATS_RECENT_ALERTS: &str = include_str!("../queries/stats/recent_alerts.sql");
+/// The demo run's failure-rate alert transitions (`demo/alert_events.sql`).
+pub(crate) const DEMO_ALERT_EVENTS: &str = include_str!("../queries/demo/alert_events.sql");

@@ -113,6 +113,9 @@ pub async fn run_with_pool(
         "worker starting"
     );
     let metrics = Arc::new(Metrics::new());
+    for kind in registry.kinds() {
+        metrics.job_type_registered(kind);
+    }
     let health =
         Arc::new(DbHealth::new(cfg.outage_critical_after).with_metrics(Arc::clone(&metrics)));
     let (stop_tx, stop_rx) = watch::channel(false);

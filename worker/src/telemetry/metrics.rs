@@ -176,6 +176,26 @@ impl Metrics {
         }
     }
 
+    /// Starts `job_type`'s counters at 0, so a rate over them counts from the first
+    /// scrape even when attempts finish before it.
+    pub fn job_type_registered(&self, job_type: &str) {
+        for outcome in [
+            AttemptOutcome::Succeeded,
+            AttemptOutcome::Retrying,
+            AttemptOutcome::Dead,
+            AttemptOutcome::Abandoned,
+            AttemptOutcome::Interrupted,
+        ] {
+            self.attempts
+                .with_label_values(&[job_type, outcome.as_str()]);
+        }
+        self.retries.with_label_values(&[job_type]);
+        self.dead.with_label_values(&[job_type]);
+        self.panics.with_label_values(&[job_type]);
+        self.failure_rate(job_type, 0.0, false);
+        self.failure_rate(super::failure_rate::ALL, 0.0, false);
+    }
+
     /// Counts one finished attempt of `job_type` that ran `duration`.
     pub fn attempt_finished(
         &self,
