@@ -162,10 +162,12 @@ pub async fn run_with_pool(
         )),
         tokio::spawn(lease::rescue(
             pool.clone(),
-            cfg.worker_id.clone(),
-            cfg.lease,
-            cfg.rescue_interval,
-            cfg.retry,
+            lease::RescueSettings {
+                worker_id: cfg.worker_id.clone(),
+                lease: cfg.lease,
+                interval: cfg.rescue_interval,
+                policy: cfg.retry,
+            },
             Arc::clone(&health),
             observers.clone(),
             stop_rx.clone(),

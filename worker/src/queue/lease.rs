@@ -58,17 +58,33 @@ async fn beat(pool: &PgPool, worker_id: &str) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// What [`rescue`] runs with.
+#[derive(Debug, Clone)]
+pub struct RescueSettings {
+    /// This worker's id (the rescuer in logs).
+    pub worker_id: String,
+    /// A lease older than this has expired.
+    pub lease: Duration,
+    /// How often to look.
+    pub interval: Duration,
+    /// The retry schedule for rescued jobs.
+    pub policy: RetryPolicy,
+}
+
 /// Runs [`rescue_once`] every `interval` (± 20 % jitter) until `stop` turns true.
 pub async fn rescue(
     pool: PgPool,
-    worker_id: String,
-    lease: Duration,
-    interval: Duration,
-    policy: RetryPolicy,
+    settings: RescueSettings,
     health: Arc<DbHealth>,
     observers: crate::telemetry::Observers,
     mut stop: watch::Receiver<bool>,
 ) {
+    let RescueSettings {
+        worker_id,
+        lease,
+        interval,
+        policy,
+    } = settings;
     loop {
         let jittered = interval.mul_f64(0.8 + 0.4 * rand::random::<f64>());
         tokio::select! {

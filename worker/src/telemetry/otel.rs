@@ -28,6 +28,9 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::logs::TRACE_TARGET;
 
+/// A `tracing` layer, boxed.
+pub(crate) type BoxedLayer<S> = Box<dyn Layer<S> + Send + Sync>;
+
 /// Spans kept in memory while waiting for export; more are dropped.
 const MAX_QUEUED_SPANS: usize = 2048;
 
@@ -76,7 +79,7 @@ impl Default for OtelConfig {
 /// example an endpoint that is not a URL).
 pub(crate) fn layer<S>(
     cfg: &OtelConfig,
-) -> Result<Option<(SdkTracerProvider, Box<dyn Layer<S> + Send + Sync>)>, String>
+) -> Result<Option<(SdkTracerProvider, BoxedLayer<S>)>, String>
 where
     S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
 {
