@@ -65,6 +65,16 @@ async fn the_alert_trips_once_and_resolves_once() {
     assert_eq!(report["failures"], 4);
     assert_eq!(report["job_types"][0]["job_type"], "test.scripted");
     assert!(report["alerts"].as_array().is_some_and(|a| !a.is_empty()));
+    let table = herald(Some(&db.url), &["stats"]);
+    let table = String::from_utf8_lossy(&table.stdout).into_owned();
+    assert!(
+        table.contains(
+            "failure rate over the last 300s, all workers: 16.67% (4 of 24 attempts failed), ABOVE"
+        ),
+        "{table}"
+    );
+    let bad = herald(Some(&db.url), &["stats", "--window", "soon"]);
+    assert_eq!(bad.status.code(), Some(2), "a bad window is a usage error");
 
     // Phase 2: only successes; the failures age out of the 3 s window.
     let mut more = Vec::new();

@@ -242,3 +242,34 @@ async fn a_collector_that_is_down_is_reported_once_and_jobs_still_run() {
     assert_eq!(warnings.len(), 1, "reported once: {warnings:#?}");
     db.finish().await;
 }
+
+#[tokio::test]
+async fn spans_can_be_exported_over_http_protobuf() {
+    let db = TestDb::new().await;
+    let receiver = OtlpReceiver::start_http().await;
+    let (job, trace, _) = job_enqueued_in_a_request("over-http", vec![Step::Succeed]);
+    let id = enqueue(&db.pool, job)
+        .await
+        .unwrap_or_else(|e| panic!("enqueue: {e}"))
+        .id;
+    let mut env = test_env(&db.url, "traced-over-http");
+    env.insert("OTEL_EXPORTER_OTLP_ENDPOINT".into(), receiver.endpoint());
+    env.insert("OTEL_EXPORTER_OTLP_PROTOCOL".into(), "http/protobuf".into());
+    env.insert("OTEL_BSP_SCHEDULE_DELAY".into(), "100".into());
+    let mut worker = WorkerProcess::spawn(&env);
+    settled(&db.pool, &[id], Duration::from_secs(30)).await;
+    eventually("the span over HTTP", Duration::from_secs(20), || async {
+        (!receiver.spans().is_empty()).then_some(())
+    })
+    .await;
+    worker.signal(Signal::SIGTERM);
+    assert!(worker.wait(Duration::from_secs(20)).success());
+    let spans = spans_of(&receiver.spans(), id);
+    assert_eq!(spans.len(), 1);
+    assert_eq!(spans[0].trace_id(), trace);
+    assert_eq!(
+        spans[0].attr("herald.outcome").as_deref(),
+        Some("succeeded")
+    );
+    db.finish().await;
+}
