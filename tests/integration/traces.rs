@@ -16,6 +16,7 @@ use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::layer::SubscriberExt;
 
+use crate::enqueue_scripted;
 use crate::process::WorkerProcess;
 
 /// Builds `steps` as a job inside a span of a locally installed OpenTelemetry
@@ -72,6 +73,7 @@ async fn every_attempt_is_one_span_in_the_enqueuers_trace() {
         ids.insert(name, id);
         traces.insert(id, (trace, parent));
     }
+    let untraced = enqueue_scripted(&db.pool, "untraced", vec![Step::Succeed], 1).await;
     let mut env = test_env(&db.url, "traced");
     env.insert("OTEL_EXPORTER_OTLP_ENDPOINT".into(), receiver.endpoint());
     env.insert("OTEL_BSP_SCHEDULE_DELAY".into(), "100".into());
@@ -81,23 +83,39 @@ async fn every_attempt_is_one_span_in_the_enqueuers_trace() {
         "deployment.environment=test".into(),
     );
     let mut worker = WorkerProcess::spawn(&env);
-    let all: Vec<i64> = ids.values().copied().collect();
+    let mut all: Vec<i64> = ids.values().copied().collect();
+    all.push(untraced);
     settled(&db.pool, &all, Duration::from_secs(30)).await;
     let attempts: i64 = sqlx::query_scalar("SELECT count(*) FROM herald.attempts")
         .fetch_one(&db.pool)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(attempts, 4);
+    assert_eq!(attempts, 5);
     eventually("a span per attempt", Duration::from_secs(20), || async {
-        (receiver.spans().len() >= 4).then_some(())
+        (receiver.spans().len() >= 5).then_some(())
     })
     .await;
     worker.signal(Signal::SIGTERM);
     assert!(worker.wait(Duration::from_secs(20)).success());
     let spans = receiver.spans();
-    assert_eq!(spans.len(), 4, "exactly one span per attempt: {spans:#?}");
+    assert_eq!(spans.len(), 5, "exactly one span per attempt: {spans:#?}");
 
-    for span in &spans {
+    // A job enqueued outside any trace starts its own; its audit row names it.
+    let root = spans_of(&spans, untraced);
+    assert_eq!(root.len(), 1);
+    assert_eq!(root[0].parent_span_id(), "", "a root span");
+    let audited: Option<String> =
+        sqlx::query_scalar("SELECT trace_id FROM herald.attempts WHERE job_id = $1")
+            .bind(untraced)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(audited, Some(root[0].trace_id()));
+
+    let traced = spans
+        .iter()
+        .filter(|s| s.attr("messaging.message.id") != Some(untraced.to_string()));
+    for span in traced {
         let id: i64 = span
             .attr("messaging.message.id")
             .and_then(|v| v.parse().ok())

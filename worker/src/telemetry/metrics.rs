@@ -27,6 +27,7 @@ pub const NAMES: &[&str] = &[
     "herald_queue_jobs",
     "herald_db_pool_connections",
     "herald_db_pool_acquire_timeouts_total",
+    "herald_db_pool_acquire_wait_seconds",
     "herald_worker_heartbeat_age_seconds",
     "herald_failure_rate",
     "herald_failure_rate_alert_firing",
@@ -46,6 +47,7 @@ pub struct Metrics {
     pub(crate) queue_jobs: IntGaugeVec,
     pub(crate) pool: IntGaugeVec,
     pool_timeouts: IntCounter,
+    pub(crate) pool_wait: prometheus::Gauge,
     pub(crate) heartbeat_age: GaugeVec,
     failure_rate: GaugeVec,
     alert_firing: IntGaugeVec,
@@ -148,6 +150,15 @@ impl Metrics {
                 "herald_db_pool_acquire_timeouts_total",
                 "Queries that timed out waiting for a pool connection.",
             ),
+            pool_wait: {
+                let g = prometheus::Gauge::new(
+                    "herald_db_pool_acquire_wait_seconds",
+                    "How long the last scrape waited for a pool connection.",
+                )
+                .unwrap_or_else(|_| unreachable!("the wait gauge is well-formed"));
+                let _ = r.register(Box::new(g.clone()));
+                g
+            },
             heartbeat_age: float_gauge_vec(
                 &r,
                 "herald_worker_heartbeat_age_seconds",
@@ -276,6 +287,7 @@ mod tests {
         m.queue_jobs.with_label_values(&["q", "pending"]).set(1);
         m.pool.with_label_values(&["idle"]).set(1);
         m.pool_timed_out();
+        m.pool_wait.set(0.1);
         m.heartbeat_age.with_label_values(&["w"]).set(1.0);
         m.failure_rate("*", 0.5, true);
         m.critical_event("x");

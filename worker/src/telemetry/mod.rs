@@ -44,6 +44,7 @@
 //! | `herald_queue_jobs` | gauge | `queue`, `state` | jobs by state, fleet-wide (read at scrape) |
 //! | `herald_db_pool_connections` | gauge | `state` (`in_use`, `idle`, `max`) | this worker's pool |
 //! | `herald_db_pool_acquire_timeouts_total` | counter | — | queries that waited `HERALD_DB_ACQUIRE_TIMEOUT` for a connection in vain |
+//! | `herald_db_pool_acquire_wait_seconds` | gauge | — | how long the last scrape waited for a pool connection |
 //! | `herald_worker_heartbeat_age_seconds` | gauge | `worker` | age of each running worker's last heartbeat, fleet-wide (read at scrape) |
 //! | `herald_failure_rate` | gauge | `job_type` (`*` = all) | failed share of this process's attempts over the window |
 //! | `herald_failure_rate_alert_firing` | gauge | `job_type` (`*` = all) | 1 while the alert is tripped |

@@ -1,7 +1,8 @@
 //! The `/metrics` endpoint (`herald worker --metrics-addr`). Each scrape first refreshes
 //! the gauges read from the database (jobs by queue and state, worker heartbeat ages)
-//! and the pool's connection counts; if the database does not answer, those gauges keep
-//! their last values and the rest is served anyway.
+//! and the pool's connection counts, timing how long it waits for a connection (the
+//! pool's wait); if the database does not answer, those gauges keep their last values
+//! and the rest is served anyway.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -80,8 +81,14 @@ async fn refresh(s: &Scrape) {
         .pool
         .with_label_values(&["max"])
         .set(i64::from(s.pool_max));
+    let waited = std::time::Instant::now();
+    let Ok(mut conn) = s.pool.acquire().await else {
+        s.metrics.pool_wait.set(waited.elapsed().as_secs_f64());
+        return;
+    };
+    s.metrics.pool_wait.set(waited.elapsed().as_secs_f64());
     if let Ok(rows) = sqlx::query_as::<_, (String, String, i64)>(queries::QUEUE_DEPTH)
-        .fetch_all(&s.pool)
+        .fetch_all(&mut *conn)
         .await
     {
         s.metrics.queue_jobs.reset();
@@ -93,7 +100,7 @@ async fn refresh(s: &Scrape) {
         }
     }
     if let Ok(rows) = sqlx::query_as::<_, (String, f64)>(queries::HEARTBEAT_AGES)
-        .fetch_all(&s.pool)
+        .fetch_all(&mut *conn)
         .await
     {
         s.metrics.heartbeat_age.reset();
