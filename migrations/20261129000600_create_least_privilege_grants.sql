@@ -32,7 +32,7 @@ AS $$
 BEGIN
     EXECUTE format('GRANT USAGE ON SCHEMA herald TO %I', role_name);
     EXECUTE format(
-        'GRANT SELECT ON herald.jobs, herald.attempts, herald.workers, herald.job_types, herald.operator_actions TO %I',
+        'GRANT SELECT ON herald.jobs, herald.attempts, herald.workers, herald.job_types, herald.operator_actions, herald.alert_events TO %I',
         role_name);
     -- replay and cancel change jobs; purge deletes finished jobs (and, when asked, their
     -- audit rows); every action is recorded in operator_actions.

@@ -177,6 +177,15 @@ impl NewJob {
         self.trace_context = Some(traceparent.into());
         self
     }
+    /// Stores the current `tracing` span's OpenTelemetry context (see
+    /// [`current_traceparent`]), so every attempt joins the caller's trace. Leaves the
+    /// job unchanged when there is none (no OpenTelemetry layer, or no sampled span).
+    pub fn with_current_trace(self) -> Self {
+        match current_traceparent() {
+            Some(traceparent) => self.trace_context(traceparent),
+            None => self,
+        }
+    }
     /// The job's type name.
     pub fn job_type(&self) -> &str {
         &self.job_type
@@ -242,6 +251,25 @@ async fn insert_once<'c>(
     Ok(row.map(|(id, created)| Enqueued { id, created }))
 }
 
+/// The current `tracing` span's OpenTelemetry context as a W3C `traceparent`
+/// (`00-<trace id>-<span id>-<flags>`), or `None` when there is no valid one (no
+/// `tracing-opentelemetry` layer installed, or outside any span).
+pub fn current_traceparent() -> Option<String> {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let cx = tracing::Span::current().context();
+    let span = cx.span();
+    let sc = span.span_context();
+    sc.is_valid().then(|| {
+        format!(
+            "00-{}-{}-{:02x}",
+            sc.trace_id(),
+            sc.span_id(),
+            sc.trace_flags().to_u8()
+        )
+    })
+}
+
 fn json_kind(value: &serde_json::Value) -> &'static str {
     match value {
         serde_json::Value::Null => "null",
@@ -289,6 +317,13 @@ mod tests {
             ),
             "{lowered:?}"
         );
+    }
+
+    #[test]
+    fn outside_any_trace_no_traceparent_is_stored() {
+        assert_eq!(current_traceparent(), None);
+        let job = NewJob::from_json("t", "default", 3, json!({})).map(NewJob::with_current_trace);
+        assert_eq!(job.ok().and_then(|j| j.trace_context), None);
     }
 
     #[test]

@@ -9,10 +9,20 @@ use herald_worker::{WorkerConfig, config, runtime, telemetry};
 #[tokio::main]
 async fn main() -> ExitCode {
     let format = config::log_format_from_env().unwrap_or_default();
-    if let Err(e) = telemetry::init_logging(format, &config::log_filter_from_env()) {
-        eprintln!("herald-test-worker: {e}");
-        return ExitCode::from(2);
-    }
+    let otel = match config::otel_from_env() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("herald-test-worker: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let telemetry = match telemetry::init(format, &config::log_filter_from_env(), &otel) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("herald-test-worker: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let cfg = match WorkerConfig::from_env() {
         Ok(cfg) => cfg,
         Err(e) => {
@@ -29,7 +39,9 @@ async fn main() -> ExitCode {
             }
         };
     let registry = herald_tests::jobs::registry(effects);
-    match runtime::run(cfg, registry, runtime::shutdown_signal()).await {
+    let result = runtime::run(cfg, registry, runtime::shutdown_signal()).await;
+    telemetry.shutdown().await;
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("herald-test-worker: {e}");

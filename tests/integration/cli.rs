@@ -180,3 +180,26 @@ fn unknown_commands_are_usage_errors() {
     let out = herald(None, &["frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn bad_metrics_and_otlp_settings_are_usage_errors() {
+    let out = herald(
+        Some("postgres://nobody@127.0.0.1:1/x"),
+        &["worker", "--metrics-addr", "nope"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--metrics-addr"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = Command::new(herald_bin())
+        .args(["stats"])
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "udp")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("OTEL_EXPORTER_OTLP_PROTOCOL"), "{stderr}");
+}

@@ -58,6 +58,21 @@ async fn the_demo_runs_end_to_end_and_its_summary_matches_the_audit_table() {
         count("SELECT count(*) FROM herald.jobs WHERE state NOT IN ('succeeded', 'dead')").await,
         0
     );
+    let alert: Vec<String> = sqlx::query_scalar(
+        "SELECT transition FROM herald.alert_events WHERE scope = '*' ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        alert,
+        vec!["tripped", "resolved"],
+        "the mix trips the alert, then it resolves"
+    );
+    assert!(
+        stdout.contains("alert tripped") && stdout.contains("alert resolved"),
+        "{stdout}"
+    );
     herald_tests::db::assert_every_attempt_audited_once(&pool).await;
     pool.close().await;
 }

@@ -3,19 +3,23 @@
 //! Every test makes its own database ([`herald_tests::db::TestDb`]) and ends with
 //! `db.finish()`, which asserts that every finished attempt has exactly one audit row.
 
+mod alert;
 mod batch;
 mod cli;
 mod cron;
 mod demo;
+mod deploy;
 mod enqueue;
 mod failures;
 mod finisher;
 mod injection;
 mod logging;
+mod metrics;
 mod operator;
 mod outage;
 mod privilege;
 mod process;
+mod prometheus;
 mod queues;
 mod rescue;
 mod retry;
@@ -23,6 +27,7 @@ mod scale_out;
 mod shutdown;
 mod sql_enqueue;
 mod storm;
+mod traces;
 
 use herald_jobs::enqueue::{NewJob, enqueue};
 use herald_tests::jobs::{ScriptedJob, Step};

@@ -4,5 +4,7 @@
 
 pub mod db;
 pub mod jobs;
+pub mod metrics;
+pub mod otlp;
 pub mod wait;
 pub mod workers;

@@ -23,15 +23,30 @@
 //! | `HERALD_LOG_FORMAT` | `text` | `text` or `json` |
 //! | `HERALD_LOG` (or `RUST_LOG`) | `info` | `tracing` filter, e.g. `info,herald::audit=debug` |
 //! | `USER` (or `LOGNAME`) | `unknown` | the operator recorded by `herald replay/cancel/purge` when `--actor` is not given |
+//! | `HERALD_METRICS_ADDR` | (none: no endpoint) | serve Prometheus metrics on `http://<addr>/metrics`; `herald worker --metrics-addr` overrides it |
+//! | `HERALD_FAILURE_RATE_WINDOW` | `5m` | sliding window of the failure-rate alert |
+//! | `HERALD_FAILURE_RATE_THRESHOLD` | `0.05` | the alert trips above this failed share of attempts |
+//! | `HERALD_FAILURE_RATE_RESOLVE` | 0.8 × threshold | ... and resolves below this one (hysteresis) |
+//! | `HERALD_FAILURE_RATE_MIN_SAMPLES` | `20` | fewer attempts in the window never trip it |
+//! | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT` | (none: nothing is exported) | OTLP collector, e.g. `http://localhost:4317` |
+//! | `OTEL_EXPORTER_OTLP_PROTOCOL` | `grpc` | `grpc` or `http/protobuf` (then `/v1/traces` is appended to the base endpoint) |
+//! | `OTEL_SERVICE_NAME` | `herald` | the traces' `service.name` |
+//! | `OTEL_RESOURCE_ATTRIBUTES` | (none) | extra resource attributes, `key=value,key=value` |
+//! | `OTEL_BSP_SCHEDULE_DELAY` | `5000` | milliseconds between span exports |
+//! | `OTEL_EXPORTER_OTLP_TIMEOUT` | `10000` | milliseconds one export may take |
 //!
 //! Durations are written `250ms`, `30s`, `5m`, `2h`, `7d`, or a bare number of seconds.
 //! [`WorkerConfig::from_lookup`] validates everything at start-up, so a bad value stops
 //! the worker before any job runs.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use herald_jobs::RetryPolicy;
+
+use crate::telemetry::failure_rate::FailureRateConfig;
+use crate::telemetry::{OtelConfig, OtlpProtocol};
 
 /// A configuration value that could not be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -106,6 +121,10 @@ pub struct WorkerConfig {
     pub max_payload_bytes: usize,
     /// Recurring jobs from `HERALD_CRON_FILE` (empty when unset).
     pub cron: Vec<crate::cron::CronSchedule>,
+    /// Where to serve `/metrics`, if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
+    /// The failure-rate alert's settings.
+    pub failure_rate: FailureRateConfig,
 }
 
 impl std::fmt::Debug for WorkerConfig {
@@ -127,6 +146,8 @@ impl std::fmt::Debug for WorkerConfig {
                     .map(|c| format!("{} [{}] {}", c.name, c.expression, c.job_type))
                     .collect::<Vec<_>>(),
             )
+            .field("metrics_addr", &self.metrics_addr)
+            .field("failure_rate", &self.failure_rate)
             .field(
                 "webhook_signing_key",
                 &self.webhook_signing_key.as_ref().map(|_| "[REDACTED]"),
@@ -186,6 +207,11 @@ impl WorkerConfig {
                 Some(path) => crate::cron::load(&path)?,
                 None => Vec::new(),
             },
+            metrics_addr: match get("HERALD_METRICS_ADDR") {
+                None => None,
+                Some(v) => Some(parse_addr("HERALD_METRICS_ADDR", &v)?),
+            },
+            failure_rate: failure_rate(&get)?,
         })
     }
 
@@ -193,6 +219,89 @@ impl WorkerConfig {
     pub fn queue_names(&self) -> Vec<String> {
         self.queues.iter().map(|q| q.name.clone()).collect()
     }
+}
+
+/// Parses a listen address such as `127.0.0.1:9464`; `name` names it in the error.
+pub fn parse_addr(name: &'static str, value: &str) -> Result<SocketAddr, ConfigError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| invalid(name, value, "an address such as 127.0.0.1:9464"))
+}
+
+fn failure_rate(get: &impl Fn(&str) -> Option<String>) -> Result<FailureRateConfig, ConfigError> {
+    let fraction = |name: &'static str, default: f64| match get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<f64>()
+            .ok()
+            .filter(|f| *f > 0.0 && *f < 1.0)
+            .ok_or_else(|| invalid(name, &v, "a fraction between 0 and 1, such as 0.05")),
+    };
+    let threshold = fraction("HERALD_FAILURE_RATE_THRESHOLD", 0.05)?;
+    let resolve_below = fraction("HERALD_FAILURE_RATE_RESOLVE", threshold * 0.8)?;
+    if resolve_below > threshold {
+        return Err(invalid(
+            "HERALD_FAILURE_RATE_RESOLVE",
+            &resolve_below.to_string(),
+            "at most HERALD_FAILURE_RATE_THRESHOLD",
+        ));
+    }
+    Ok(FailureRateConfig {
+        window: duration(get, "HERALD_FAILURE_RATE_WINDOW", Duration::from_secs(300))?,
+        threshold,
+        resolve_below,
+        min_samples: u64::from(number(get, "HERALD_FAILURE_RATE_MIN_SAMPLES", 20)?),
+    })
+}
+
+/// Trace export settings from the standard `OTEL_*` variables (see the module table).
+pub fn otel_from_env() -> Result<OtelConfig, ConfigError> {
+    otel_from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+}
+
+/// [`otel_from_env`] through `get`.
+pub fn otel_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<OtelConfig, ConfigError> {
+    let defaults = OtelConfig::default();
+    let protocol = match get("OTEL_EXPORTER_OTLP_PROTOCOL").as_deref().map(str::trim) {
+        None | Some("grpc") => OtlpProtocol::Grpc,
+        Some("http/protobuf") => OtlpProtocol::HttpProtobuf,
+        Some(other) => {
+            return Err(invalid(
+                "OTEL_EXPORTER_OTLP_PROTOCOL",
+                other,
+                "`grpc` or `http/protobuf`",
+            ));
+        }
+    };
+    let millis = |name: &'static str, default: Duration| match get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(Duration::from_millis)
+            .ok_or_else(|| invalid(name, &v, "a positive number of milliseconds")),
+    };
+    let resource_attributes = get("OTEL_RESOURCE_ATTRIBUTES")
+        .map(|v| {
+            v.split(',')
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .filter(|(k, _)| !k.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(OtelConfig {
+        endpoint: get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            .or_else(|| get("OTEL_EXPORTER_OTLP_ENDPOINT")),
+        protocol,
+        service_name: get("OTEL_SERVICE_NAME").unwrap_or(defaults.service_name),
+        resource_attributes,
+        schedule_delay: millis("OTEL_BSP_SCHEDULE_DELAY", defaults.schedule_delay)?,
+        export_timeout: millis("OTEL_EXPORTER_OTLP_TIMEOUT", defaults.export_timeout)?,
+    })
 }
 
 /// The log format from `HERALD_LOG_FORMAT` (`text` when unset or unknown is an error).
@@ -364,6 +473,10 @@ mod tests {
             ("HERALD_DB_POOL_SIZE", "-1"),
             ("HERALD_RETRY_JITTER", "2"),
             ("HERALD_MAX_PAYLOAD_BYTES", "256k"),
+            ("HERALD_METRICS_ADDR", "localhost"),
+            ("HERALD_FAILURE_RATE_THRESHOLD", "5"),
+            ("HERALD_FAILURE_RATE_MIN_SAMPLES", "0"),
+            ("HERALD_FAILURE_RATE_WINDOW", "soon"),
         ];
         for (name, value) in cases {
             let err = config(&[("DATABASE_URL", "postgres://x"), (name, value)]).err();
@@ -401,6 +514,33 @@ mod tests {
         assert_eq!(parse_duration("12"), Some(Duration::from_secs(12)));
         assert_eq!(parse_duration("5 weeks"), None);
         assert_eq!(parse_duration(""), None);
+    }
+
+    #[test]
+    fn otel_settings_come_from_the_standard_variables() {
+        let vars: HashMap<&str, &str> = [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            ("OTEL_SERVICE_NAME", "billing-worker"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "deployment.environment=prod, team=core",
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let cfg = otel_from_lookup(|k| vars.get(k).map(|v| (*v).to_owned()));
+        let cfg = cfg.unwrap_or_default();
+        assert_eq!(cfg.endpoint.as_deref(), Some("http://collector:4318"));
+        assert_eq!(cfg.protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(cfg.service_name, "billing-worker");
+        assert_eq!(cfg.resource_attributes.len(), 2);
+        let off = otel_from_lookup(|_| None).unwrap_or_default();
+        assert_eq!(off.endpoint, None, "no endpoint, no export");
+        assert!(
+            otel_from_lookup(|k| (k == "OTEL_EXPORTER_OTLP_PROTOCOL").then(|| "udp".into()))
+                .is_err()
+        );
     }
 
     #[test]

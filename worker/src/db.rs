@@ -36,6 +36,7 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 pub struct DbHealth {
     critical_after: Duration,
     outage: Mutex<Option<Outage>>,
+    metrics: Option<std::sync::Arc<crate::telemetry::metrics::Metrics>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -50,11 +51,24 @@ impl DbHealth {
         Self {
             critical_after,
             outage: Mutex::new(None),
+            metrics: None,
         }
+    }
+
+    /// Also counts pool timeouts and CRITICAL events in `metrics`.
+    pub fn with_metrics(
+        mut self,
+        metrics: std::sync::Arc<crate::telemetry::metrics::Metrics>,
+    ) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Records a failed database operation `what`.
     pub fn failed(&self, what: &'static str, err: &sqlx::Error) {
+        if let (sqlx::Error::PoolTimedOut, Some(m)) = (err, &self.metrics) {
+            m.pool_timed_out();
+        }
         let Ok(mut outage) = self.outage.lock() else {
             return;
         };
@@ -72,6 +86,9 @@ impl DbHealth {
             }
             Some(o) if !o.critical_sent && o.since.elapsed() >= self.critical_after => {
                 o.critical_sent = true;
+                if let Some(m) = &self.metrics {
+                    m.critical_event("database_unreachable");
+                }
                 error!(
                     target: "herald::alert",
                     severity = "CRITICAL",

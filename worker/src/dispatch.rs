@@ -2,6 +2,11 @@
 //! guard, classify once ([`decide`]), log once ([`log_attempt`]), and record the attempt
 //! through the group-commit [`Finisher`]. The service's future resolves only after the
 //! attempt is durable, so the concurrency slot is held until then.
+//!
+//! Each attempt runs in one span (target `herald::trace`, exported over OTLP when
+//! configured; see the span table in `telemetry/mod.rs`) whose parent is the job's stored
+//! `traceparent`, and is counted by the worker's metrics and failure-rate alert once its
+//! audit row is written.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,7 +17,9 @@ use chrono::Utc;
 use futures::future::BoxFuture;
 use herald_jobs::{AttemptInfo, JobError, RetryPolicy};
 use tokio::sync::watch;
-use tracing::warn;
+use tracing::field::Empty;
+use tracing::{Instrument, Span, warn};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::audit::report::{AttemptRef, log_attempt};
 use crate::audit::{
@@ -21,6 +28,8 @@ use crate::audit::{
 use crate::panic_guard::CatchPanic;
 use crate::queue::ClaimedJob;
 use crate::registry::Registry;
+use crate::telemetry::Observers;
+use crate::telemetry::otel::{parent_context, trace_id_of};
 
 /// What every attempt of this process shares.
 pub struct DispatchShared {
@@ -34,6 +43,8 @@ pub struct DispatchShared {
     pub finisher: Finisher,
     /// Turns `true` when shutdown's grace period is over: running attempts stop.
     pub hard_stop: watch::Receiver<bool>,
+    /// Metrics and the failure-rate alert.
+    pub observers: Observers,
 }
 
 /// The tower service apalis calls for each task of one queue.
@@ -81,8 +92,41 @@ impl tower::Service<Task<ClaimedJob>> for Dispatcher {
 
 impl DispatchShared {
     async fn run(&self, job: ClaimedJob) -> Result<(), FinishError> {
+        let span = tracing::info_span!(
+            target: "herald::trace",
+            "job.attempt",
+            otel.name = %format_args!("process {}", job.queue),
+            otel.kind = "consumer",
+            otel.status_code = Empty,
+            otel.status_description = Empty,
+            messaging.system = "herald",
+            messaging.operation = "process",
+            messaging.destination.name = %job.queue,
+            messaging.message.id = %job.id,
+            herald.job.type = %job.job_type,
+            herald.attempt = job.attempt,
+            herald.max_attempts = job.max_attempts,
+            herald.worker.id = %self.worker_id,
+            herald.outcome = Empty,
+            error.type = Empty,
+        );
+        // Without an OpenTelemetry layer the span is disabled and both calls are no-ops.
+        let _ = span.set_parent(parent_context(job.trace_context.as_deref()));
+        let trace_id = trace_id_of(&span.context()).or_else(|| job.trace_id());
+        self.attempt(job, trace_id, &span)
+            .instrument(span.clone())
+            .await
+    }
+
+    async fn attempt(
+        &self,
+        job: ClaimedJob,
+        trace_id: Option<String>,
+        span: &Span,
+    ) -> Result<(), FinishError> {
         let started_at = Utc::now();
         let result = self.execute(&job).await;
+        let panicked = matches!(result, AttemptResult::Panicked(_));
         let finished_at = Utc::now();
         let (attempt, max_attempts) = (job.attempt_number(), job.max_attempts_number());
         let transition = decide(
@@ -93,8 +137,10 @@ impl DispatchShared {
             finished_at,
             rand::random(),
         );
-        let row = self.finish_row(&job, &transition, started_at, finished_at);
+        record_outcome(span, &transition);
+        let row = self.finish_row(&job, &transition, started_at, finished_at, trace_id);
         let applied = self.finisher.finish(row).await?;
+        let duration = (finished_at - started_at).to_std().unwrap_or_default();
         let attempt_ref = AttemptRef {
             job_id: job.id,
             job_type: &job.job_type,
@@ -105,6 +151,9 @@ impl DispatchShared {
         };
         if applied {
             log_attempt(attempt_ref, &transition);
+            self.observers
+                .attempt_recorded(&job.job_type, &transition, panicked, duration)
+                .await;
         } else {
             warn!(
                 job.id = job.id,
@@ -153,6 +202,7 @@ impl DispatchShared {
         t: &Transition,
         started_at: chrono::DateTime<Utc>,
         finished_at: chrono::DateTime<Utc>,
+        trace_id: Option<String>,
     ) -> FinishRow {
         let key = AttemptKey {
             job_id: job.id,
@@ -160,8 +210,31 @@ impl DispatchShared {
             worker_id: self.worker_id.clone(),
             started_at,
             finished_at,
-            trace_id: job.trace_id(),
+            trace_id,
         };
         FinishRow::new(key, t)
+    }
+}
+
+/// Records the attempt's outcome on its span: `herald.outcome`, and for a failure
+/// `error.type`, status Error, and on a retry the `retry scheduled` event.
+fn record_outcome(span: &Span, t: &Transition) {
+    span.record("herald.outcome", t.outcome.as_str());
+    let Some(failure) = t.failure.as_ref() else {
+        return;
+    };
+    span.record("error.type", failure.code.as_str());
+    span.record("otel.status_code", "error");
+    span.record("otel.status_description", failure.message.as_str());
+    if let Some(next) = t.next_run_at {
+        tracing::info!(
+            target: "herald::trace",
+            parent: span,
+            {
+                herald.next_run_at = %next.to_rfc3339(),
+                error.type = failure.code.as_str(),
+            },
+            "retry scheduled"
+        );
     }
 }

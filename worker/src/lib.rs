@@ -17,7 +17,7 @@
 //! - `fingerprint.rs`: the one definition of "the same failure" (normalised message hash)
 //! - `cron/`: recurring jobs (`HERALD_CRON_FILE`), enqueued once per tick across workers
 //! - `runtime.rs`: [`runtime::run`]
-//! - `telemetry.rs`: log output
+//! - `telemetry/`: logs, OTLP traces, Prometheus metrics, the failure-rate alert
 //! - `private_pg/`: a private PostgreSQL for the demo and the tests
 //! - `demo/`, `cli/`: the `herald` command
 

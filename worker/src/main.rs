@@ -20,11 +20,18 @@ async fn main() -> ExitCode {
     let filter = std::env::var("HERALD_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| cli.command.default_log_filter().to_owned());
-    if let Err(e) = telemetry::init_logging(format, &filter) {
-        return fail(&e, 2);
-    }
+    let otel = match config::otel_from_env() {
+        Ok(o) => o,
+        Err(e) => return fail(&e.to_string(), 2),
+    };
+    let telemetry = match telemetry::init(format, &filter, &otel) {
+        Ok(t) => t,
+        Err(e) => return fail(&e, 2),
+    };
     let mut out = std::io::stdout();
-    match cli::run(cli, &mut out).await {
+    let result = cli::run(cli, &mut out).await;
+    telemetry.shutdown().await;
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e.to_string(), e.exit_code()),
     }

@@ -61,3 +61,16 @@ pub(crate) const OP_PURGE: &str = include_str!("../queries/operator/purge.sql");
 pub(crate) const CRON_ENQUEUE_TICK: &str = include_str!("../queries/cron/enqueue_tick.sql");
 /// Forgets a schedule's old ticks (`cron/prune_ticks.sql`).
 pub(crate) const CRON_PRUNE_TICKS: &str = include_str!("../queries/cron/prune_ticks.sql");
+/// Records an alert transition (`telemetry/insert_alert_event.sql`).
+pub(crate) const INSERT_ALERT_EVENT: &str =
+    include_str!("../queries/telemetry/insert_alert_event.sql");
+/// Jobs by queue and state (`telemetry/queue_depth.sql`).
+pub(crate) const QUEUE_DEPTH: &str = include_str!("../queries/telemetry/queue_depth.sql");
+/// Running workers' heartbeat ages (`telemetry/heartbeat_ages.sql`).
+pub(crate) const HEARTBEAT_AGES: &str = include_str!("../queries/telemetry/heartbeat_ages.sql");
+/// Fleet-wide attempts and failures per job type (`stats/failure_rate.sql`).
+pub(crate) const STATS_FAILURE_RATE: &str = include_str!("../queries/stats/failure_rate.sql");
+/// Recent alert transitions (`stats/recent_alerts.sql`).
+pub(crate) const STATS_RECENT_ALERTS: &str = include_str!("../queries/stats/recent_alerts.sql");
+/// The demo run's failure-rate alert transitions (`demo/alert_events.sql`).
+pub(crate) const DEMO_ALERT_EVENTS: &str = include_str!("../queries/demo/alert_events.sql");

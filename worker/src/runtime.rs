@@ -27,6 +27,9 @@ use crate::dispatch::{DispatchShared, Dispatcher};
 use crate::queries;
 use crate::queue::{PgQueue, QueueSettings, Wakeups, lease};
 use crate::registry::Registry;
+use crate::telemetry::alert::FailureRateAlert;
+use crate::telemetry::metrics::Metrics;
+use crate::telemetry::{Observers, scrape};
 
 /// After the grace period, how long the finisher keeps retrying before giving up.
 const FINISH_DEADLINE_AFTER_GRACE: Duration = Duration::from_secs(10);
@@ -60,6 +63,15 @@ pub enum RunError {
         schedule: String,
         /// Why.
         message: String,
+    },
+    /// The metrics endpoint could not be bound.
+    #[error("cannot serve metrics on {addr}: {source}")]
+    Metrics {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
     },
     /// The apalis monitor reported worker errors.
     #[error("worker runtime failed: {0}")]
@@ -105,17 +117,46 @@ pub async fn run_with_pool(
     register(&pool, &cfg, &registry)
         .await
         .map_err(RunError::Register)?;
-    rescue_left_behind(&pool, &cfg)
-        .await
-        .map_err(RunError::Register)?;
     info!(
         worker.id = %cfg.worker_id,
         config = ?cfg,
         job_types = ?registry.kinds(),
         "worker starting"
     );
-    let health = Arc::new(DbHealth::new(cfg.outage_critical_after));
+    let metrics = Arc::new(Metrics::new());
+    for kind in registry.kinds() {
+        metrics.job_type_registered(kind);
+    }
+    let health =
+        Arc::new(DbHealth::new(cfg.outage_critical_after).with_metrics(Arc::clone(&metrics)));
     let (stop_tx, stop_rx) = watch::channel(false);
+    let metrics_server = match cfg.metrics_addr {
+        Some(addr) => Some(
+            scrape::serve(
+                addr,
+                Arc::clone(&metrics),
+                pool.clone(),
+                cfg.pool_size,
+                stop_rx.clone(),
+            )
+            .await
+            .map_err(|source| RunError::Metrics { addr, source })?,
+        ),
+        None => None,
+    };
+    let alert = Arc::new(FailureRateAlert::new(
+        cfg.failure_rate,
+        Arc::clone(&metrics),
+        pool.clone(),
+        cfg.worker_id.clone(),
+    ));
+    let observers = Observers {
+        metrics,
+        alert: Arc::clone(&alert),
+    };
+    rescue_left_behind(&pool, &cfg, &observers)
+        .await
+        .map_err(RunError::Register)?;
     let (hard_stop_tx, hard_stop_rx) = watch::channel(false);
     let (give_up_tx, give_up_rx) = watch::channel(false);
     let (finisher, finisher_task) = Finisher::spawn(pool.clone(), Arc::clone(&health), give_up_rx);
@@ -135,13 +176,17 @@ pub async fn run_with_pool(
         )),
         tokio::spawn(lease::rescue(
             pool.clone(),
-            cfg.worker_id.clone(),
-            cfg.lease,
-            cfg.rescue_interval,
-            cfg.retry,
+            lease::RescueSettings {
+                worker_id: cfg.worker_id.clone(),
+                lease: cfg.lease,
+                interval: cfg.rescue_interval,
+                policy: cfg.retry,
+            },
             Arc::clone(&health),
+            observers.clone(),
             stop_rx.clone(),
         )),
+        tokio::spawn(alert.run(stop_rx.clone())),
     ];
     for entry in schedules {
         background.push(tokio::spawn(crate::cron::scheduler::run(
@@ -157,6 +202,7 @@ pub async fn run_with_pool(
         retry: cfg.retry,
         finisher,
         hard_stop: hard_stop_rx,
+        observers,
     });
     let monitor = build_monitor(&cfg, &registry, &pool, &health, &wakeups, &shared);
     drop(shared);
@@ -184,7 +230,7 @@ pub async fn run_with_pool(
     let _ = stop_tx.send(true);
     let _ = finisher_task.await;
     deadline.abort();
-    for task in background {
+    for task in background.into_iter().chain(metrics_server) {
         let _ = task.await;
     }
     if let Err(e) = sqlx::query(queries::WORKER_STOPPED)
@@ -264,11 +310,17 @@ async fn register(
 }
 
 /// Rescues jobs a previous process with this worker id died holding, before claiming.
-async fn rescue_left_behind(pool: &PgPool, cfg: &WorkerConfig) -> Result<(), sqlx::Error> {
+async fn rescue_left_behind(
+    pool: &PgPool,
+    cfg: &WorkerConfig,
+    observers: &crate::telemetry::Observers,
+) -> Result<(), sqlx::Error> {
     let lost = lease::Lost::LeftBy {
         worker_id: &cfg.worker_id,
     };
-    while lease::rescue_once(pool, lost, &cfg.retry).await? == lease::RESCUE_BATCH as usize {}
+    while lease::rescue_once(pool, lost, &cfg.retry, observers).await?
+        == lease::RESCUE_BATCH as usize
+    {}
     Ok(())
 }
 

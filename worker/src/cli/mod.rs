@@ -3,7 +3,8 @@
 //!
 //! | command | what it does |
 //! |---|---|
-//! | `herald worker` | runs the worker until SIGINT/SIGTERM (configuration: `config.rs`) |
+//! | `herald worker [--metrics-addr ADDR]` | runs the worker until SIGINT/SIGTERM (configuration: `config.rs`), serving `/metrics` on ADDR |
+//! | `herald stats [--window 5m] [--json]` | the fleet-wide failure rate from the audit table |
 //! | `herald migrate` | applies Herald's migrations (idempotent) |
 //! | `herald enqueue <type> --payload <json>` | enqueues one job, printing its id |
 //! | `herald demo` | the end-to-end demo (see `demo/`) |
@@ -39,7 +40,9 @@ pub mod jobs;
 pub mod migrate;
 pub mod purge;
 pub mod replay;
+pub mod stats;
 pub(crate) mod table;
+pub mod worker;
 
 /// Herald: background jobs on PostgreSQL, with every failure classified and audited.
 #[derive(Debug, Parser)]
@@ -54,11 +57,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the worker until SIGINT or SIGTERM (configured by environment variables).
-    Worker,
+    Worker(worker::WorkerArgs),
     /// Apply Herald's database migrations (safe to run again).
     Migrate,
     /// Enqueue one job and print its id.
     Enqueue(enqueue::EnqueueArgs),
+    /// Show the fleet-wide failure rate over a window, from the audit table.
+    Stats(stats::StatsArgs),
     /// Run the end-to-end demo: enqueue notification jobs, run them, show the audit.
     Demo(crate::demo::DemoArgs),
     /// List jobs, or show one job with its full audit timeline.
@@ -128,12 +133,8 @@ impl From<std::io::Error> for CliError {
 /// Runs `cli`, writing user-facing output to `out`.
 pub async fn run(cli: Cli, out: &mut (impl Write + Send)) -> Result<(), CliError> {
     match cli.command {
-        Command::Worker => {
-            let cfg = WorkerConfig::from_env()?;
-            let registry = crate::runtime::default_registry(&cfg)?;
-            crate::runtime::run(cfg, registry, crate::runtime::shutdown_signal()).await?;
-            Ok(())
-        }
+        Command::Worker(args) => worker::run(args).await,
+        Command::Stats(args) => stats::run(args, out).await,
         Command::Migrate => migrate::run(out).await,
         Command::Enqueue(args) => enqueue::run(args, out).await,
         Command::Demo(args) => crate::demo::run(args, out).await,

@@ -7,8 +7,14 @@
 //!    limit, and fail permanently (`receiver.rs`).
 //! 3. Enqueues `--jobs` `notify.webhook` jobs in one transaction, in a fixed mix, and
 //!    shows a payload rejected at enqueue.
-//! 4. Runs the worker in-process (short backoff) until every job is settled.
-//! 5. Prints a summary read back from the tables (`summary.rs`) and where to look next.
+//! 4. Runs the worker in-process (short backoff) until every job is settled; its mix
+//!    trips the failure-rate alert, which then resolves once no attempt fails for the
+//!    demo's 10 s window (`alert.rs`).
+//! 5. Prints a summary read back from the tables (`summary.rs`), the alert's
+//!    transitions, and where to look next.
+//!
+//! With `OTEL_EXPORTER_OTLP_ENDPOINT` set, the enqueue and every attempt are exported as
+//! one trace; with `--metrics-addr` the worker serves `/metrics` while the demo runs.
 //!
 //! The private PostgreSQL stays up afterwards; the summary prints how to stop it.
 
@@ -20,12 +26,14 @@ use herald_jobs::enqueue::{NewJob, enqueue_in};
 use herald_jobs::notify::WebhookJob;
 use sqlx::PgPool;
 use tokio::sync::oneshot;
+use tracing::Instrument;
 
 use crate::cli::CliError;
 use crate::config::WorkerConfig;
 use crate::private_pg::{PrivatePgError, PrivatePostgres, default_home};
 use crate::queries;
 
+mod alert;
 pub mod receiver;
 pub mod summary;
 
@@ -36,9 +44,9 @@ pub const DEMO_PORT: u16 = 54329;
 /// The private instance's database.
 pub const DEMO_DATABASE: &str = "herald_demo";
 /// The demo's webhook signing key.
-const DEMO_SIGNING_KEY: &str = "herald-demo-signing-key";
+pub const DEMO_SIGNING_KEY: &str = "herald-demo-signing-key";
 /// Jobs per scenario in every 20 jobs: ok, flaky, slow-down, gone, invalid, down.
-const MIX: [usize; 6] = [14, 2, 1, 1, 1, 1];
+pub const MIX: [usize; 6] = [14, 2, 1, 1, 1, 1];
 
 /// Arguments of `herald demo`.
 #[derive(Debug, Args)]
@@ -49,6 +57,9 @@ pub struct DemoArgs {
     /// Give up if the jobs have not settled after this many seconds.
     #[arg(long, default_value_t = 90)]
     pub timeout_secs: u64,
+    /// Serve the worker's Prometheus metrics on http://<ADDR>/metrics while it runs.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// Why the demo failed.
@@ -97,11 +108,16 @@ async fn run_demo(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), D
 
     let receiver = Receiver::start(DEMO_SIGNING_KEY.as_bytes()).await?;
     writeln!(out, "  webhook receiver: {}", receiver.base_url())?;
-    let ids = enqueue_mix(&pool, &receiver, args.jobs as usize, out).await?;
+    let enqueue_span = tracing::info_span!(target: "herald::trace", "demo enqueue");
+    let ids = enqueue_mix(&pool, &receiver, args.jobs as usize, out)
+        .instrument(enqueue_span)
+        .await?;
 
     let started = Instant::now();
     let (stop, stopped) = oneshot::channel::<()>();
-    let cfg = worker_config(&database_url)?;
+    let mut cfg = worker_config(&database_url)?;
+    cfg.metrics_addr = args.metrics_addr;
+    let window = cfg.failure_rate.window;
     let registry =
         crate::runtime::default_registry(&cfg).map_err(|e| DemoError::Other(e.to_string()))?;
     let worker = tokio::spawn(crate::runtime::run_with_pool(
@@ -117,6 +133,14 @@ async fn run_demo(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), D
         "  worker: running (concurrency 16, retry backoff 200 ms doubling, capped at 2 s)"
     )?;
     let settled = wait_until_settled(&pool, &ids, Duration::from_secs(args.timeout_secs)).await;
+    if settled.is_ok() {
+        writeln!(
+            out,
+            "  jobs settled; waiting up to {} s for the failure-rate alert to resolve",
+            window.as_secs() + 20
+        )?;
+        alert::wait_for_resolve(&pool, window).await?;
+    }
     let _ = stop.send(());
     worker
         .await
@@ -134,6 +158,7 @@ async fn run_demo(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), D
 
     let summary = summary::Summary::load(&pool, &ids).await?;
     summary.print(out)?;
+    alert::print(&pool, out).await?;
     print_examples(&pool, &ids, out).await?;
     print_next_steps(&database_url, private.as_ref(), out)?;
     Ok(())
@@ -183,6 +208,7 @@ fn worker_config(database_url: &str) -> Result<WorkerConfig, DemoError> {
         "HERALD_POLL_INTERVAL" => Some("1s".to_owned()),
         "HERALD_RETRY_BASE" => Some("200ms".to_owned()),
         "HERALD_RETRY_MAX" => Some("2s".to_owned()),
+        "HERALD_FAILURE_RATE_WINDOW" => Some(alert::WINDOW.to_owned()),
         _ => None,
     };
     WorkerConfig::from_lookup(env).map_err(|e| DemoError::Other(format!("demo configuration: {e}")))
@@ -210,7 +236,8 @@ async fn enqueue_mix(
         let budget = if scenario == "down" { 3 } else { 5 };
         let new = NewJob::new(&job)
             .map_err(|e| DemoError::Other(e.to_string()))?
-            .max_attempts(budget);
+            .max_attempts(budget)
+            .with_current_trace();
         ids.push(
             enqueue_in(&mut tx, new)
                 .await

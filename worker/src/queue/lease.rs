@@ -58,16 +58,33 @@ async fn beat(pool: &PgPool, worker_id: &str) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// What [`rescue`] runs with.
+#[derive(Debug, Clone)]
+pub struct RescueSettings {
+    /// This worker's id (the rescuer in logs).
+    pub worker_id: String,
+    /// A lease older than this has expired.
+    pub lease: Duration,
+    /// How often to look.
+    pub interval: Duration,
+    /// The retry schedule for rescued jobs.
+    pub policy: RetryPolicy,
+}
+
 /// Runs [`rescue_once`] every `interval` (± 20 % jitter) until `stop` turns true.
 pub async fn rescue(
     pool: PgPool,
-    worker_id: String,
-    lease: Duration,
-    interval: Duration,
-    policy: RetryPolicy,
+    settings: RescueSettings,
     health: Arc<DbHealth>,
+    observers: crate::telemetry::Observers,
     mut stop: watch::Receiver<bool>,
 ) {
+    let RescueSettings {
+        worker_id,
+        lease,
+        interval,
+        policy,
+    } = settings;
     loop {
         let jittered = interval.mul_f64(0.8 + 0.4 * rand::random::<f64>());
         tokio::select! {
@@ -78,7 +95,7 @@ pub async fn rescue(
             rescuer: &worker_id,
             lease,
         };
-        match rescue_once(&pool, lost, &policy).await {
+        match rescue_once(&pool, lost, &policy, &observers).await {
             Ok(_) => health.ok(),
             Err(e) => health.failed("rescue expired leases", &e),
         }
@@ -122,6 +139,7 @@ pub async fn rescue_once(
     pool: &PgPool,
     lost: Lost<'_>,
     policy: &RetryPolicy,
+    observers: &crate::telemetry::Observers,
 ) -> Result<usize, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let query = match lost {
@@ -175,7 +193,12 @@ pub async fn rescue_once(
             },
             t,
         );
+        let duration = (now - started).to_std().unwrap_or_default();
+        observers
+            .attempt_recorded(&job.job_type, t, false, duration)
+            .await;
     }
+    observers.metrics.rescued(applied.len());
     info!(
         rescued = applied.len(),
         "rescued jobs whose worker stopped heartbeating"

@@ -1,0 +1,158 @@
+//! The failure-rate alert: feeds finished attempts to the tracker and acts on its
+//! transitions, each exactly once:
+//!
+//! | transition | event (target `herald::alert`) | gauge | audit row |
+//! |---|---|---|---|
+//! | trip | ERROR, `severity = "CRITICAL"`, `alert = "job_failure_rate"` | `herald_failure_rate_alert_firing{job_type}` = 1 | `herald.alert_events`, `tripped` |
+//! | resolve | INFO, `severity = "INFO"` | 0 | `herald.alert_events`, `resolved` |
+//!
+//! Event fields: `alert`, `alert.scope` (`*` or a job type), `alert.transition`,
+//! `failure_rate`, `attempts`, `failures`, `threshold`, `window_secs`, `worker.id`.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use super::failure_rate::{AlertChange, FailureRateConfig, FailureRateTracker};
+use super::metrics::Metrics;
+use crate::audit::AttemptOutcome;
+use crate::queries;
+
+/// The alert's stable name.
+pub const ALERT_NAME: &str = "job_failure_rate";
+
+/// The failure-rate alert of one worker.
+#[derive(Debug)]
+pub struct FailureRateAlert {
+    cfg: FailureRateConfig,
+    tracker: Mutex<FailureRateTracker>,
+    metrics: Arc<Metrics>,
+    pool: PgPool,
+    worker_id: String,
+}
+
+impl FailureRateAlert {
+    /// An alert with `cfg`, reporting to `metrics` and recording rows through `pool`.
+    pub fn new(
+        cfg: FailureRateConfig,
+        metrics: Arc<Metrics>,
+        pool: PgPool,
+        worker_id: String,
+    ) -> Self {
+        Self {
+            cfg,
+            tracker: Mutex::new(FailureRateTracker::new(cfg, Instant::now())),
+            metrics,
+            pool,
+            worker_id,
+        }
+    }
+
+    /// Counts one finished attempt (interrupted ones are not counted) and acts on any
+    /// transition it causes.
+    pub async fn attempt_finished(&self, job_type: &str, outcome: AttemptOutcome) {
+        let failed = match outcome {
+            AttemptOutcome::Succeeded => false,
+            AttemptOutcome::Retrying | AttemptOutcome::Dead | AttemptOutcome::Abandoned => true,
+            AttemptOutcome::Interrupted => return,
+        };
+        if let Ok(mut tracker) = self.tracker.lock() {
+            tracker.record(job_type, failed, Instant::now());
+        }
+        self.evaluate().await;
+    }
+
+    /// Re-evaluates the window (old attempts age out), acting on any transition.
+    pub async fn evaluate(&self) {
+        let (states, changes) = match self.tracker.lock() {
+            Ok(mut tracker) => tracker.evaluate(Instant::now()),
+            Err(_) => return,
+        };
+        for (scope, sample, firing) in &states {
+            self.metrics.failure_rate(scope, sample.rate(), *firing);
+        }
+        for change in changes {
+            self.report(&change).await;
+        }
+    }
+
+    /// Re-evaluates every 1/60 of the window (at least every 5 s) until `stop` turns
+    /// true, so an alert resolves when failures age out even without new attempts.
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let every =
+            (self.cfg.window / 60).clamp(Duration::from_millis(100), Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = tokio::time::sleep(every) => self.evaluate().await,
+            }
+        }
+    }
+
+    async fn report(&self, change: &AlertChange) {
+        let rate = change.sample.rate();
+        let window_secs = self.cfg.window.as_secs_f64();
+        let (transition, severity) = if change.firing {
+            self.metrics.critical_event(ALERT_NAME);
+            error!(
+                target: "herald::alert",
+                {
+                    severity = "CRITICAL",
+                    alert = ALERT_NAME,
+                    alert.scope = %change.scope,
+                    alert.transition = "tripped",
+                    failure_rate = rate,
+                    attempts = change.sample.attempts,
+                    failures = change.sample.failures,
+                    threshold = self.cfg.threshold,
+                    window_secs,
+                    worker.id = %self.worker_id,
+                },
+                "job failure rate is above the alert threshold"
+            );
+            ("tripped", "CRITICAL")
+        } else {
+            info!(
+                target: "herald::alert",
+                {
+                    severity = "INFO",
+                    alert = ALERT_NAME,
+                    alert.scope = %change.scope,
+                    alert.transition = "resolved",
+                    failure_rate = rate,
+                    attempts = change.sample.attempts,
+                    failures = change.sample.failures,
+                    threshold = self.cfg.threshold,
+                    window_secs,
+                    worker.id = %self.worker_id,
+                },
+                "job failure rate is back below the alert threshold"
+            );
+            ("resolved", "INFO")
+        };
+        let inserted = sqlx::query(queries::INSERT_ALERT_EVENT)
+            .bind(ALERT_NAME)
+            .bind(&change.scope)
+            .bind(transition)
+            .bind(severity)
+            .bind(rate)
+            .bind(i64::try_from(change.sample.attempts).unwrap_or(i64::MAX))
+            .bind(i64::try_from(change.sample.failures).unwrap_or(i64::MAX))
+            .bind(self.cfg.threshold)
+            .bind(window_secs)
+            .bind(&self.worker_id)
+            .execute(&self.pool)
+            .await;
+        if let Err(e) = inserted {
+            warn!(
+                alert = ALERT_NAME,
+                alert.transition = transition,
+                error.message = %crate::sanitize::sanitize(&e.to_string()),
+                "could not record the alert transition in herald.alert_events"
+            );
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! What operators see: logs, traces, metrics and the failure-rate alert.
+//!
+//! # Layout
+//! - `logs.rs`: the log layer (stderr, text or JSON)
+//! - `otel.rs`: OTLP trace export and W3C `traceparent` handling
+//! - `metrics.rs`: the Prometheus metrics of one worker
+//! - `scrape.rs`: the `/metrics` HTTP endpoint and the gauges read at scrape time
+//! - `failure_rate.rs`: the sliding-window failure-rate tracker (pure)
+//! - `alert.rs`: turning the tracker's trips and resolves into events, gauges and rows
+//!
+//! # Log targets
+//!
+//! | target | what |
+//! |---|---|
+//! | `herald_worker::…` (module paths) | diagnostics: lifecycle, outages, rescue, exporter trouble |
+//! | `herald::audit` | one event per finished attempt (see `audit/report.rs`) |
+//! | `herald::alert` | alert events: CRITICAL (`severity = "CRITICAL"`) when the failure rate trips or the database is gone too long; INFO when the failure rate resolves |
+//! | `herald::trace` | spans and span events for OpenTelemetry only; never logged |
+//!
+//! # Spans (exported over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set)
+//!
+//! | span | kind | when | attributes |
+//! |---|---|---|---|
+//! | `<queue> process` | consumer | one per attempt, child of the enqueuer's `traceparent` when the job has one | `messaging.system` = `herald`, `messaging.operation` = `process`, `messaging.destination.name` = queue, `messaging.message.id` = job id, `herald.job.type`, `herald.attempt`, `herald.max_attempts`, `herald.worker.id`, `herald.outcome` (`succeeded`, `retrying`, `dead`, `interrupted`), `error.type` = error code; status Error on a failed attempt |
+//!
+//! | span event | on | fields |
+//! |---|---|---|
+//! | `retry scheduled` | a retryable failure | `herald.next_run_at` (RFC 3339), `error.type` |
+//! | the attempt's WARN/ERROR log event | retries and dead jobs | as in `audit/report.rs` |
+//!
+//! The audit row's `trace_id` is the attempt span's trace id (the enqueuer's when the
+//! job carries a `traceparent`), so an audit row leads to its trace.
+//!
+//! # Metrics (`herald worker --metrics-addr 127.0.0.1:9464`, path `/metrics`)
+//!
+//! | metric | type | labels | meaning |
+//! |---|---|---|---|
+//! | `herald_job_attempts_total` | counter | `job_type`, `outcome` | finished attempts (this process) |
+//! | `herald_job_attempt_duration_seconds` | histogram | `job_type` | attempt run time |
+//! | `herald_job_retries_scheduled_total` | counter | `job_type` | attempts that ended in a scheduled retry |
+//! | `herald_jobs_dead_total` | counter | `job_type` | jobs that died (terminal or exhausted) |
+//! | `herald_job_panics_total` | counter | `job_type` | handler panics |
+//! | `herald_attempts_rescued_total` | counter | — | attempts of dead workers audited `abandoned` by this process |
+//! | `herald_queue_jobs` | gauge | `queue`, `state` | jobs by state, fleet-wide (read at scrape) |
+//! | `herald_db_pool_connections` | gauge | `state` (`in_use`, `idle`, `max`) | this worker's pool |
+//! | `herald_db_pool_acquire_timeouts_total` | counter | — | queries that waited `HERALD_DB_ACQUIRE_TIMEOUT` for a connection in vain |
+//! | `herald_db_pool_acquire_wait_seconds` | gauge | — | how long the last scrape waited for a pool connection |
+//! | `herald_worker_heartbeat_age_seconds` | gauge | `worker` | age of each running worker's last heartbeat, fleet-wide (read at scrape) |
+//! | `herald_failure_rate` | gauge | `job_type` (`*` = all) | failed share of this process's attempts over the window |
+//! | `herald_failure_rate_alert_firing` | gauge | `job_type` (`*` = all) | 1 while the alert is tripped |
+//! | `herald_critical_events_total` | counter | `alert` | CRITICAL events emitted |
+//!
+//! Job ids and trace ids go on spans, never on metric labels.
+
+pub mod alert;
+pub mod failure_rate;
+pub mod logs;
+pub mod metrics;
+pub mod otel;
+pub mod scrape;
+
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::config::LogFormat;
+pub use otel::{OtelConfig, OtlpProtocol};
+
+/// The installed telemetry; call [`Telemetry::shutdown`] before exiting so queued spans
+/// are exported.
+#[derive(Debug, Default)]
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Whether spans are being exported.
+    pub fn exporting(&self) -> bool {
+        self.provider.is_some()
+    }
+
+    /// Exports what is queued (bounded by the export timeout) and stops the exporter.
+    pub async fn shutdown(self) {
+        if let Some(provider) = self.provider {
+            let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+        }
+    }
+}
+
+/// Installs the global subscriber: the log layer (`format`, `filter`) and, when `otel`
+/// names an endpoint, the OTLP trace layer. Must run inside a Tokio runtime. Fails if
+/// `filter` is invalid, the exporter cannot be built, or a subscriber is installed.
+pub fn init(format: LogFormat, filter: &str, otel: &OtelConfig) -> Result<Telemetry, String> {
+    let logs = logs::layer(format, filter)?;
+    let (provider, otel_layer) = match otel::layer(otel)? {
+        Some((provider, layer)) => (Some(provider), Some(layer)),
+        None => (None, None),
+    };
+    tracing_subscriber::registry()
+        .with(logs)
+        .with(otel_layer)
+        .try_init()
+        .map_err(|e| format!("cannot install the log subscriber: {e}"))?;
+    Ok(Telemetry { provider })
+}
+
+/// Installs the log layer only (no trace export). Fails like [`init`].
+pub fn init_logging(format: LogFormat, filter: &str) -> Result<(), String> {
+    init(format, filter, &OtelConfig::default()).map(|_| ())
+}
+
+/// Where a finished, recorded attempt is counted: the metrics and the failure-rate
+/// alert of one worker.
+#[derive(Debug, Clone)]
+pub struct Observers {
+    /// The worker's metrics.
+    pub metrics: std::sync::Arc<metrics::Metrics>,
+    /// The worker's failure-rate alert.
+    pub alert: std::sync::Arc<alert::FailureRateAlert>,
+}
+
+impl Observers {
+    /// Counts one attempt of `job_type` whose audit row has been written.
+    pub async fn attempt_recorded(
+        &self,
+        job_type: &str,
+        t: &crate::audit::Transition,
+        panicked: bool,
+        duration: std::time::Duration,
+    ) {
+        self.metrics
+            .attempt_finished(job_type, t, panicked, duration);
+        self.alert.attempt_finished(job_type, t.outcome).await;
+    }
+}
