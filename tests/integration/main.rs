@@ -5,6 +5,7 @@
 
 mod cli;
 mod demo;
+mod email;
 mod enqueue;
 mod failures;
 mod finisher;

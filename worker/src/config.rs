@@ -20,6 +20,7 @@
 //! | `HERALD_WEBHOOK_TIMEOUT` | `10s` | per-request timeout of `notify.webhook` |
 //! | `HERALD_LOG_FORMAT` | `text` | `text` or `json` |
 //! | `HERALD_LOG` (or `RUST_LOG`) | `info` | `tracing` filter, e.g. `info,herald::audit=debug` |
+//! | `HERALD_SMTP_*`, `HERALD_EMAIL_*` | (e-mail off) | the `notify.email` channel: see [`email`] |
 //!
 //! Durations are written `250ms`, `30s`, `5m`, `2h`, `7d`, or a bare number of seconds.
 //! [`WorkerConfig::from_lookup`] validates everything at start-up, so a bad value stops
@@ -29,6 +30,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use herald_jobs::RetryPolicy;
+
+pub mod email;
 
 /// A configuration value that could not be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -99,6 +102,8 @@ pub struct WorkerConfig {
     pub webhook_signing_key: Option<String>,
     /// `notify.webhook` request timeout.
     pub webhook_timeout: Duration,
+    /// The `notify.email` channel; `None` when `HERALD_SMTP_HOST` is unset.
+    pub email: Option<email::EmailConfig>,
 }
 
 impl std::fmt::Debug for WorkerConfig {
@@ -115,6 +120,7 @@ impl std::fmt::Debug for WorkerConfig {
                 "webhook_signing_key",
                 &self.webhook_signing_key.as_ref().map(|_| "[REDACTED]"),
             )
+            .field("email", &self.email)
             .finish_non_exhaustive()
     }
 }
@@ -161,6 +167,7 @@ impl WorkerConfig {
             )?,
             webhook_signing_key: get("HERALD_WEBHOOK_SIGNING_KEY"),
             webhook_timeout: duration(&get, "HERALD_WEBHOOK_TIMEOUT", Duration::from_secs(10))?,
+            email: email::EmailConfig::from_lookup(&get)?,
         })
     }
 

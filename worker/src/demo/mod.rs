@@ -27,6 +27,7 @@ use crate::private_pg::{PrivatePgError, PrivatePostgres, default_home};
 use crate::queries;
 
 pub mod receiver;
+pub mod smtp_sink;
 pub mod summary;
 
 use receiver::{Receiver, SCENARIOS};
