@@ -264,6 +264,51 @@ async fn a_451_is_retried_with_backoff_and_a_550_is_dead_after_one_attempt() {
 }
 
 #[tokio::test]
+async fn a_rejected_password_is_permission_denied_at_once_and_never_logged() {
+    const PASSWORD: &str = "Sm7p-pa55word-do-not-log";
+    let (logs, _guard) = Logs::capture();
+    let db = TestDb::new().await;
+    let sink = SmtpSink::start_rejecting_auth()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = sink.port().to_string();
+    let mut env = smtp_env(&port, "off");
+    env.extend([
+        ("HERALD_SMTP_USERNAME", "mailer"),
+        ("HERALD_SMTP_PASSWORD", PASSWORD),
+    ]);
+    let worker = InProcessWorker::start_with_registry(&db, "mailer", &env, |cfg| {
+        default_registry(cfg).unwrap_or_else(|e| panic!("registry: {e}"))
+    })
+    .await;
+    let id = enqueue_email(&db, "ann@example.com", "Ann", 5).await;
+    settled(&db.pool, &[id], SETTLE).await;
+    worker.stop().await;
+
+    let rows = trail(&db.pool, id).await;
+    assert_eq!(rows.len(), 1, "a bad password is not retried: {rows:?}");
+    assert_eq!(rows[0].outcome, "dead");
+    assert_eq!(rows[0].error_code.as_deref(), Some("PERMISSION_DENIED"));
+    assert_eq!(rows[0].error_class.as_deref(), Some("terminal"));
+    assert_eq!(logs.audit(id, "ERROR").len(), 1, "one ERROR event");
+    assert!(sink.received().is_empty());
+    let text = logs.text();
+    assert!(
+        text.contains("worker starting"),
+        "the start-up event was captured"
+    );
+    assert!(!text.contains(PASSWORD), "the password reached the log");
+    assert!(
+        !rows[0]
+            .message
+            .clone()
+            .unwrap_or_default()
+            .contains(PASSWORD)
+    );
+    db.finish().await;
+}
+
+#[tokio::test]
 async fn a_refused_connection_is_retried_until_the_budget_ends() {
     let db = TestDb::new().await;
     // A port nothing listens on: bind, note the port, close.

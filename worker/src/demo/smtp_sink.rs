@@ -10,6 +10,10 @@
 //! | `name+550@domain` | always 550 `5.1.1 <name+550@domain>: mailbox unknown` |
 //! | `name+553@domain` (any other 5xx code) | always that code |
 //!
+//! Started with [`SmtpSink::start_rejecting_auth`] it advertises `AUTH PLAIN LOGIN`,
+//! answers every `AUTH` with 535 and every unauthenticated `MAIL` with 530, like a relay
+//! that does not know the worker's password.
+//!
 //! It listens on 127.0.0.1 only, on a port the OS picks, and logs nothing (recipients'
 //! addresses stay out of the logs).
 
@@ -60,6 +64,7 @@ impl ReceivedMail {
 
 #[derive(Default)]
 struct State {
+    rejects_auth: bool,
     received: Vec<ReceivedMail>,
     tries: HashMap<String, u32>,
 }
@@ -74,9 +79,21 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts the sink on 127.0.0.1 and a free port.
     pub async fn start() -> std::io::Result<Self> {
+        Self::spawn(false).await
+    }
+
+    /// Starts a sink that demands AUTH and rejects every password (535).
+    pub async fn start_rejecting_auth() -> std::io::Result<Self> {
+        Self::spawn(true).await
+    }
+
+    async fn spawn(rejects_auth: bool) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(Mutex::new(State::default()));
+        let state = Arc::new(Mutex::new(State {
+            rejects_auth,
+            ..State::default()
+        }));
         let shared = Arc::clone(&state);
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -152,6 +169,10 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     write.write_all(b"220 herald-sink ESMTP ready\r\n").await?;
+    let rejects_auth = state
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .rejects_auth;
     let (mut from, mut to) = (String::new(), Vec::<String>::new());
     let mut line = String::new();
     loop {
@@ -162,8 +183,13 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result
         let command = line.trim_end();
         let verb = command.get(..4).unwrap_or(command).to_ascii_uppercase();
         let reply: String = match verb.as_str() {
+            "EHLO" if rejects_auth => {
+                "250-herald-sink\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME".into()
+            }
             "EHLO" => "250-herald-sink\r\n250-8BITMIME\r\n250 SMTPUTF8".into(),
             "HELO" => "250 herald-sink".into(),
+            "AUTH" => "535 5.7.8 authentication credentials invalid".into(),
+            "MAIL" if rejects_auth => "530 5.7.0 authentication required".into(),
             "MAIL" => {
                 from = angle_address(command);
                 to.clear();
