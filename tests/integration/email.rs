@@ -337,6 +337,56 @@ async fn a_refused_connection_is_retried_until_the_budget_ends() {
 }
 
 #[tokio::test]
+async fn a_relay_that_never_answers_is_a_retryable_timeout() {
+    let db = TestDb::new().await;
+    // Accepts connections and never sends its greeting.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .port()
+        .to_string();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let mut env = smtp_env(&port, "off");
+    env.push(("HERALD_SMTP_TIMEOUT", "1s"));
+    let worker = InProcessWorker::start_with_registry(&db, "mailer", &env, |cfg| {
+        default_registry(cfg).unwrap_or_else(|e| panic!("registry: {e}"))
+    })
+    .await;
+    let id = enqueue_email(&db, "ann@example.com", "Ann", 2).await;
+    settled(&db.pool, &[id], SETTLE).await;
+    worker.stop().await;
+    silent.abort();
+
+    let rows = trail(&db.pool, id).await;
+    let seen: Vec<(&str, Option<&str>, Option<&str>)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.outcome.as_str(),
+                r.error_code.as_deref(),
+                r.error_class.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("retrying", Some("TIMEOUT"), Some("retryable")),
+            ("dead", Some("TIMEOUT"), Some("retryable")),
+        ]
+    );
+    db.finish().await;
+}
+
+#[tokio::test]
 async fn a_rate_limit_makes_a_burst_wait_instead_of_failing() {
     let db = TestDb::new().await;
     let sink = SmtpSink::start().await.unwrap_or_else(|e| panic!("{e}"));

@@ -14,12 +14,13 @@
 //! |---|---|---|
 //! | 2xx | (success) | |
 //! | connection refused or reset, TLS or protocol failure | `UPSTREAM_UNAVAILABLE` | retryable |
-//! | a timeout | `TIMEOUT` | retryable |
+//! | no answer within the send timeout | `TIMEOUT` | retryable |
 //! | 421, 450, 451, 452 and any other 4xx | `UPSTREAM_UNAVAILABLE` | retryable |
 //! | 550 with enhanced status 5.1.1 (no such mailbox) | `NOT_FOUND` | terminal |
 //! | 530, 534, 535, 538 (authentication) | `PERMISSION_DENIED` | terminal |
 //! | 550, 551, 552, 553, 554 and any other 5xx | `VALIDATION_ERROR` | terminal |
 //! | a malformed address, an unknown template, a missing variable | `VALIDATION_ERROR` | terminal |
+//! | a client-side SMTP error (e.g. no AUTH mechanism in common with the relay) | `INTERNAL_ERROR` | retryable |
 //!
 //! Messages name the relay host and quote its reply; they never hold the recipient's
 //! address or the SMTP password (the worker also masks e-mail local parts in anything
@@ -78,7 +79,7 @@ pub struct EmailSettings {
     pub tls: SmtpTls,
     /// `(username, password)` for SMTP AUTH, if the relay wants it.
     pub credentials: Option<(String, String)>,
-    /// Timeout of each SMTP command.
+    /// How long one send (connect to the final reply) may take.
     pub timeout: Duration,
     /// The `From` mailbox, e.g. `Herald <herald@example.com>`.
     pub from: String,
@@ -110,6 +111,7 @@ pub enum EmailSetupError {
 pub struct EmailContext {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     host: Arc<str>,
+    timeout: Duration,
     from: Mailbox,
     message_id_domain: Arc<str>,
     templates: Arc<Templates>,
@@ -158,6 +160,7 @@ impl EmailContext {
         Ok(Self {
             transport: builder.build(),
             host: settings.host.into(),
+            timeout: settings.timeout,
             from,
             message_id_domain: domain.into(),
             templates: Arc::new(settings.templates),
@@ -214,9 +217,16 @@ impl Job for EmailJob {
         if let Some(limiter) = &ctx.limiter {
             limiter.acquire().await;
         }
-        match ctx.transport.send(message).await {
-            Ok(_) => Ok(()),
-            Err(e) => Err(classify_send_error(&ctx.host, &e)),
+        // lettre's own timeout does not cover every read (a relay that accepts the
+        // connection and never greets would hang), so the whole send is bounded here.
+        match tokio::time::timeout(ctx.timeout, ctx.transport.send(message)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(classify_send_error(&ctx.host, &e)),
+            Err(_) => Err(JobError::timeout(format!(
+                "SMTP relay {} did not finish within {} ms",
+                ctx.host,
+                ctx.timeout.as_millis()
+            ))),
         }
     }
 }

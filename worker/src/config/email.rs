@@ -6,7 +6,7 @@
 //! | `HERALD_SMTP_PORT` | 587 (`starttls`), 465 (`implicit`), 25 (`none`) | its port |
 //! | `HERALD_SMTP_TLS` | `starttls` | `starttls` (required), `implicit` or `none` (plain, for localhost) |
 //! | `HERALD_SMTP_USERNAME`, `HERALD_SMTP_PASSWORD` | (none: no AUTH) | SMTP AUTH credentials; both or neither |
-//! | `HERALD_SMTP_TIMEOUT` | `30s` | timeout of each SMTP command |
+//! | `HERALD_SMTP_TIMEOUT` | `30s` | how long one send may take, from connecting to the relay's last reply |
 //! | `HERALD_EMAIL_FROM` | required with `HERALD_SMTP_HOST` | the `From` mailbox, e.g. `Shop <noreply@shop.example>` |
 //! | `HERALD_EMAIL_MESSAGE_ID_DOMAIN` | the `From` address's domain | domain of `<herald-job-{id}@domain>` |
 //! | `HERALD_EMAIL_TEMPLATES` | `templates/email` | the template folder (checked at start-up) |
@@ -36,7 +36,7 @@ pub struct EmailConfig {
     pub username: Option<String>,
     /// SMTP AUTH password (never logged).
     pub password: Option<String>,
-    /// Per-command timeout.
+    /// How long one send may take.
     pub timeout: Duration,
     /// The `From` mailbox.
     pub from: String,
