@@ -9,6 +9,7 @@ mod cli;
 mod cron;
 mod demo;
 mod deploy;
+mod email;
 mod enqueue;
 mod failures;
 mod finisher;

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use herald_worker::WorkerConfig;
+use herald_worker::{Registry, WorkerConfig};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -39,13 +39,26 @@ pub struct InProcessWorker {
 impl InProcessWorker {
     /// Starts a worker on `db` running `test.scripted`, with [`test_env`] plus `overrides`.
     pub async fn start(db: &TestDb, worker_id: &str, overrides: &[(&str, &str)]) -> Self {
+        let pool = db.pool.clone();
+        Self::start_with_registry(db, worker_id, overrides, |_| crate::jobs::registry(pool)).await
+    }
+
+    /// Starts a worker on `db` with [`test_env`] plus `overrides`, running the registry
+    /// `registry` builds from the resulting configuration (e.g. Herald's
+    /// `default_registry`, or one with a custom job).
+    pub async fn start_with_registry(
+        db: &TestDb,
+        worker_id: &str,
+        overrides: &[(&str, &str)],
+        registry: impl FnOnce(&WorkerConfig) -> Registry,
+    ) -> Self {
         let mut env = test_env(&db.url, worker_id);
         for (k, v) in overrides {
             env.insert((*k).to_owned(), (*v).to_owned());
         }
         let cfg = WorkerConfig::from_lookup(|k| env.get(k).cloned())
             .unwrap_or_else(|e| panic!("test worker config: {e}"));
-        let registry = crate::jobs::registry(db.pool.clone());
+        let registry = registry(&cfg);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(herald_worker::runtime::run_with_pool(
             cfg,

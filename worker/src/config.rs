@@ -34,6 +34,7 @@
 //! | `OTEL_RESOURCE_ATTRIBUTES` | (none) | extra resource attributes, `key=value,key=value` |
 //! | `OTEL_BSP_SCHEDULE_DELAY` | `5000` | milliseconds between span exports |
 //! | `OTEL_EXPORTER_OTLP_TIMEOUT` | `10000` | milliseconds one export may take |
+//! | `HERALD_SMTP_*`, `HERALD_EMAIL_*` | (e-mail off) | the `notify.email` channel: see [`email`] |
 //!
 //! Durations are written `250ms`, `30s`, `5m`, `2h`, `7d`, or a bare number of seconds.
 //! [`WorkerConfig::from_lookup`] validates everything at start-up, so a bad value stops
@@ -47,6 +48,7 @@ use herald_jobs::RetryPolicy;
 
 use crate::telemetry::failure_rate::FailureRateConfig;
 use crate::telemetry::{OtelConfig, OtlpProtocol};
+pub mod email;
 
 /// A configuration value that could not be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -125,6 +127,8 @@ pub struct WorkerConfig {
     pub metrics_addr: Option<SocketAddr>,
     /// The failure-rate alert's settings.
     pub failure_rate: FailureRateConfig,
+    /// The `notify.email` channel; `None` when `HERALD_SMTP_HOST` is unset.
+    pub email: Option<email::EmailConfig>,
 }
 
 impl std::fmt::Debug for WorkerConfig {
@@ -152,6 +156,7 @@ impl std::fmt::Debug for WorkerConfig {
                 "webhook_signing_key",
                 &self.webhook_signing_key.as_ref().map(|_| "[REDACTED]"),
             )
+            .field("email", &self.email)
             .finish_non_exhaustive()
     }
 }
@@ -212,6 +217,7 @@ impl WorkerConfig {
                 Some(v) => Some(parse_addr("HERALD_METRICS_ADDR", &v)?),
             },
             failure_rate: failure_rate(&get)?,
+            email: email::EmailConfig::from_lookup(&get)?,
         })
     }
 

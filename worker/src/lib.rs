@@ -11,6 +11,7 @@
 //! - `queue/`: claim, the apalis backend, NOTIFY wake-ups, heartbeats and rescue
 //! - `audit/`: the outcome decision, the attempt log event, the group-commit finisher
 //! - `dispatch.rs`: the apalis service that runs one job
+//! - `email.rs`: the `notify.email` channel's start-up (templates, SMTP, rate limit)
 //! - `registry.rs`: registered job types
 //! - `panic_guard.rs`: catching handler panics
 //! - `sanitize.rs`: redaction and control-character escaping
@@ -28,6 +29,7 @@ pub mod cron;
 pub mod db;
 pub mod demo;
 pub mod dispatch;
+pub mod email;
 pub mod fingerprint;
 pub mod panic_guard;
 pub mod private_pg;

@@ -24,6 +24,8 @@ pub(crate) const WORKER_STOPPED: &str = include_str!("../queries/workers/stopped
 pub(crate) const REGISTER_JOB_TYPE: &str = include_str!("../queries/workers/register_job_type.sql");
 /// The demo run's jobs by state (`demo/jobs_by_state.sql`).
 pub(crate) const DEMO_JOBS_BY_STATE: &str = include_str!("../queries/demo/jobs_by_state.sql");
+/// The demo run's jobs by type and state (`demo/jobs_by_type.sql`).
+pub(crate) const DEMO_JOBS_BY_TYPE: &str = include_str!("../queries/demo/jobs_by_type.sql");
 /// The demo run's audit rows by outcome (`demo/attempts_by_outcome.sql`).
 pub(crate) const DEMO_ATTEMPTS_BY_OUTCOME: &str =
     include_str!("../queries/demo/attempts_by_outcome.sql");

@@ -15,7 +15,7 @@ use std::time::Duration;
 use apalis::layers::WorkerBuilderExt;
 use apalis_core::monitor::Monitor;
 use apalis_core::worker::builder::WorkerBuilder;
-use herald_jobs::notify::{WebhookContext, WebhookJob};
+use herald_jobs::notify::{EmailJob, WebhookContext, WebhookJob};
 use sqlx::PgPool;
 use tokio::sync::{oneshot, watch};
 use tracing::{info, warn};
@@ -78,14 +78,19 @@ pub enum RunError {
     Runtime(String),
 }
 
-/// The job types `herald worker` runs, with their contexts built from `cfg`.
+/// The job types `herald worker` runs, with their contexts built from `cfg`:
+/// `notify.webhook`, and `notify.email` when `HERALD_SMTP_HOST` is set.
 pub fn default_registry(cfg: &WorkerConfig) -> Result<Registry, RunError> {
     let key = cfg.webhook_signing_key.clone().unwrap_or_default();
     let webhook = WebhookContext::new(key, cfg.webhook_timeout).map_err(|e| RunError::Setup {
         kind: "notify.webhook",
         message: e.to_string(),
     })?;
-    Ok(Registry::new().register::<WebhookJob>(webhook))
+    let registry = Registry::new().register::<WebhookJob>(webhook);
+    match &cfg.email {
+        Some(email) => Ok(registry.register::<EmailJob>(crate::email::context(email)?)),
+        None => Ok(registry),
+    }
 }
 
 /// Connects, migrates, and runs `registry` until `shutdown` resolves and every attempt

@@ -13,6 +13,7 @@
 //! | a Luhn-valid run of 13–19 digits (spaces/dashes allowed) | `[REDACTED-CARD]` |
 //! | `123-45-6789` | `[REDACTED-SSN]` |
 //! | `alice@example.com` | `***@example.com` |
+//! | `<root@localhost>` (an address in angle brackets, as SMTP replies quote it) | `<***@localhost>` |
 //! | newline, CR, tab, ESC and other control characters | `\n`, `\r`, `\t`, `\u{1b}` … |
 
 use std::borrow::Cow;
@@ -41,6 +42,8 @@ static URL_USERINFO: LazyLock<Regex> =
     LazyLock::new(|| compile(r"(?i)(?P<scheme>[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]*@"));
 static DIGIT_RUN: LazyLock<Regex> = LazyLock::new(|| compile(r"\b\d(?:[ -]?\d){12,18}\b"));
 static SSN: LazyLock<Regex> = LazyLock::new(|| compile(r"\b\d{3}-\d{2}-\d{4}\b"));
+static BRACKETED_EMAIL: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"<[^<>@\s]+@(?P<domain>[^<>@\s]+)>"));
 static EMAIL: LazyLock<Regex> =
     LazyLock::new(|| compile(r"(?i)\b[a-z0-9._%+-]+@(?P<domain>[a-z0-9.-]+\.[a-z]{2,})\b"));
 
@@ -78,6 +81,7 @@ pub fn redact(text: &str) -> Cow<'_, str> {
             run.to_owned()
         }
     });
+    out = replace(out, &BRACKETED_EMAIL, |c| format!("<***@{}>", &c["domain"]));
     replace(out, &EMAIL, |c| format!("***@{}", &c["domain"]))
 }
 
@@ -240,6 +244,35 @@ mod tests {
     fn ssns_and_email_local_parts_are_masked() {
         assert_eq!(redact("ssn 123-45-6789"), "ssn [REDACTED-SSN]");
         assert_eq!(redact("to alice.smith@example.com"), "to ***@example.com");
+    }
+
+    #[test]
+    fn smtp_replies_lose_recipient_addresses_and_smtp_credentials() {
+        let cases = [
+            (
+                "SMTP relay mx.test answered 550 5.1.1 <bob+550@example.com>: Recipient address rejected",
+                "SMTP relay mx.test answered 550 5.1.1 <***@example.com>: Recipient address rejected",
+            ),
+            (
+                "550 5.1.1 <root@localhost>: mailbox unknown",
+                "550 5.1.1 <***@localhost>: mailbox unknown",
+            ),
+            (
+                "RCPT TO:<ann.lee+news@mail.example.co.uk> rejected",
+                "RCPT TO:<***@mail.example.co.uk> rejected",
+            ),
+            (
+                "HERALD_SMTP_PASSWORD=hunter2 set",
+                "HERALD_SMTP_PASSWORD=[REDACTED] set",
+            ),
+            (
+                "smtp://mailer:hunter2@smtp.example.com:587",
+                "smtp://[REDACTED]@smtp.example.com:587",
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(sanitize(input), expected, "{input}");
+        }
     }
 
     #[test]

@@ -4,9 +4,11 @@
 //!    `$HERALD_HOME/demo` (default `/var/tmp/herald/demo`) on 127.0.0.1:54329 and
 //!    recreates its `herald_demo` database, so the audit table holds this run only.
 //! 2. Starts a local webhook receiver whose endpoints succeed, fail transiently, rate
-//!    limit, and fail permanently (`receiver.rs`).
+//!    limit, and fail permanently (`receiver.rs`), and a local SMTP sink that accepts,
+//!    answers 451 once, or answers 550 by recipient (`smtp_sink.rs`).
 //! 3. Enqueues `--jobs` `notify.webhook` jobs in one transaction, in a fixed mix, and
-//!    shows a payload rejected at enqueue.
+//!    shows a payload rejected at enqueue; then `--emails` `notify.email` jobs
+//!    (`emails.rs`).
 //! 4. Runs the worker in-process (short backoff) until every job is settled; its mix
 //!    trips the failure-rate alert, which then resolves once no attempt fails for the
 //!    demo's 10 s window (`alert.rs`).
@@ -34,7 +36,9 @@ use crate::private_pg::{PrivatePgError, PrivatePostgres, default_home};
 use crate::queries;
 
 mod alert;
+pub mod emails;
 pub mod receiver;
+pub mod smtp_sink;
 pub mod summary;
 
 use receiver::{Receiver, SCENARIOS};
@@ -60,6 +64,9 @@ pub struct DemoArgs {
     /// Serve the worker's Prometheus metrics on http://<ADDR>/metrics while it runs.
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// How many e-mail jobs to enqueue (sent to a local SMTP sink).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub emails: u32,
 }
 
 /// Why the demo failed.
@@ -108,14 +115,18 @@ async fn run_demo(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), D
 
     let receiver = Receiver::start(DEMO_SIGNING_KEY.as_bytes()).await?;
     writeln!(out, "  webhook receiver: {}", receiver.base_url())?;
+    let sink = smtp_sink::SmtpSink::start().await?;
+    writeln!(out, "  SMTP sink: {}:{}", sink.host(), sink.port())?;
     let enqueue_span = tracing::info_span!(target: "herald::trace", "demo enqueue");
-    let ids = enqueue_mix(&pool, &receiver, args.jobs as usize, out)
+    let mut ids = enqueue_mix(&pool, &receiver, args.jobs as usize, out)
         .instrument(enqueue_span)
         .await?;
+    let email_ids = emails::enqueue(&pool, args.emails as usize, out).await?;
+    ids.extend(&email_ids);
 
     let started = Instant::now();
     let (stop, stopped) = oneshot::channel::<()>();
-    let mut cfg = worker_config(&database_url)?;
+    let mut cfg = worker_config(&database_url, sink.port())?;
     cfg.metrics_addr = args.metrics_addr;
     let window = cfg.failure_rate.window;
     let registry =
@@ -154,12 +165,20 @@ async fn run_demo(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), D
         started.elapsed().as_secs_f64()
     )?;
     let received: u64 = receiver.received().values().sum();
-    writeln!(out, "  webhook requests received: {received}")?;
+    emails::print_channels(&pool, &ids, received, &sink, out).await?;
 
     let summary = summary::Summary::load(&pool, &ids).await?;
     summary.print(out)?;
     alert::print(&pool, out).await?;
     print_examples(&pool, &ids, out).await?;
+    for (index, title) in [
+        (3, "e-mail answered 451: retried, then delivered"),
+        (9, "e-mail answered 550 5.1.1: terminal at once"),
+    ] {
+        if let Some(id) = email_ids.get(index) {
+            summary::print_trail(&pool, *id, title, out).await?;
+        }
+    }
     print_next_steps(&database_url, private.as_ref(), out)?;
     Ok(())
 }
@@ -197,8 +216,11 @@ async fn database(out: &mut impl Write) -> Result<(String, Option<PrivatePostgre
     Ok((url, Some(pg)))
 }
 
-fn worker_config(database_url: &str) -> Result<WorkerConfig, DemoError> {
+fn worker_config(database_url: &str, smtp_port: u16) -> Result<WorkerConfig, DemoError> {
     let env = |name: &str| match name {
+        email if email.starts_with("HERALD_SMTP_") || email.starts_with("HERALD_EMAIL_") => {
+            emails::worker_env(email, smtp_port)
+        }
         "DATABASE_URL" => Some(database_url.to_owned()),
         "HERALD_WORKER_ID" => Some(format!("demo-worker-{}", std::process::id())),
         "HERALD_WEBHOOK_SIGNING_KEY" => Some(DEMO_SIGNING_KEY.to_owned()),
