@@ -20,6 +20,7 @@
 //! | `HERALD_WEBHOOK_TIMEOUT` | `10s` | per-request timeout of `notify.webhook` |
 //! | `HERALD_MAX_PAYLOAD_BYTES` | `262144` (256 KiB) | largest payload (its JSON text) `herald enqueue` accepts; `herald.enqueue()` in SQL reads the database setting `herald.max_payload_bytes` instead |
 //! | `HERALD_CRON_FILE` | (none: no recurring jobs) | a TOML file of cron schedules, see [`crate::cron`] |
+//! | `SENTRY_DSN`, `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`, `HERALD_SENTRY_REPORT_RETRY` | (none: Sentry off) | error tracking, see [`crate::sentry::config`] |
 //! | `HERALD_LOG_FORMAT` | `text` | `text` or `json` |
 //! | `HERALD_LOG` (or `RUST_LOG`) | `info` | `tracing` filter, e.g. `info,herald::audit=debug` |
 //! | `USER` (or `LOGNAME`) | `unknown` | the operator recorded by `herald replay/cancel/purge` when `--actor` is not given |
@@ -106,6 +107,8 @@ pub struct WorkerConfig {
     pub max_payload_bytes: usize,
     /// Recurring jobs from `HERALD_CRON_FILE` (empty when unset).
     pub cron: Vec<crate::cron::CronSchedule>,
+    /// Sentry reporting (`None`, the default, when `SENTRY_DSN` is unset).
+    pub sentry: Option<crate::sentry::SentryConfig>,
 }
 
 impl std::fmt::Debug for WorkerConfig {
@@ -186,6 +189,7 @@ impl WorkerConfig {
                 Some(path) => crate::cron::load(&path)?,
                 None => Vec::new(),
             },
+            sentry: crate::sentry::SentryConfig::from_lookup(&get)?,
         })
     }
 

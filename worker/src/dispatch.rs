@@ -94,6 +94,7 @@ impl DispatchShared {
             rand::random(),
         );
         let row = self.finish_row(&job, &transition, started_at, finished_at);
+        let trace_id = row.trace_id.clone();
         let applied = self.finisher.finish(row).await?;
         let attempt_ref = AttemptRef {
             job_id: job.id,
@@ -102,6 +103,7 @@ impl DispatchShared {
             attempt,
             max_attempts,
             duration_ms: u64::try_from((finished_at - started_at).num_milliseconds()).unwrap_or(0),
+            trace_id: trace_id.as_deref(),
         };
         if applied {
             log_attempt(attempt_ref, &transition);

@@ -16,6 +16,7 @@
 //! - `sanitize.rs`: redaction and control-character escaping
 //! - `fingerprint.rs`: the one definition of "the same failure" (normalised message hash)
 //! - `cron/`: recurring jobs (`HERALD_CRON_FILE`), enqueued once per tick across workers
+//! - `sentry/`: optional Sentry reporting of dead jobs and handler panics
 //! - `runtime.rs`: [`runtime::run`]
 //! - `telemetry.rs`: log output
 //! - `private_pg/`: a private PostgreSQL for the demo and the tests
@@ -36,6 +37,7 @@ pub mod queue;
 pub mod registry;
 pub mod runtime;
 pub mod sanitize;
+pub mod sentry;
 pub mod telemetry;
 
 pub use config::WorkerConfig;
