@@ -321,3 +321,37 @@ async fn an_unreachable_sentry_never_slows_jobs_and_warns_once() {
     );
     db.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_configured_nth_retry_is_reported_once_as_a_warning() {
+    let db = TestDb::new().await;
+    let (port, received) = sentry_endpoint().await;
+    let mut env = test_env(&db.url, "sentry-nth-retry");
+    env.insert(
+        "SENTRY_DSN".into(),
+        format!("http://public@127.0.0.1:{port}/1"),
+    );
+    env.insert("HERALD_SENTRY_REPORT_RETRY".into(), "2".into());
+    let mut worker = WorkerProcess::spawn(&env);
+    let upstream = fail("UPSTREAM_UNAVAILABLE");
+    let flaky = enqueue_job(
+        &db.pool,
+        vec![upstream.clone(), upstream.clone(), upstream, Step::Succeed],
+        4,
+        None,
+    )
+    .await;
+    settled(&db.pool, &[flaky], Duration::from_secs(60)).await;
+    worker.signal(Signal::SIGTERM);
+    assert!(worker.wait(Duration::from_secs(30)).success());
+
+    let events = received_events(&received);
+    let [second] = events.iter().collect::<Vec<_>>()[..] else {
+        panic!("exactly one event, for attempt 2: {events:#?}")
+    };
+    assert_eq!(second["level"], "warning");
+    assert_eq!(second["tags"]["job.attempt"], "2");
+    assert_eq!(second["tags"]["herald.report"], "retry");
+    assert_eq!(second["breadcrumbs"]["values"][0]["data"]["job.attempt"], 1);
+    db.finish().await;
+}
