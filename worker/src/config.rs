@@ -199,6 +199,12 @@ impl WorkerConfig {
     }
 }
 
+/// Whether `SENTRY_DSN` is set (non-empty): the log subscriber adds the Sentry alert
+/// layer only then. The DSN itself is validated by [`WorkerConfig::from_lookup`].
+pub fn sentry_dsn_set() -> bool {
+    std::env::var_os("SENTRY_DSN").is_some_and(|v| !v.is_empty())
+}
+
 /// The log format from `HERALD_LOG_FORMAT` (`text` when unset or unknown is an error).
 pub fn log_format_from_env() -> Result<LogFormat, ConfigError> {
     match std::env::var("HERALD_LOG_FORMAT").ok().as_deref() {

@@ -8,9 +8,13 @@
 //!
 //! With `HERALD_LOG_FORMAT=json` each event is one JSON object with `timestamp`,
 //! `level`, `target`, `filename`, `line_number`, the message and the event's fields.
+//! When `SENTRY_DSN` is set, `herald::alert` events also go to Sentry
+//! ([`crate::sentry::alerts`]).
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
 
@@ -30,9 +34,13 @@ pub fn init_logging(format: LogFormat, filter: &str) -> Result<(), String> {
             .with_current_span(false)
             .with_file(true)
             .with_line_number(true)
+            .finish()
+            .with(crate::sentry::alerts::alert_layer())
             .try_init(),
         LogFormat::Text => builder
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .finish()
+            .with(crate::sentry::alerts::alert_layer())
             .try_init(),
     };
     result.map_err(|e| format!("cannot install the log subscriber: {e}"))

@@ -168,6 +168,13 @@ pub(crate) fn scrub(mut event: Event<'static>) -> Event<'static> {
     for value in event.tags.values_mut() {
         *value = sanitize(value);
     }
+    for context in event.contexts.values_mut() {
+        if let Context::Other(map) = context {
+            for value in map.values_mut() {
+                *value = sanitize_json(value);
+            }
+        }
+    }
     event.extra = event
         .extra
         .iter()

@@ -18,12 +18,17 @@
 //! [`transport`]: a bounded queue and one background thread, so an unreachable Sentry
 //! never slows a job; events are then dropped with one WARN.
 //!
+//! CRITICAL events (target `herald::alert`) also become events, through the `sentry`
+//! crate's `tracing` integration ([`alerts`]).
+//!
 //! # Layout
+//! - `alerts.rs`: the `tracing` layer sending CRITICAL events
 //! - `config.rs`: `SENTRY_DSN`, `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`, `HERALD_SENTRY_REPORT_RETRY`
 //! - `crumbs.rs`: the bounded per-job breadcrumb map
 //! - `event.rs`: the event and breadcrumb builders, and the `before_send` scrub
 //! - `transport.rs`: the bounded, non-blocking sender
 
+pub mod alerts;
 pub mod config;
 pub(crate) mod crumbs;
 pub(crate) mod event;
