@@ -191,3 +191,51 @@ impl Target {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+
+    use sentry::protocol::Event;
+
+    use super::*;
+
+    #[test]
+    fn a_silent_sentry_never_blocks_the_sender_and_the_queue_stays_bounded() {
+        // Accepts connections and never answers: every request hangs until its timeout.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+        let port = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("addr: {e}"))
+            .port();
+        std::thread::spawn(move || {
+            let held: Vec<_> = listener.incoming().collect();
+            drop(held);
+        });
+        let dsn = format!("http://public@127.0.0.1:{port}/1")
+            .parse()
+            .unwrap_or_else(|e| panic!("dsn: {e}"));
+        let transport =
+            QueueTransport::start(&dsn, "herald-test").unwrap_or_else(|e| panic!("transport: {e}"));
+        let sends = 500;
+        for _ in 0..sends {
+            transport.send_envelope(Envelope::from(Event::default()));
+        }
+        let pending = transport.health.pending.load(Ordering::Acquire);
+        let dropped = transport.health.dropped.load(Ordering::Relaxed);
+        assert!(pending <= QUEUE_CAPACITY + 1, "pending {pending}");
+        assert_eq!(
+            pending as u64 + dropped,
+            sends,
+            "every envelope is queued or dropped"
+        );
+        assert!(
+            transport.health.warned.load(Ordering::Acquire),
+            "the overflow warned"
+        );
+        assert!(
+            !transport.flush(Duration::from_millis(50)),
+            "nothing was delivered"
+        );
+    }
+}
