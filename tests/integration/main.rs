@@ -25,6 +25,7 @@ mod queues;
 mod rescue;
 mod retry;
 mod scale_out;
+mod sentry;
 mod shutdown;
 mod sql_enqueue;
 mod storm;

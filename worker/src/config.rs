@@ -20,6 +20,7 @@
 //! | `HERALD_WEBHOOK_TIMEOUT` | `10s` | per-request timeout of `notify.webhook` |
 //! | `HERALD_MAX_PAYLOAD_BYTES` | `262144` (256 KiB) | largest payload (its JSON text) `herald enqueue` accepts; `herald.enqueue()` in SQL reads the database setting `herald.max_payload_bytes` instead |
 //! | `HERALD_CRON_FILE` | (none: no recurring jobs) | a TOML file of cron schedules, see [`crate::cron`] |
+//! | `SENTRY_DSN`, `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`, `HERALD_SENTRY_REPORT_RETRY` | (none: Sentry off) | error tracking, see [`crate::sentry::config`] |
 //! | `HERALD_LOG_FORMAT` | `text` | `text` or `json` |
 //! | `HERALD_LOG` (or `RUST_LOG`) | `info` | `tracing` filter, e.g. `info,herald::audit=debug` |
 //! | `USER` (or `LOGNAME`) | `unknown` | the operator recorded by `herald replay/cancel/purge` when `--actor` is not given |
@@ -129,6 +130,8 @@ pub struct WorkerConfig {
     pub failure_rate: FailureRateConfig,
     /// The `notify.email` channel; `None` when `HERALD_SMTP_HOST` is unset.
     pub email: Option<email::EmailConfig>,
+    /// Sentry reporting (`None`, the default, when `SENTRY_DSN` is unset).
+    pub sentry: Option<crate::sentry::SentryConfig>,
 }
 
 impl std::fmt::Debug for WorkerConfig {
@@ -218,6 +221,7 @@ impl WorkerConfig {
             },
             failure_rate: failure_rate(&get)?,
             email: email::EmailConfig::from_lookup(&get)?,
+            sentry: crate::sentry::SentryConfig::from_lookup(&get)?,
         })
     }
 
@@ -308,6 +312,12 @@ pub fn otel_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<OtelConf
         schedule_delay: millis("OTEL_BSP_SCHEDULE_DELAY", defaults.schedule_delay)?,
         export_timeout: millis("OTEL_EXPORTER_OTLP_TIMEOUT", defaults.export_timeout)?,
     })
+}
+
+/// Whether `SENTRY_DSN` is set (non-empty): the log subscriber adds the Sentry alert
+/// layer only then. The DSN itself is validated by [`WorkerConfig::from_lookup`].
+pub fn sentry_dsn_set() -> bool {
+    std::env::var_os("SENTRY_DSN").is_some_and(|v| !v.is_empty())
 }
 
 /// The log format from `HERALD_LOG_FORMAT` (`text` when unset or unknown is an error).

@@ -139,6 +139,7 @@ impl DispatchShared {
         );
         record_outcome(span, &transition);
         let row = self.finish_row(&job, &transition, started_at, finished_at, trace_id);
+        let trace_id = row.trace_id.clone();
         let applied = self.finisher.finish(row).await?;
         let duration = (finished_at - started_at).to_std().unwrap_or_default();
         let attempt_ref = AttemptRef {
@@ -148,6 +149,7 @@ impl DispatchShared {
             attempt,
             max_attempts,
             duration_ms: u64::try_from((finished_at - started_at).num_milliseconds()).unwrap_or(0),
+            trace_id: trace_id.as_deref(),
         };
         if applied {
             log_attempt(attempt_ref, &transition);

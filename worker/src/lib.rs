@@ -17,6 +17,7 @@
 //! - `sanitize.rs`: redaction and control-character escaping
 //! - `fingerprint.rs`: the one definition of "the same failure" (normalised message hash)
 //! - `cron/`: recurring jobs (`HERALD_CRON_FILE`), enqueued once per tick across workers
+//! - `sentry/`: optional Sentry reporting of dead jobs and handler panics
 //! - `runtime.rs`: [`runtime::run`]
 //! - `telemetry/`: logs, OTLP traces, Prometheus metrics, the failure-rate alert
 //! - `private_pg/`: a private PostgreSQL for the demo and the tests
@@ -38,6 +39,7 @@ pub mod queue;
 pub mod registry;
 pub mod runtime;
 pub mod sanitize;
+pub mod sentry;
 pub mod telemetry;
 
 pub use config::WorkerConfig;

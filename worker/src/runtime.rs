@@ -115,6 +115,7 @@ pub async fn run_with_pool(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     crate::panic_guard::install_hook();
+    let sentry = crate::sentry::init(cfg.sentry.as_ref());
     if cfg.webhook_signing_key.is_none() {
         warn!("HERALD_WEBHOOK_SIGNING_KEY is not set: webhooks are signed with an empty key");
     }
@@ -246,6 +247,7 @@ pub async fn run_with_pool(
         warn!(error.message = %crate::sanitize::sanitize(&e.to_string()), "could not mark the worker stopped");
     }
     info!(worker.id = %cfg.worker_id, "worker stopped");
+    sentry.close().await;
     outcome.map_err(|e| RunError::Runtime(e.to_string()))
 }
 

@@ -132,6 +132,8 @@ pub struct Failure {
     pub chain: String,
     /// A panic's backtrace, for the log only.
     pub backtrace: Option<String>,
+    /// Whether the handler panicked (rather than returning an error).
+    pub panicked: bool,
 }
 
 /// The decision for one attempt.
@@ -186,6 +188,7 @@ pub fn decide(
                 message: "the worker running this attempt stopped heartbeating".to_owned(),
                 chain: "the worker running this attempt stopped heartbeating".to_owned(),
                 backtrace: None,
+                panicked: false,
             },
             None,
             AttemptOutcome::Abandoned,
@@ -222,6 +225,7 @@ fn failure_of(error: &JobError) -> Failure {
         message: sanitize(&error.to_string()),
         chain: sanitize(&error.chain()),
         backtrace: None,
+        panicked: false,
     }
 }
 
@@ -237,6 +241,7 @@ fn panic_failure(panic: PanicReport) -> Failure {
         chain: message.clone(),
         message,
         backtrace: panic.backtrace.map(|b| sanitize(&b)),
+        panicked: true,
     }
 }
 

@@ -31,6 +31,8 @@ pub struct AttemptRef<'a> {
     pub max_attempts: u32,
     /// How long the attempt ran.
     pub duration_ms: u64,
+    /// The trace the attempt belongs to (32 hex digits), if the job carries one.
+    pub trace_id: Option<&'a str>,
 }
 
 macro_rules! attempt_event {
@@ -58,8 +60,9 @@ macro_rules! attempt_event {
     }};
 }
 
-/// Emits the attempt's one event.
+/// Emits the attempt's one event (and reports it to Sentry when that is on).
 pub fn log_attempt(job: AttemptRef<'_>, t: &Transition) {
+    crate::sentry::report_attempt(&job, t);
     let failure = t.failure.as_ref();
     match (t.outcome, t.job_state) {
         (AttemptOutcome::Succeeded, _) => attempt_event!(debug, job, t, "attempt succeeded"),

@@ -190,6 +190,11 @@ pub async fn rescue_once(
                 attempt: u32::try_from(job.attempt).unwrap_or(0),
                 max_attempts: u32::try_from(job.max_attempts).unwrap_or(1),
                 duration_ms: u64::try_from((now - started).num_milliseconds()).unwrap_or(0),
+                trace_id: job
+                    .trace_context
+                    .as_deref()
+                    .and_then(trace_id_of)
+                    .as_deref(),
             },
             t,
         );

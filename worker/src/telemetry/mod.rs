@@ -87,8 +87,9 @@ impl Telemetry {
     }
 }
 
-/// Installs the global subscriber: the log layer (`format`, `filter`) and, when `otel`
-/// names an endpoint, the OTLP trace layer. Must run inside a Tokio runtime. Fails if
+/// Installs the global subscriber: the log layer (`format`, `filter`), when `otel`
+/// names an endpoint the OTLP trace layer, and when `SENTRY_DSN` is set the layer that
+/// sends CRITICAL events to Sentry ([`crate::sentry::alerts`]). Must run inside a Tokio runtime. Fails if
 /// `filter` is invalid, the exporter cannot be built, or a subscriber is installed.
 pub fn init(format: LogFormat, filter: &str, otel: &OtelConfig) -> Result<Telemetry, String> {
     let logs = logs::layer(format, filter)?;
@@ -99,6 +100,7 @@ pub fn init(format: LogFormat, filter: &str, otel: &OtelConfig) -> Result<Teleme
     tracing_subscriber::registry()
         .with(logs)
         .with(otel_layer)
+        .with(crate::sentry::alerts::alert_layer())
         .try_init()
         .map_err(|e| format!("cannot install the log subscriber: {e}"))?;
     Ok(Telemetry { provider })
