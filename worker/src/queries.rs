@@ -37,3 +37,7 @@ pub(crate) const DEMO_TRAIL: &str = include_str!("../queries/demo/trail.sql");
 pub(crate) const DEMO_DROP_DATABASE: &str = include_str!("../queries/demo/drop_database.sql");
 /// Creates the private demo database (`demo/create_database.sql`).
 pub(crate) const DEMO_CREATE_DATABASE: &str = include_str!("../queries/demo/create_database.sql");
+/// BENCHMARK ONLY: finishes attempts without audit rows
+/// (`audit/finish_attempts_unaudited.sql`).
+pub(crate) const FINISH_ATTEMPTS_UNAUDITED: &str =
+    include_str!("../queries/audit/finish_attempts_unaudited.sql");
