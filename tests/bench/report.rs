@@ -125,10 +125,10 @@ impl Report {
     }
 
     fn ratio(&mut self, name: &str, num: &str, den: &str) {
-        if let (Some(a), Some(b)) = (self.rate_of(num), self.rate_of(den)) {
-            if b > 0.0 {
-                self.ratios.push((name.to_owned(), a / b));
-            }
+        if let (Some(a), Some(b)) = (self.rate_of(num), self.rate_of(den))
+            && b > 0.0
+        {
+            self.ratios.push((name.to_owned(), a / b));
         }
     }
 

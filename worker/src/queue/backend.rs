@@ -103,7 +103,7 @@ impl PgQueue {
     /// How many jobs to claim: enough to keep at most twice the concurrency claimed and
     /// unfinished, capped at one concurrency's worth. Sizing claims by free slots instead
     /// made them one job each (slots free one by one), a round trip per job; the benchmark
-    /// measured ~3× the throughput with full batches. Jobs waiting in the buffer keep
+    /// measured ≈ 2.5× the throughput with full batches. Jobs waiting in the buffer keep
     /// their lease (heartbeats renew by owner) and are released without charge on shutdown.
     fn claim_size(&self) -> usize {
         let concurrency = self.shared.settings.concurrency.max(1);
