@@ -3,6 +3,7 @@
 //! Every test makes its own database ([`herald_tests::db::TestDb`]) and ends with
 //! `db.finish()`, which asserts that every finished attempt has exactly one audit row.
 
+mod ack_durability;
 mod alert;
 mod batch;
 mod cli;

@@ -5,7 +5,7 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `DATABASE_URL` | (required; `herald demo` starts a private PostgreSQL when unset) | PostgreSQL to use |
-//! | `HERALD_QUEUES` | `default=16` | queues to run and their concurrency, `name=n,name=n` |
+//! | `HERALD_QUEUES` | `default=64` | queues to run and their concurrency, `name=n,name=n` (64: see BENCHMARKS.md) |
 //! | `HERALD_WORKER_ID` | `<hostname>-<pid>-<random>` | this process's id in locks and audit rows |
 //! | `HERALD_LEASE` | `30s` | a running job whose heartbeat is older than this is rescued |
 //! | `HERALD_HEARTBEAT_INTERVAL` | lease / 6 | how often running jobs' leases are renewed |
@@ -132,6 +132,11 @@ pub struct WorkerConfig {
     pub email: Option<email::EmailConfig>,
     /// Sentry reporting (`None`, the default, when `SENTRY_DSN` is unset).
     pub sentry: Option<crate::sentry::SentryConfig>,
+    /// Benchmark only: finish attempts WITHOUT their audit rows, so the benchmark can put
+    /// a number on the audit's cost. No environment variable sets it; always `false`
+    /// outside `cargo bench -p herald-tests --bench throughput`.
+    #[doc(hidden)]
+    pub bench_skip_audit: bool,
 }
 
 impl std::fmt::Debug for WorkerConfig {
@@ -186,7 +191,7 @@ impl WorkerConfig {
         Ok(Self {
             database_url,
             worker_id: get("HERALD_WORKER_ID").unwrap_or_else(default_worker_id),
-            queues: queues(get("HERALD_QUEUES").as_deref().unwrap_or("default=16"))?,
+            queues: queues(get("HERALD_QUEUES").as_deref().unwrap_or("default=64"))?,
             lease,
             heartbeat_interval: duration(&get, "HERALD_HEARTBEAT_INTERVAL", lease / 6)?,
             rescue_interval: duration(&get, "HERALD_RESCUE_INTERVAL", lease / 2)?,
@@ -222,6 +227,7 @@ impl WorkerConfig {
             failure_rate: failure_rate(&get)?,
             email: email::EmailConfig::from_lookup(&get)?,
             sentry: crate::sentry::SentryConfig::from_lookup(&get)?,
+            bench_skip_audit: false,
         })
     }
 
@@ -466,7 +472,7 @@ mod tests {
             cfg.map(|c| c.queues.clone()),
             Some(vec![QueueConfig {
                 name: "default".into(),
-                concurrency: 16
+                concurrency: 64
             }])
         );
     }

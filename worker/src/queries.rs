@@ -76,3 +76,7 @@ pub(crate) const STATS_FAILURE_RATE: &str = include_str!("../queries/stats/failu
 pub(crate) const STATS_RECENT_ALERTS: &str = include_str!("../queries/stats/recent_alerts.sql");
 /// The demo run's failure-rate alert transitions (`demo/alert_events.sql`).
 pub(crate) const DEMO_ALERT_EVENTS: &str = include_str!("../queries/demo/alert_events.sql");
+/// BENCHMARK ONLY: finishes attempts without audit rows
+/// (`audit/finish_attempts_unaudited.sql`).
+pub(crate) const FINISH_ATTEMPTS_UNAUDITED: &str =
+    include_str!("../queries/audit/finish_attempts_unaudited.sql");

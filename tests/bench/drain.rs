@@ -1,0 +1,176 @@
+//! Drain rates. For each scenario: a fresh database, (optionally) a large history, N
+//! jobs inserted and ANALYZEd BEFORE any worker starts, then the worker processes; the
+//! rate is `(finished - 1) / (last finish - first finish)`, both read from the database,
+//! so process start-up is not counted.
+
+use std::time::Duration;
+
+use crate::args::Options;
+use crate::db::{BenchDb, Schema, Workers, wait_until_zero};
+use crate::report::{DrainRow, Report};
+use crate::{BenchResult, apalis_side, herald_side};
+
+const HERALD_UNFINISHED: &str =
+    "SELECT count(*) FROM herald.jobs WHERE state IN ('pending', 'running', 'retrying')";
+
+/// A Herald scenario: processes, concurrency per process (`None` = default), audit.
+struct HeraldRun {
+    procs: usize,
+    concurrency: Option<usize>,
+    audit: bool,
+    history: bool,
+}
+
+impl HeraldRun {
+    fn key(&self) -> String {
+        let c = self
+            .concurrency
+            .map_or("default".to_owned(), |c| format!("c{c}"));
+        let audit = if self.audit { "audit" } else { "noaudit" };
+        let history = if self.history { "-history" } else { "" };
+        format!("herald-{}p-{c}-{audit}{history}", self.procs)
+    }
+
+    fn setup(&self) -> String {
+        let c = self
+            .concurrency
+            .map_or("default concurrency (64)".to_owned(), |c| {
+                format!("concurrency {c}")
+            });
+        let audit = if self.audit { "audit on" } else { "audit OFF" };
+        format!("{} process(es), {c}, {audit}", self.procs)
+    }
+}
+
+fn herald_runs() -> Vec<HeraldRun> {
+    let mut runs = vec![HeraldRun {
+        procs: 1,
+        concurrency: None,
+        audit: true,
+        history: false,
+    }];
+    for procs in [1, 4] {
+        for concurrency in [16, 64] {
+            for audit in [true, false] {
+                if procs == 1 && concurrency == 64 && audit {
+                    continue; // the default run above
+                }
+                runs.push(HeraldRun {
+                    procs,
+                    concurrency: Some(concurrency),
+                    audit,
+                    history: false,
+                });
+            }
+        }
+    }
+    runs.push(HeraldRun {
+        procs: 1,
+        concurrency: None,
+        audit: true,
+        history: true,
+    });
+    runs.push(HeraldRun {
+        procs: 4,
+        concurrency: Some(64),
+        audit: true,
+        history: true,
+    });
+    runs
+}
+
+/// Runs every drain scenario, Herald then apalis-postgres.
+pub async fn run(server: &str, opts: &Options, report: &mut Report) -> BenchResult<()> {
+    for run in herald_runs() {
+        report.progress(&format!("drain: {}", run.key()));
+        let row = herald(server, opts, &run).await?;
+        report.progress(&format!("  {:.0} jobs/s", row.rate));
+        report.drain.push(row);
+    }
+    for (workers, batch, key) in [
+        (1, None, "apalis-1w-default"),
+        (4, Some(100), "apalis-4w-b100"),
+    ] {
+        report.progress(&format!("drain: {key}"));
+        let row = apalis(server, opts, workers, batch, key).await?;
+        report.progress(&format!("  {:.0} jobs/s", row.rate));
+        report.drain.push(row);
+    }
+    Ok(())
+}
+
+fn timeout(jobs: usize) -> Duration {
+    Duration::from_secs(60 + (jobs / 200) as u64)
+}
+
+async fn herald(server: &str, opts: &Options, run: &HeraldRun) -> BenchResult<DrainRow> {
+    let db = BenchDb::create(server, Schema::Herald).await?;
+    if run.history {
+        let (jobs, attempts) = opts.history();
+        herald_side::generate_history(&db.pool, jobs, attempts).await?;
+    }
+    let first_id: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM herald.jobs")
+        .fetch_one(&db.pool)
+        .await?;
+    herald_side::enqueue_batched(&db.pool, opts.jobs).await?;
+    sqlx::raw_sql("ANALYZE herald.jobs")
+        .execute(&db.pool)
+        .await?;
+    let env = herald_side::worker_env(&db.url, run.concurrency, run.audit);
+    let workers = Workers::spawn("herald", run.procs, &env)?;
+    let done = wait_until_zero(&db.pool, HERALD_UNFINISHED, timeout(opts.jobs)).await?;
+    workers.stop(Duration::from_secs(10));
+    if !done {
+        eprintln!(
+            "  {}: did not finish in time; the rate covers what did",
+            run.key()
+        );
+    }
+    let (jobs, secs) = herald_side::drain_span(&db.pool, first_id).await?;
+    db.drop_now().await?;
+    Ok(DrainRow {
+        key: run.key(),
+        system: "herald",
+        setup: run.setup(),
+        history: run.history,
+        jobs,
+        secs,
+        rate: (jobs - 1).max(0) as f64 / secs.max(1e-9),
+    })
+}
+
+async fn apalis(
+    server: &str,
+    opts: &Options,
+    workers: usize,
+    batch: Option<usize>,
+    key: &str,
+) -> BenchResult<DrainRow> {
+    let db = BenchDb::create(server, Schema::Apalis).await?;
+    apalis_side::enqueue_bulk(&db.pool, opts.jobs).await?;
+    sqlx::raw_sql("ANALYZE apalis.jobs")
+        .execute(&db.pool)
+        .await?;
+    let env = apalis_side::worker_env(&db.url, workers, batch);
+    let children = Workers::spawn("apalis", 1, &env)?;
+    let done = wait_until_zero(&db.pool, apalis_side::UNFINISHED, timeout(opts.jobs)).await?;
+    children.stop(Duration::from_secs(10));
+    if !done {
+        eprintln!("  {key}: did not finish in time; the rate covers what did");
+    }
+    let (jobs, secs) = apalis_side::drain_span(&db.pool).await?;
+    db.drop_now().await?;
+    let setup = match batch {
+        Some(b) => format!("{workers} workers in 1 process, fetch batch {b}"),
+        None => format!("{workers} worker, default settings (fetch batch 10)"),
+    };
+    Ok(DrainRow {
+        key: key.to_owned(),
+        system: "apalis-postgres",
+        setup,
+        history: false,
+        jobs,
+        secs,
+        rate: (jobs - 1).max(0) as f64 / secs.max(1e-9),
+    })
+}

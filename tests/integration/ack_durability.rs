@@ -1,0 +1,90 @@
+//! An attempt is acknowledged (its concurrency slot freed) only after the statement that
+//! records it has committed.
+//!
+//! With concurrency 1 the next job can start only once the previous attempt's slot is
+//! free, i.e. once its ack resolved. So: (1) while the audit table is locked, the first
+//! attempt's commit cannot happen, and no second job may start; (2) when a worker is
+//! killed in the middle of a stream of jobs, every job with a successor that started
+//! must already be audited. An ack resolved before its commit fails both.
+
+use std::time::Duration;
+
+use herald_tests::db::TestDb;
+use herald_tests::jobs::Step;
+use herald_tests::wait::eventually;
+use herald_tests::workers::test_env;
+
+use crate::enqueue_scripted;
+use crate::process::WorkerProcess;
+
+async fn started_in_order(db: &TestDb) -> Vec<i64> {
+    sqlx::query_scalar("SELECT job_id FROM public.test_effects WHERE event = 'start' ORDER BY id")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("effects: {e}"))
+}
+
+async fn unaudited(db: &TestDb, ids: &[i64]) -> Vec<i64> {
+    sqlx::query_scalar(
+        "SELECT id FROM unnest($1::bigint[]) AS id
+         WHERE NOT EXISTS (SELECT 1 FROM herald.attempts a WHERE a.job_id = id AND a.attempt = 1)",
+    )
+    .bind(ids)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap_or_else(|e| panic!("audit lookup: {e}"))
+}
+
+#[tokio::test]
+async fn no_slot_is_freed_before_its_attempt_commits_and_a_kill_loses_no_acked_attempt() {
+    let db = TestDb::new().await;
+    for n in 0..150 {
+        enqueue_scripted(&db.pool, &format!("a{n}"), vec![Step::Succeed], 3).await;
+    }
+    // Block every audit insert (reads still work) before the worker starts.
+    let mut blocker = db
+        .pool
+        .begin()
+        .await
+        .unwrap_or_else(|e| panic!("begin: {e}"));
+    sqlx::query("LOCK TABLE herald.attempts IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap_or_else(|e| panic!("lock: {e}"));
+    let mut env = test_env(&db.url, "acker");
+    env.insert("HERALD_QUEUES".into(), "default=1".into());
+    let mut worker = WorkerProcess::spawn(&env);
+    eventually(
+        "the first job to start",
+        Duration::from_secs(30),
+        || async { (!started_in_order(&db).await.is_empty()).then_some(()) },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(
+        started_in_order(&db).await.len(),
+        1,
+        "a second job started while the first attempt's commit was blocked"
+    );
+
+    blocker
+        .rollback()
+        .await
+        .unwrap_or_else(|e| panic!("unlock: {e}"));
+    eventually("40 jobs to start", Duration::from_secs(30), || async {
+        (started_in_order(&db).await.len() >= 40).then_some(())
+    })
+    .await;
+    worker.kill_hard();
+
+    let started = started_in_order(&db).await;
+    let (last, acked) = started
+        .split_last()
+        .unwrap_or_else(|| panic!("nothing started"));
+    let lost = unaudited(&db, acked).await;
+    assert!(
+        lost.is_empty(),
+        "jobs whose successor started (so their ack had resolved) but with no audit row: {lost:?} (last started: {last})"
+    );
+    db.finish().await;
+}
