@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use herald_tests::db::TestDb;
 use herald_tests::jobs::Step;
-use herald_tests::wait::settled;
+use herald_tests::wait::{eventually, settled};
 use herald_tests::workers::test_env;
 use herald_worker::private_pg::{PrivatePostgres, default_home};
 use nix::sys::signal::Signal;
@@ -40,13 +40,24 @@ async fn a_worker_keeps_going_across_a_postgres_restart() {
             enqueue_scripted(
                 &db.pool,
                 &format!("before{n}"),
-                vec![Step::Sleep { ms: 200 }],
+                vec![Step::Sleep { ms: 1_000 }],
                 5,
             )
             .await,
         );
     }
 
+    // The outage starts while the worker is busy, not while it is still starting up (a
+    // worker that cannot reach the database at start-up exits at once, by design).
+    worker.wait_started(Duration::from_secs(60));
+    eventually("the worker to be busy", Duration::from_secs(30), || async {
+        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM herald.attempts")
+            .fetch_one(&db.pool)
+            .await
+            .ok()?;
+        (done > 0).then_some(())
+    })
+    .await;
     let producer = tokio::spawn(produce_through(db.url.clone(), Duration::from_secs(7)));
     let restart = pg.clone();
     blocking(move || {
