@@ -127,3 +127,30 @@ async fn secrets_in_error_messages_never_reach_the_audit_row() {
     );
     db.finish().await;
 }
+
+#[tokio::test]
+async fn a_payload_nested_deeper_than_a_json_value_allows_never_breaks_the_claim() {
+    let db = TestDb::new().await;
+    let good = enqueue_scripted(&db.pool, "good", vec![Step::Succeed], 3).await;
+    // 300 levels: over serde_json's 128-level limit for building a `Value`, which a claim
+    // that decoded payloads would hit for the whole batch. Enqueued as raw SQL, the way a
+    // service in another language could; the job's own type ignores the field.
+    let deep = format!(
+        r#"{{"key":"deep","steps":[],"x":{}1{}}}"#,
+        "[".repeat(300),
+        "]".repeat(300)
+    );
+    let bad: i64 = sqlx::query_scalar("INSERT INTO herald.jobs (job_type, payload, max_attempts) VALUES ('test.scripted', $1::jsonb, 3) RETURNING id")
+        .bind(&deep)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let worker = InProcessWorker::start(&db, "w1", &[]).await;
+    settled(&db.pool, &[good, bad], SETTLE).await;
+    worker.stop().await;
+
+    assert_eq!(trail(&db.pool, bad).await.len(), 1, "claimed and run once");
+    assert_eq!(state(&db.pool, bad).await, "succeeded");
+    assert_eq!(state(&db.pool, good).await, "succeeded");
+    db.finish().await;
+}

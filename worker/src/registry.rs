@@ -20,17 +20,21 @@ pub(crate) trait Handler: Send + Sync {
     fn max_attempts(&self) -> u32;
     fn timeout(&self) -> Duration;
     fn validate(&self, payload: &serde_json::Value) -> Result<(), JobError>;
-    fn run(
-        &self,
-        payload: serde_json::Value,
-        info: AttemptInfo,
-    ) -> BoxFuture<'static, Result<(), JobError>>;
+    fn run(&self, payload: String, info: AttemptInfo) -> BoxFuture<'static, Result<(), JobError>>;
 }
 
 fn decode<J: Job>(payload: serde_json::Value) -> Result<J, JobError> {
-    serde_json::from_value(payload).map_err(|e| {
-        JobError::validation("payload", format!("does not decode as {}: {e}", J::KIND))
-    })
+    serde_json::from_value(payload).map_err(|e| undecodable::<J>(&e))
+}
+
+/// Decodes a claimed payload straight from its JSON text. serde_json's nesting limit
+/// (128 levels) applies here, so a hostile payload fails its own job, never the claim.
+fn decode_text<J: Job>(payload: &str) -> Result<J, JobError> {
+    serde_json::from_str(payload).map_err(|e| undecodable::<J>(&e))
+}
+
+fn undecodable<J: Job>(e: &serde_json::Error) -> JobError {
+    JobError::validation("payload", format!("does not decode as {}: {e}", J::KIND))
 }
 
 struct Registered<J: Job> {
@@ -51,14 +55,10 @@ impl<J: Job> Handler for Registered<J> {
     fn validate(&self, payload: &serde_json::Value) -> Result<(), JobError> {
         decode::<J>(payload.clone())?.validate()
     }
-    fn run(
-        &self,
-        payload: serde_json::Value,
-        info: AttemptInfo,
-    ) -> BoxFuture<'static, Result<(), JobError>> {
+    fn run(&self, payload: String, info: AttemptInfo) -> BoxFuture<'static, Result<(), JobError>> {
         let context = self.context.clone();
         Box::pin(async move {
-            let job = decode::<J>(payload)?;
+            let job = decode_text::<J>(&payload)?;
             // Jobs enqueued from SQL or other languages skipped the enqueue-side check.
             job.validate()?;
             job.perform(context, info).await

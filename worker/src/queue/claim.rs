@@ -14,8 +14,9 @@ pub struct ClaimedJob {
     pub job_type: String,
     /// Queue.
     pub queue: String,
-    /// The JSON payload.
-    pub payload: serde_json::Value,
+    /// The payload's JSON text (decoded by the job's handler, so a payload that does
+    /// not decode fails its own job and never the claim).
+    pub payload: String,
     /// Priority (higher first).
     pub priority: i16,
     /// This attempt's number (already incremented by the claim).
@@ -108,7 +109,7 @@ mod tests {
             id: 1,
             job_type: "t".into(),
             queue: "default".into(),
-            payload: serde_json::json!({}),
+            payload: "{}".to_owned(),
             priority: 0,
             attempt: 1,
             max_attempts: 3,
