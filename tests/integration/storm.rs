@@ -68,7 +68,10 @@ async fn a_crash_storm_loses_no_job_and_audits_every_lost_attempt() {
         let victim = kills % workers.len();
         workers[victim].kill_hard();
         kills += 1;
-        workers[victim] = WorkerProcess::spawn(&env(victim));
+        // A new id, so the lost attempts must be found by lease expiry (a restart under
+        // the same id rescues its predecessor's jobs at start-up: rescue.rs tests that).
+        workers[victim] =
+            WorkerProcess::spawn(&test_env(&db.url, &format!("storm-{victim}-{kills}")));
     }
     settled(&db.pool, &ids, Duration::from_secs(120)).await;
     for worker in &mut workers {
