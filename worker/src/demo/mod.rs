@@ -340,10 +340,15 @@ fn print_next_steps(
         out,
         "  psql \"$DATABASE_URL\" -c 'SELECT job_id, attempt, outcome, error_code, error_class, message FROM herald.attempts ORDER BY id LIMIT 20'"
     )?;
-    writeln!(
-        out,
-        "  cargo run --release --bin herald -- enqueue notify.webhook --payload '{{\"url\":\"http://127.0.0.1:9/x\",\"body\":{{}}}}'"
-    )?;
+    for command in [
+        "failures --since 1h",
+        "jobs list --state dead",
+        "jobs show 20",
+        "replay --state dead --type notify.webhook --dry-run",
+        "stats --window 5m",
+    ] {
+        writeln!(out, "  cargo run --release --bin herald -- {command}")?;
+    }
     if let Some(pg) = private {
         writeln!(out, "  stop the private PostgreSQL: {}", pg.stop_command())?;
     }
