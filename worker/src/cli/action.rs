@@ -99,6 +99,25 @@ pub(crate) async fn resolve(
     Ok(rows)
 }
 
+/// The states an action selects: `requested`, or `default` when none were given. Each
+/// must be one of `allowed`; otherwise a usage error `"{rule}, not {state}"`.
+pub(crate) fn states_within(
+    requested: &[State],
+    default: &[State],
+    allowed: &[State],
+    rule: &str,
+) -> Result<Vec<State>, CliError> {
+    let states = if requested.is_empty() {
+        default.to_vec()
+    } else {
+        requested.to_vec()
+    };
+    match states.iter().find(|s| !allowed.contains(s)) {
+        Some(bad) => Err(CliError::Usage(format!("{rule}, not {}", bad.as_str()))),
+        None => Ok(states),
+    }
+}
+
 /// Rejects ids combined with filter flags.
 pub(crate) fn ids_or_filter(ids: &[i64], filter: &JobFilter) -> Result<(), CliError> {
     let filtered = !filter.state.is_empty()
@@ -119,19 +138,20 @@ pub(crate) fn ids_or_filter(ids: &[i64], filter: &JobFilter) -> Result<(), CliEr
 
 impl Action<'_> {
     /// Selects the jobs `ids` (or else `filter` in `states`) name, applies the action to
-    /// those whose state `applies_to` accepts, and reports the others as left alone.
+    /// those in one of the `applies_to` states, and reports the others as left alone.
     pub(crate) async fn run_on_selection(
         &self,
         args: &OperatorArgs,
         ids: &[i64],
         filter: &JobFilter,
         states: &[State],
-        applies_to: impl Fn(&str) -> bool,
+        applies_to: &[State],
         out: &mut impl Write,
     ) -> Result<(), CliError> {
         let rows = resolve(self.pool, ids, filter, states).await?;
-        let (targets, others): (Vec<_>, Vec<_>) =
-            rows.into_iter().partition(|r| applies_to(&r.state));
+        let (targets, others): (Vec<_>, Vec<_>) = rows
+            .into_iter()
+            .partition(|r| applies_to.iter().any(|s| s.as_str() == r.state));
         let skipped = others
             .into_iter()
             .map(|r| Unchanged {

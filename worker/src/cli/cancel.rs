@@ -9,7 +9,7 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::action::{Action, OperatorArgs, ids_or_filter};
+use super::action::{Action, OperatorArgs, ids_or_filter, states_within};
 use super::filter::{JobFilter, State};
 use super::{CliError, connect_from_env};
 use crate::queries;
@@ -37,17 +37,12 @@ pub async fn run(args: CancelArgs, out: &mut impl Write) -> Result<(), CliError>
             "give job ids or at least one filter flag (e.g. --type T, --queue Q)".to_owned(),
         ));
     }
-    let states = if args.filter.state.is_empty() {
-        CANCELLABLE.to_vec()
-    } else {
-        args.filter.state.clone()
-    };
-    if let Some(bad) = states.iter().find(|s| !CANCELLABLE.contains(s)) {
-        return Err(CliError::Usage(format!(
-            "only pending, scheduled or retrying jobs can be cancelled, not {}",
-            bad.as_str()
-        )));
-    }
+    let states = states_within(
+        &args.filter.state,
+        &CANCELLABLE,
+        &CANCELLABLE,
+        "only pending, scheduled or retrying jobs can be cancelled",
+    )?;
     let pool = connect_from_env().await?;
     let action = Action {
         pool: &pool,
@@ -62,7 +57,7 @@ pub async fn run(args: CancelArgs, out: &mut impl Write) -> Result<(), CliError>
             &args.ids,
             &args.filter,
             &states,
-            |state| CANCELLABLE.iter().any(|s| s.as_str() == state),
+            &CANCELLABLE,
             out,
         )
         .await

@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::Utc;
 use clap::Args;
 
-use super::action::{Action, OperatorArgs, PurgeScope};
+use super::action::{Action, OperatorArgs, PurgeScope, states_within};
 use super::filter::{JobFilter, State};
 use super::{CliError, connect_from_env};
 use crate::config::parse_duration;
@@ -42,17 +42,12 @@ fn parse_age(text: &str) -> Result<Duration, String> {
 
 /// Purges the selected jobs.
 pub async fn run(args: PurgeArgs, out: &mut impl Write) -> Result<(), CliError> {
-    let states = if args.state.is_empty() {
-        FINISHED.to_vec()
-    } else {
-        args.state.clone()
-    };
-    if let Some(bad) = states.iter().find(|s| !FINISHED.contains(s)) {
-        return Err(CliError::Usage(format!(
-            "only succeeded, dead or cancelled jobs can be purged, not {}",
-            bad.as_str()
-        )));
-    }
+    let states = states_within(
+        &args.state,
+        &FINISHED,
+        &FINISHED,
+        "only succeeded, dead or cancelled jobs can be purged",
+    )?;
     let before = chrono::Duration::from_std(args.older_than)
         .ok()
         .and_then(|d| Utc::now().checked_sub_signed(d))

@@ -11,7 +11,7 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::action::{Action, OperatorArgs, ids_or_filter};
+use super::action::{Action, OperatorArgs, ids_or_filter, states_within};
 use super::filter::{JobFilter, State};
 use super::{CliError, connect_from_env};
 use crate::queries;
@@ -41,17 +41,12 @@ pub async fn run(args: ReplayArgs, out: &mut impl Write) -> Result<(), CliError>
                 .to_owned(),
         ));
     }
-    let states = if args.filter.state.is_empty() {
-        vec![State::Dead]
-    } else {
-        args.filter.state.clone()
-    };
-    if let Some(bad) = states.iter().find(|s| !REPLAYABLE.contains(s)) {
-        return Err(CliError::Usage(format!(
-            "only dead or cancelled jobs can be replayed, not {}",
-            bad.as_str()
-        )));
-    }
+    let states = states_within(
+        &args.filter.state,
+        &[State::Dead],
+        &REPLAYABLE,
+        "only dead or cancelled jobs can be replayed",
+    )?;
     let pool = connect_from_env().await?;
     let action = Action {
         pool: &pool,
@@ -61,13 +56,6 @@ pub async fn run(args: ReplayArgs, out: &mut impl Write) -> Result<(), CliError>
         purge: None,
     };
     action
-        .run_on_selection(
-            &args.op,
-            &args.ids,
-            &args.filter,
-            &states,
-            |state| state == "dead" || state == "cancelled",
-            out,
-        )
+        .run_on_selection(&args.op, &args.ids, &args.filter, &states, &REPLAYABLE, out)
         .await
 }
