@@ -1,8 +1,7 @@
 //! Command-line options.
 
 /// How to call the benchmark.
-pub const USAGE: &str =
-    "usage: cargo bench -p herald-tests --bench throughput -- [--jobs N] [--quick] [--json FILE]";
+pub const USAGE: &str = "usage: cargo bench -p herald-tests --bench throughput -- [--jobs N] [--rounds R] [--only NAME[,NAME...]] [--quick] [--json FILE]";
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -13,12 +12,19 @@ pub struct Options {
     pub quick: bool,
     /// Where to write the JSON results, if anywhere.
     pub json: Option<String>,
+    /// Rounds of every selected measurement, interleaved (round 1 runs them all, then
+    /// round 2 ...); the report gives medians (default 3; 1 with `--quick`).
+    pub rounds: usize,
+    /// Run only the measurements whose name contains one of these (`enqueue`,
+    /// `latency`, or a drain key such as `herald-1p-default-audit`); empty = all.
+    pub only: Vec<String>,
 }
 
 impl Options {
     /// Parses `args` (cargo's own `--bench` is accepted and ignored).
     pub fn parse(args: impl Iterator<Item = String>) -> Result<Self, String> {
-        let (mut jobs, mut quick, mut json) = (None, false, None);
+        let (mut jobs, mut quick, mut json, mut rounds, mut only) =
+            (None, false, None, None, Vec::new());
         let mut args = args.peekable();
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -34,11 +40,42 @@ impl Options {
                     jobs = Some(n);
                 }
                 "--json" => json = Some(args.next().ok_or("--json needs a file name")?),
+                "--rounds" => {
+                    let value = args.next().ok_or("--rounds needs a number")?;
+                    let n: usize = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=9).contains(n))
+                        .ok_or_else(|| format!("--rounds {value:?}: expected 1 to 9"))?;
+                    rounds = Some(n);
+                }
+                "--only" => {
+                    let value = args.next().ok_or("--only needs a name")?;
+                    only.extend(
+                        value
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned),
+                    );
+                }
                 other => return Err(format!("unknown argument {other:?}")),
             }
         }
         let jobs = jobs.unwrap_or(if quick { 2_000 } else { 20_000 });
-        Ok(Self { jobs, quick, json })
+        let rounds = rounds.unwrap_or(if quick { 1 } else { 3 });
+        Ok(Self {
+            jobs,
+            quick,
+            json,
+            rounds,
+            only,
+        })
+    }
+
+    /// Whether the measurement called `name` is selected by `--only`.
+    pub fn selects(&self, name: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| name.contains(o.as_str()))
     }
 
     /// Jobs enqueued one by one (one round trip each).

@@ -82,19 +82,25 @@ fn herald_runs() -> Vec<HeraldRun> {
 /// Runs every drain scenario, Herald then apalis-postgres.
 pub async fn run(server: &str, opts: &Options, report: &mut Report) -> BenchResult<()> {
     for run in herald_runs() {
+        if !opts.selects(&run.key()) {
+            continue;
+        }
         report.progress(&format!("drain: {}", run.key()));
         let row = herald(server, opts, &run).await?;
         report.progress(&format!("  {:.0} jobs/s", row.rate));
-        report.drain.push(row);
+        report.push_drain(row);
     }
     for (workers, batch, key) in [
         (1, None, "apalis-1w-default"),
         (4, Some(100), "apalis-4w-b100"),
     ] {
+        if !opts.selects(key) {
+            continue;
+        }
         report.progress(&format!("drain: {key}"));
         let row = apalis(server, opts, workers, batch, key).await?;
         report.progress(&format!("  {:.0} jobs/s", row.rate));
-        report.drain.push(row);
+        report.push_drain(row);
     }
     Ok(())
 }
@@ -129,6 +135,7 @@ async fn herald(server: &str, opts: &Options, run: &HeraldRun) -> BenchResult<Dr
     let (jobs, secs) = herald_side::drain_span(&db.pool, first_id).await?;
     db.drop_now().await?;
     Ok(DrainRow {
+        round: 0,
         key: run.key(),
         system: "herald",
         setup: run.setup(),
@@ -165,6 +172,7 @@ async fn apalis(
         None => format!("{workers} worker, default settings (fetch batch 10)"),
     };
     Ok(DrainRow {
+        round: 0,
         key: key.to_owned(),
         system: "apalis-postgres",
         setup,

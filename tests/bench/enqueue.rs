@@ -16,6 +16,7 @@ async fn timed<T>(f: impl Future<Output = BenchResult<T>>) -> BenchResult<(T, f6
 
 fn row(system: &'static str, method: impl Into<String>, jobs: usize, secs: f64) -> EnqueueRow {
     EnqueueRow {
+        round: 0,
         system,
         method: method.into(),
         jobs,
@@ -31,30 +32,22 @@ pub async fn run(server: &str, opts: &Options, report: &mut Report) -> BenchResu
     let db = BenchDb::create(server, Schema::Herald).await?;
     herald_side::register_job_type(&db.pool).await?;
     let ((), secs) = timed(herald_side::enqueue_one_by_one(&db.pool, one)).await?;
-    report
-        .enqueue
-        .push(row("herald", "one by one (enqueue)", one, secs));
+    report.push_enqueue(row("herald", "one by one (enqueue)", one, secs));
     let ((), secs) = timed(herald_side::enqueue_batched(&db.pool, n)).await?;
     let method = format!(
         "batched (enqueue_many), {} jobs per call",
         herald_side::BATCH
     );
-    report.enqueue.push(row("herald", method, n, secs));
+    report.push_enqueue(row("herald", method, n, secs));
     let (label, secs) = timed(herald_side::enqueue_sql(&db.pool, n)).await?;
-    report
-        .enqueue
-        .push(row("herald", format!("SQL: {label}"), n, secs));
+    report.push_enqueue(row("herald", format!("SQL: {label}"), n, secs));
     db.drop_now().await?;
 
     report.progress("enqueue: apalis-postgres");
     let db = BenchDb::create(server, Schema::Apalis).await?;
     let ((), secs) = timed(apalis_side::enqueue_one_by_one(&db.pool, one)).await?;
-    report
-        .enqueue
-        .push(row("apalis-postgres", "one by one (push)", one, secs));
+    report.push_enqueue(row("apalis-postgres", "one by one (push)", one, secs));
     let ((), secs) = timed(apalis_side::enqueue_bulk(&db.pool, n)).await?;
-    report
-        .enqueue
-        .push(row("apalis-postgres", "bulk (push_bulk)", n, secs));
+    report.push_enqueue(row("apalis-postgres", "bulk (push_bulk)", n, secs));
     db.drop_now().await
 }

@@ -11,7 +11,7 @@ use crate::BenchResult;
 use crate::args::Options;
 use crate::db::{BenchDb, Schema, Workers, wait_until_zero};
 use crate::herald_side::{self, Noop};
-use crate::report::Report;
+use crate::report::{Latency, Report};
 
 const OFFERED_PER_SEC: u64 = 500;
 const IDLE_JOBS: usize = 30;
@@ -63,15 +63,17 @@ pub async fn run(server: &str, opts: &Options, report: &mut Report) -> BenchResu
     let (p50, _, _, _, _) = percentiles(&db.pool, &idle).await?;
     let (ids, offered) = steady;
     let (s50, s95, s99, max, n) = percentiles(&db.pool, &ids).await?;
-    let l = &mut report.latency;
-    l.idle_jobs = idle.len();
-    l.idle_median_ms = p50.unwrap_or(f64::NAN);
-    l.offered_rate = offered;
-    l.steady_jobs = usize::try_from(n).unwrap_or(0);
-    l.p50_ms = s50.unwrap_or(f64::NAN);
-    l.p95_ms = s95.unwrap_or(f64::NAN);
-    l.p99_ms = s99.unwrap_or(f64::NAN);
-    l.max_ms = max.unwrap_or(f64::NAN);
+    report.push_latency(Latency {
+        round: 0,
+        idle_jobs: idle.len(),
+        idle_median_ms: p50.unwrap_or(f64::NAN),
+        offered_rate: offered,
+        steady_jobs: usize::try_from(n).unwrap_or(0),
+        p50_ms: s50.unwrap_or(f64::NAN),
+        p95_ms: s95.unwrap_or(f64::NAN),
+        p99_ms: s99.unwrap_or(f64::NAN),
+        max_ms: max.unwrap_or(f64::NAN),
+    });
     db.drop_now().await
 }
 

@@ -1,13 +1,14 @@
 //! Herald's throughput and latency benchmark (`harness = false`).
 //!
 //! ```sh
-//! cargo bench -p herald-tests --bench throughput -- [--jobs 20000] [--quick] [--json results.json]
+//! cargo bench -p herald-tests --bench throughput -- [--jobs 20000] [--rounds 3] [--only NAME,...] [--quick] [--json results.json]
 //! ```
 //!
 //! Against a real PostgreSQL (`DATABASE_URL`, else the tests' private instance), in one
 //! run: enqueue rates, drain rates of no-op jobs (Herald with auditing on and off, 1 and 4
 //! processes, two concurrency settings; an empty table and a large history), enqueue →
-//! start latency, and the same jobs through bare apalis-postgres 1.0. Worker processes are
+//! start latency, and the same jobs through bare apalis-postgres 1.0. Every measurement
+//! runs `--rounds` times, interleaved, and the report gives medians. Worker processes are
 //! this executable re-run with `HERALD_BENCH_ROLE` set. BENCHMARKS.md explains the method.
 //!
 //! # Layout
@@ -68,8 +69,16 @@ async fn run_benchmark() -> BenchResult<()> {
     let mut report = report::Report::start(&opts);
     report.progress("starting PostgreSQL (or using DATABASE_URL)");
     let server = tokio::task::spawn_blocking(herald_tests::db::server_url).await?;
-    enqueue::run(&server, &opts, &mut report).await?;
-    drain::run(&server, &opts, &mut report).await?;
-    latency::run(&server, &opts, &mut report).await?;
+    for round in 1..=opts.rounds {
+        report.round = round;
+        report.progress(&format!("round {round} of {}", opts.rounds));
+        if opts.selects("enqueue") {
+            enqueue::run(&server, &opts, &mut report).await?;
+        }
+        drain::run(&server, &opts, &mut report).await?;
+        if opts.selects("latency") {
+            latency::run(&server, &opts, &mut report).await?;
+        }
+    }
     report.finish(&opts)
 }

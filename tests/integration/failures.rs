@@ -152,5 +152,24 @@ async fn a_payload_nested_deeper_than_a_json_value_allows_never_breaks_the_claim
     assert_eq!(trail(&db.pool, bad).await.len(), 1, "claimed and run once");
     assert_eq!(state(&db.pool, bad).await, "succeeded");
     assert_eq!(state(&db.pool, good).await, "succeeded");
+
+    // The operator can still inspect it: the timeline is shown and the payload, which
+    // cannot be redacted structurally, is replaced by a note rather than failing.
+    let out = crate::cli::herald(Some(&db.url), &["jobs", "show", &bad.to_string(), "--json"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: serde_json::Value =
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let payload = shown["job"]["payload"].as_str().unwrap_or_default();
+    assert!(payload.starts_with("[payload not shown:"), "{shown}");
+    assert_eq!(
+        shown["timeline"].as_array().map(Vec::len),
+        Some(1),
+        "{shown}"
+    );
     db.finish().await;
 }

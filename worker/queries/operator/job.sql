@@ -3,6 +3,7 @@ SELECT j.id, j.job_type, j.queue,
        CASE WHEN j.state = 'pending' AND j.run_at > now() THEN 'scheduled'
             ELSE j.state END AS state,
        j.attempt, j.max_attempts, j.priority, j.run_at, j.created_at, j.finished_at,
-       j.last_error_code, j.locked_by, j.idempotency_key, j.payload
+       j.last_error_code, j.locked_by, j.idempotency_key,
+       j.payload::text AS payload -- text: a value nested too deep for serde_json still reads
 FROM herald.jobs AS j
 WHERE j.id = $1

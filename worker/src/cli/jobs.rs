@@ -157,7 +157,29 @@ struct JobDetail {
     last_error_code: Option<String>,
     locked_by: Option<String>,
     idempotency_key: Option<String>,
-    payload: serde_json::Value,
+    #[sqlx(try_from = "String")]
+    payload: ShownPayload,
+}
+
+/// A payload as `jobs show` prints it: redacted JSON, or, for text that cannot be read
+/// back as a JSON value (nested deeper than serde_json's 128 levels: the worker runs
+/// such jobs from their text, but they cannot be redacted structurally), a note saying
+/// so instead of failing the whole command.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+struct ShownPayload(serde_json::Value);
+
+impl From<String> for ShownPayload {
+    fn from(text: String) -> Self {
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(value) => Self(sanitize_json(&value)),
+            Err(e) => Self(serde_json::Value::String(format!(
+                "[payload not shown: {} bytes that cannot be read as a JSON value to redact ({})]",
+                text.len(),
+                crate::sanitize::sanitize(&e.to_string())
+            ))),
+        }
+    }
 }
 
 #[derive(Debug, sqlx::FromRow, Serialize)]
@@ -223,10 +245,6 @@ async fn show(pool: &PgPool, id: i64, json: bool, out: &mut impl Write) -> Resul
     if job.is_none() && attempts.is_empty() && actions.is_empty() {
         return Err(CliError::Failed(format!("job {id} not found")));
     }
-    let job = job.map(|mut j| {
-        j.payload = sanitize_json(&j.payload);
-        j
-    });
     let mut timeline: Vec<Entry> = attempts.into_iter().map(Entry::Attempt).collect();
     timeline.extend(actions.into_iter().map(Entry::Action));
     // Stable: equal times keep attempts before actions.
@@ -272,7 +290,7 @@ fn write_job(out: &mut impl Write, id: i64, job: Option<&JobDetail>) -> std::io:
     if let Some(key) = &j.idempotency_key {
         writeln!(out, "idempotency key {}", crate::sanitize::sanitize(key))?;
     }
-    writeln!(out, "payload {}", j.payload)
+    writeln!(out, "payload {}", j.payload.0)
 }
 
 fn write_entry(out: &mut impl Write, entry: &Entry) -> std::io::Result<()> {
