@@ -64,6 +64,16 @@ fn herald_runs() -> Vec<HeraldRun> {
             }
         }
     }
+    // One process is latency-bound (each attempt holds its slot until its batch
+    // commits), so more slots move more jobs: the lever a user has.
+    for audit in [true, false] {
+        runs.push(HeraldRun {
+            procs: 1,
+            concurrency: Some(128),
+            audit,
+            history: false,
+        });
+    }
     runs.push(HeraldRun {
         procs: 1,
         concurrency: None,

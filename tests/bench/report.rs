@@ -238,11 +238,20 @@ impl Report {
             "herald-1p-c16-noaudit",
         );
         self.ratio(
+            "herald audit on / audit off (1 process, c128)",
+            "herald-1p-c128-audit",
+            "herald-1p-c128-noaudit",
+        );
+        self.ratio(
             "herald audit on / audit off (4 processes, c64)",
             "herald-4p-c64-audit",
             "herald-4p-c64-noaudit",
         );
-        for key in ["herald-1p-default-audit", "herald-4p-c64-audit"] {
+        for key in [
+            "herald-1p-default-audit",
+            "herald-1p-c128-audit",
+            "herald-4p-c64-audit",
+        ] {
             if let Some(rate) = self.rate_of(key) {
                 self.ratios.push((
                     format!("{key} / best Celery + Redis in the issue (2,000 jobs/s)"),

@@ -89,7 +89,7 @@ def main():
             enqueues.append(enqueue(n))
             rates[name].append(drain(r, n, workers))
             print(f"round {rnd}: {name}: {rates[name][-1]:.0f} jobs/s", file=sys.stderr)
-    print(f"\n| Celery 5 + Redis, {n} no-op tasks | jobs/s (median of {rounds}) | each round |")
+    print(f"\n| Celery 5 + Redis, {n} no-op tasks | jobs/s (median) | each run |")
     print("|---|---:|---|")
     print(f"| enqueue one by one (apply_async) | {statistics.median(enqueues):.0f} | "
           + " / ".join(f"{e:.0f}" for e in enqueues) + " |")
