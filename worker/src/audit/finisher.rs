@@ -1,7 +1,7 @@
 //! Group commit of finished attempts.
 //!
-//! Every finished attempt is sent to one [`Finisher`] task per process. When one of its
-//! [`WRITES_IN_FLIGHT`] writers is free it takes what has queued up (at most
+//! Every finished attempt is sent to one [`Finisher`] task per process. When its writer
+//! (or one of its [`WRITES_IN_FLIGHT`] writers) is free it takes what has queued up (at most
 //! [`MAX_BATCH`]), writes all of it with ONE statement (`audit/finish_attempts.sql`: each
 //! job's update and its audit row together), and only then answers each sender. So an
 //! attempt is acknowledged only once it is durable, and while writes are in flight the
@@ -29,10 +29,12 @@ use crate::queries;
 pub const MAX_BATCH: usize = 512;
 
 /// Batches written concurrently (each on its own connection). A finished attempt holds
-/// its concurrency slot until its batch commits; with one writer it also waited for the
-/// write in flight when it arrived (≈ 1.5 commit latencies on average), with several it
-/// waits for about one.
-pub const WRITES_IN_FLIGHT: usize = 3;
+/// its concurrency slot until its batch commits. One write at a time makes the fewest,
+/// largest commits: on a quiet machine it beat three writes in flight by 10–25 % at
+/// every setting measured (BENCHMARKS.md, "found" 10); three had looked better in runs
+/// on a machine loaded by other builds, where the time waiting for the write in flight
+/// dominated.
+pub const WRITES_IN_FLIGHT: usize = 1;
 
 /// One finished attempt, ready to write.
 #[derive(Debug, Clone, PartialEq)]
