@@ -209,6 +209,13 @@ impl Report {
 
     /// Computes the ratios, prints the table, writes the JSON.
     pub fn finish(mut self, opts: &Options) -> BenchResult<()> {
+        if self.enqueue.is_empty() && self.drain.is_empty() && self.latency.is_empty() {
+            return Err(format!(
+                "--only {:?} selects no measurement (names: enqueue, latency, herald-1p-default-audit, herald-4p-c64-audit, apalis-4w-b100, …)",
+                opts.only.join(",")
+            )
+            .into());
+        }
         self.load_after = uptime();
         self.total_secs = self.started.map_or(0.0, |s| s.elapsed().as_secs_f64());
         let herald = "herald-1p-default-audit";
