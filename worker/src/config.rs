@@ -5,7 +5,7 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `DATABASE_URL` | (required; `herald demo` starts a private PostgreSQL when unset) | PostgreSQL to use |
-//! | `HERALD_QUEUES` | `default=64` | queues to run and their concurrency, `name=n,name=n` (64: see BENCHMARKS.md) |
+//! | `HERALD_QUEUES` | `default=64` | queues to run and their concurrency, `name=n,name=n`; a name without `=n` gets 64 (see BENCHMARKS.md) |
 //! | `HERALD_WORKER_ID` | `<hostname>-<pid>-<random>` | this process's id in locks and audit rows |
 //! | `HERALD_LEASE` | `30s` | a running job whose heartbeat is older than this is rescued |
 //! | `HERALD_HEARTBEAT_INTERVAL` | lease / 6 | how often running jobs' leases are renewed |
@@ -48,8 +48,21 @@ use std::time::Duration;
 use herald_jobs::RetryPolicy;
 
 use crate::telemetry::failure_rate::FailureRateConfig;
-use crate::telemetry::{OtelConfig, OtlpProtocol};
+
 pub mod email;
+mod parse;
+mod telemetry;
+
+use parse::{duration, invalid, number};
+pub use parse::{parse_addr, parse_duration};
+use telemetry::failure_rate;
+pub use telemetry::{
+    log_filter_from_env, log_format_from_env, otel_from_env, otel_from_lookup, sentry_dsn_set,
+};
+
+/// Concurrency of a queue named in `HERALD_QUEUES` without `=n`, and of the default
+/// queue when `HERALD_QUEUES` is unset (why 64: BENCHMARKS.md).
+pub const DEFAULT_CONCURRENCY: usize = 64;
 
 /// A configuration value that could not be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -191,7 +204,7 @@ impl WorkerConfig {
         Ok(Self {
             database_url,
             worker_id: get("HERALD_WORKER_ID").unwrap_or_else(default_worker_id),
-            queues: queues(get("HERALD_QUEUES").as_deref().unwrap_or("default=64"))?,
+            queues: queues(get("HERALD_QUEUES").as_deref().unwrap_or("default"))?,
             lease,
             heartbeat_interval: duration(&get, "HERALD_HEARTBEAT_INTERVAL", lease / 6)?,
             rescue_interval: duration(&get, "HERALD_RESCUE_INTERVAL", lease / 2)?,
@@ -237,111 +250,6 @@ impl WorkerConfig {
     }
 }
 
-/// Parses a listen address such as `127.0.0.1:9464`; `name` names it in the error.
-pub fn parse_addr(name: &'static str, value: &str) -> Result<SocketAddr, ConfigError> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| invalid(name, value, "an address such as 127.0.0.1:9464"))
-}
-
-fn failure_rate(get: &impl Fn(&str) -> Option<String>) -> Result<FailureRateConfig, ConfigError> {
-    let fraction = |name: &'static str, default: f64| match get(name) {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<f64>()
-            .ok()
-            .filter(|f| *f > 0.0 && *f < 1.0)
-            .ok_or_else(|| invalid(name, &v, "a fraction between 0 and 1, such as 0.05")),
-    };
-    let threshold = fraction("HERALD_FAILURE_RATE_THRESHOLD", 0.05)?;
-    let resolve_below = fraction("HERALD_FAILURE_RATE_RESOLVE", threshold * 0.8)?;
-    if resolve_below > threshold {
-        return Err(invalid(
-            "HERALD_FAILURE_RATE_RESOLVE",
-            &resolve_below.to_string(),
-            "at most HERALD_FAILURE_RATE_THRESHOLD",
-        ));
-    }
-    Ok(FailureRateConfig {
-        window: duration(get, "HERALD_FAILURE_RATE_WINDOW", Duration::from_secs(300))?,
-        threshold,
-        resolve_below,
-        min_samples: u64::from(number(get, "HERALD_FAILURE_RATE_MIN_SAMPLES", 20)?),
-    })
-}
-
-/// Trace export settings from the standard `OTEL_*` variables (see the module table).
-pub fn otel_from_env() -> Result<OtelConfig, ConfigError> {
-    otel_from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
-}
-
-/// [`otel_from_env`] through `get`.
-pub fn otel_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<OtelConfig, ConfigError> {
-    let defaults = OtelConfig::default();
-    let protocol = match get("OTEL_EXPORTER_OTLP_PROTOCOL").as_deref().map(str::trim) {
-        None | Some("grpc") => OtlpProtocol::Grpc,
-        Some("http/protobuf") => OtlpProtocol::HttpProtobuf,
-        Some(other) => {
-            return Err(invalid(
-                "OTEL_EXPORTER_OTLP_PROTOCOL",
-                other,
-                "`grpc` or `http/protobuf`",
-            ));
-        }
-    };
-    let millis = |name: &'static str, default: Duration| match get(name) {
-        None => Ok(default),
-        Some(v) => v
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .map(Duration::from_millis)
-            .ok_or_else(|| invalid(name, &v, "a positive number of milliseconds")),
-    };
-    let resource_attributes = get("OTEL_RESOURCE_ATTRIBUTES")
-        .map(|v| {
-            v.split(',')
-                .filter_map(|pair| pair.split_once('='))
-                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-                .filter(|(k, _)| !k.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(OtelConfig {
-        endpoint: get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-            .or_else(|| get("OTEL_EXPORTER_OTLP_ENDPOINT")),
-        protocol,
-        service_name: get("OTEL_SERVICE_NAME").unwrap_or(defaults.service_name),
-        resource_attributes,
-        schedule_delay: millis("OTEL_BSP_SCHEDULE_DELAY", defaults.schedule_delay)?,
-        export_timeout: millis("OTEL_EXPORTER_OTLP_TIMEOUT", defaults.export_timeout)?,
-    })
-}
-
-/// Whether `SENTRY_DSN` is set (non-empty): the log subscriber adds the Sentry alert
-/// layer only then. The DSN itself is validated by [`WorkerConfig::from_lookup`].
-pub fn sentry_dsn_set() -> bool {
-    std::env::var_os("SENTRY_DSN").is_some_and(|v| !v.is_empty())
-}
-
-/// The log format from `HERALD_LOG_FORMAT` (`text` when unset or unknown is an error).
-pub fn log_format_from_env() -> Result<LogFormat, ConfigError> {
-    match std::env::var("HERALD_LOG_FORMAT").ok().as_deref() {
-        None | Some("") | Some("text") => Ok(LogFormat::Text),
-        Some("json") => Ok(LogFormat::Json),
-        Some(other) => Err(invalid("HERALD_LOG_FORMAT", other, "`text` or `json`")),
-    }
-}
-
-/// The `tracing` filter from `HERALD_LOG`, then `RUST_LOG`, else `info`.
-pub fn log_filter_from_env() -> String {
-    std::env::var("HERALD_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".to_owned())
-}
-
 /// The operator running a CLI command: `USER`, else `LOGNAME`, else `unknown`.
 pub fn operator_from_env() -> String {
     ["USER", "LOGNAME"]
@@ -350,64 +258,23 @@ pub fn operator_from_env() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// Parses `250ms`, `30s`, `5m`, `2h`, `7d` or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number.parse().ok()?;
-    let seconds = match unit.trim() {
-        "" | "s" => value,
-        "ms" => value / 1000.0,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        "d" => value * 86_400.0,
-        _ => return None,
-    };
-    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
-}
-
-fn duration(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: Duration,
-) -> Result<Duration, ConfigError> {
-    match get(name) {
-        None => Ok(default),
-        Some(v) => parse_duration(&v)
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| invalid(name, &v, "a positive duration such as 30s, 5m or 250ms")),
-    }
-}
-
-fn number(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: u32,
-) -> Result<u32, ConfigError> {
-    match get(name) {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<u32>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| invalid(name, &v, "a positive whole number")),
-    }
-}
-
 fn queues(spec: &str) -> Result<Vec<QueueConfig>, ConfigError> {
     let mut seen = BTreeMap::new();
     let mut out = Vec::new();
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (name, concurrency) = part.split_once('=').unwrap_or((part, "16"));
-        let concurrency = concurrency
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=10_000).contains(n))
-            .ok_or_else(|| invalid("HERALD_QUEUES", spec, "name=concurrency pairs, 1 to 10000"))?;
+        let (name, concurrency) = match part.split_once('=') {
+            None => (part, DEFAULT_CONCURRENCY),
+            Some((name, n)) => (
+                name,
+                n.trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=10_000).contains(n))
+                    .ok_or_else(|| {
+                        invalid("HERALD_QUEUES", spec, "name=concurrency pairs, 1 to 10000")
+                    })?,
+            ),
+        };
         let name = name.trim();
         if name.is_empty() || seen.insert(name.to_owned(), ()).is_some() {
             return Err(invalid(
@@ -427,14 +294,6 @@ fn queues(spec: &str) -> Result<Vec<QueueConfig>, ConfigError> {
     Ok(out)
 }
 
-fn invalid(name: &'static str, value: &str, reason: &str) -> ConfigError {
-    ConfigError::Invalid {
-        name,
-        value: crate::sanitize::sanitize(value),
-        reason: reason.to_owned(),
-    }
-}
-
 fn default_worker_id() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
@@ -449,6 +308,7 @@ fn default_worker_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::telemetry::OtlpProtocol;
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<WorkerConfig, ConfigError> {
@@ -511,19 +371,31 @@ mod tests {
 
     #[test]
     fn queues_parse_with_concurrency() {
-        let cfg = config(&[
-            ("DATABASE_URL", "x"),
-            ("HERALD_QUEUES", "mail=4, default=32"),
-        ]);
-        let names: Vec<(String, usize)> = cfg
+        assert_eq!(
+            queue_limits("mail=4, default=32"),
+            vec![("mail".into(), 4), ("default".into(), 32)]
+        );
+    }
+
+    /// The queues and limits a worker gets from `HERALD_QUEUES = spec`.
+    fn queue_limits(spec: &str) -> Vec<(String, usize)> {
+        config(&[("DATABASE_URL", "x"), ("HERALD_QUEUES", spec)])
             .map(|c| {
                 c.queues
                     .into_iter()
                     .map(|q| (q.name, q.concurrency))
                     .collect()
             })
-            .unwrap_or_default();
-        assert_eq!(names, vec![("mail".into(), 4), ("default".into(), 32)]);
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_queue_named_without_a_concurrency_gets_the_default_one() {
+        assert_eq!(
+            queue_limits("mail=4,bulk"),
+            vec![("mail".into(), 4), ("bulk".into(), DEFAULT_CONCURRENCY)]
+        );
+        assert_eq!(DEFAULT_CONCURRENCY, 64);
     }
 
     #[test]

@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use herald_jobs::notify::SmtpTls;
 
-use super::{ConfigError, duration, invalid};
+use super::ConfigError;
+use super::parse::{duration, invalid};
 
 /// The shipped template folder, relative to the working directory.
 pub const DEFAULT_TEMPLATES: &str = "templates/email";
