@@ -115,7 +115,16 @@ async fn scraped_counters_match_the_audit_table() {
             "herald_queue_jobs",
             "queue=\"default\",state=\"succeeded\""
         ),
-        Some(4.0),
+        None,
+        "finished history is not counted at scrape"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "herald_queue_jobs",
+            "queue=\"default\",state=\"dead\""
+        ),
+        Some(dead as f64),
         "queue depth comes from the jobs table"
     );
     assert_eq!(

@@ -136,7 +136,7 @@ impl Metrics {
             queue_jobs: gauge_vec(
                 &r,
                 "herald_queue_jobs",
-                "Jobs by queue and state, fleet-wide.",
+                "Pending, running, retrying and dead jobs by queue and state, fleet-wide.",
                 &["queue", "state"],
             ),
             pool: gauge_vec(

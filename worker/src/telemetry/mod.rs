@@ -41,7 +41,7 @@
 //! | `herald_jobs_dead_total` | counter | `job_type` | jobs that died (terminal or exhausted) |
 //! | `herald_job_panics_total` | counter | `job_type` | handler panics |
 //! | `herald_attempts_rescued_total` | counter | — | attempts of dead workers audited `abandoned` by this process |
-//! | `herald_queue_jobs` | gauge | `queue`, `state` | jobs by state, fleet-wide (read at scrape) |
+//! | `herald_queue_jobs` | gauge | `queue`, `state` | pending, running, retrying and dead jobs, fleet-wide (read at scrape; finished history is not counted) |
 //! | `herald_db_pool_connections` | gauge | `state` (`in_use`, `idle`, `max`) | this worker's pool |
 //! | `herald_db_pool_acquire_timeouts_total` | counter | — | queries that waited `HERALD_DB_ACQUIRE_TIMEOUT` for a connection in vain |
 //! | `herald_db_pool_acquire_wait_seconds` | gauge | — | how long the last scrape waited for a pool connection |
