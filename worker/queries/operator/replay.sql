@@ -1,6 +1,7 @@
 -- Replays the dead or cancelled jobs among ids $1 in ONE statement that also records
--- them in operator action $5 (created when $5 is NULL, from actor $2, reason $3 and
--- filter $4; extended otherwise), so the change and its record commit together.
+-- them in operator action $5 (`herald.record_operator_action`: created when $5 is NULL,
+-- from actor $2, reason $3 and filter $4; extended otherwise), so the change and its
+-- record commit together.
 -- A replayed job runs now with a fresh attempt budget (its type's registered budget,
 -- else its own) on top of the attempts it made: its attempt numbers, and so its audit
 -- trail, continue. Jobs in any other state, and jobs whose idempotency key a live job
@@ -36,22 +37,7 @@ changed AS (
     RETURNING j.id
 ),
 counted AS (
-    SELECT count(*) AS n, coalesce(array_agg(id ORDER BY id), '{}') AS ids FROM changed
-),
-created AS (
-    INSERT INTO herald.operator_actions (actor, action, reason, filter, job_count, job_ids)
-    SELECT $2, 'replay', $3, $4, c.n, c.ids
-    FROM counted AS c
-    WHERE $5::bigint IS NULL AND c.n > 0
-    RETURNING id
-),
-extended AS (
-    UPDATE herald.operator_actions AS a
-    SET job_count = a.job_count + c.n, job_ids = a.job_ids || c.ids
-    FROM counted AS c
-    WHERE a.id = $5 AND c.n > 0
-    RETURNING a.id
+    SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids FROM changed
 )
-SELECT coalesce((SELECT id FROM created), (SELECT id FROM extended), $5::bigint) AS action_id,
-       c.ids
+SELECT herald.record_operator_action($5, $2, 'replay', $3, $4, c.ids) AS action_id, c.ids
 FROM counted AS c
