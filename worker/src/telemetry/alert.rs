@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 use tokio::sync::watch;
-use tracing::{error, info, warn};
+use tracing::warn;
 
 use super::failure_rate::{AlertChange, FailureRateConfig, FailureRateTracker};
 use super::metrics::Metrics;
@@ -95,40 +95,42 @@ impl FailureRateAlert {
     async fn report(&self, change: &AlertChange) {
         let rate = change.sample.rate();
         let window_secs = self.cfg.window.as_secs_f64();
+        // One event per transition with the same fields; only the level (a constant at
+        // each `tracing` call site), the transition and the message differ.
+        macro_rules! alert_event {
+            ($level:ident, $transition:literal, $severity:literal, $message:literal) => {
+                tracing::$level!(
+                    target: "herald::alert",
+                    {
+                        severity = $severity,
+                        alert = ALERT_NAME,
+                        alert.scope = %change.scope,
+                        alert.transition = $transition,
+                        failure_rate = rate,
+                        attempts = change.sample.attempts,
+                        failures = change.sample.failures,
+                        threshold = self.cfg.threshold,
+                        window_secs,
+                        worker.id = %self.worker_id,
+                    },
+                    $message
+                )
+            };
+        }
         let (transition, severity) = if change.firing {
             self.metrics.critical_event(ALERT_NAME);
-            error!(
-                target: "herald::alert",
-                {
-                    severity = "CRITICAL",
-                    alert = ALERT_NAME,
-                    alert.scope = %change.scope,
-                    alert.transition = "tripped",
-                    failure_rate = rate,
-                    attempts = change.sample.attempts,
-                    failures = change.sample.failures,
-                    threshold = self.cfg.threshold,
-                    window_secs,
-                    worker.id = %self.worker_id,
-                },
+            alert_event!(
+                error,
+                "tripped",
+                "CRITICAL",
                 "job failure rate is above the alert threshold"
             );
             ("tripped", "CRITICAL")
         } else {
-            info!(
-                target: "herald::alert",
-                {
-                    severity = "INFO",
-                    alert = ALERT_NAME,
-                    alert.scope = %change.scope,
-                    alert.transition = "resolved",
-                    failure_rate = rate,
-                    attempts = change.sample.attempts,
-                    failures = change.sample.failures,
-                    threshold = self.cfg.threshold,
-                    window_secs,
-                    worker.id = %self.worker_id,
-                },
+            alert_event!(
+                info,
+                "resolved",
+                "INFO",
                 "job failure rate is back below the alert threshold"
             );
             ("resolved", "INFO")
