@@ -73,21 +73,7 @@ async fn a_crash_storm_loses_no_job_and_audits_every_lost_attempt() {
         workers[victim] =
             WorkerProcess::spawn(&test_env(&db.url, &format!("storm-{victim}-{kills}")));
     }
-    settled(&db.pool, &ids, Duration::from_secs(120)).await;
-    for worker in &mut workers {
-        worker.signal(Signal::SIGTERM);
-        assert!(worker.wait(Duration::from_secs(30)).success());
-    }
-
-    assert_eq!(
-        scalar(
-            &db.pool,
-            "SELECT count(*) FROM herald.jobs WHERE state <> 'succeeded'"
-        )
-        .await,
-        0
-    );
-    assert_success_means_done(&db.pool).await;
+    settle_stop_and_check(&db, &ids, &mut workers).await;
     let abandoned = scalar(
         &db.pool,
         "SELECT count(*) FROM herald.attempts WHERE outcome = 'abandoned'",
@@ -121,21 +107,7 @@ async fn a_rolling_restart_finishes_in_flight_work_and_charges_nothing_unstarted
         assert!(status.success(), "worker {i} exited with {status:?}");
         *worker = WorkerProcess::spawn(&env(i));
     }
-    settled(&db.pool, &ids, Duration::from_secs(120)).await;
-    for worker in &mut workers {
-        worker.signal(Signal::SIGTERM);
-        assert!(worker.wait(Duration::from_secs(30)).success());
-    }
-
-    assert_eq!(
-        scalar(
-            &db.pool,
-            "SELECT count(*) FROM herald.jobs WHERE state <> 'succeeded'"
-        )
-        .await,
-        0
-    );
-    assert_success_means_done(&db.pool).await;
+    settle_stop_and_check(&db, &ids, &mut workers).await;
     assert_eq!(
         scalar(
             &db.pool,
@@ -155,4 +127,23 @@ async fn a_rolling_restart_finishes_in_flight_work_and_charges_nothing_unstarted
         "every charged attempt really started: released jobs were not charged"
     );
     db.finish().await;
+}
+
+/// Waits for `ids` to settle, stops every worker with SIGTERM (each must exit cleanly),
+/// and checks that every job succeeded and that every success did its work.
+async fn settle_stop_and_check(db: &TestDb, ids: &[i64], workers: &mut [WorkerProcess]) {
+    settled(&db.pool, ids, Duration::from_secs(120)).await;
+    for worker in workers.iter_mut() {
+        worker.signal(Signal::SIGTERM);
+        assert!(worker.wait(Duration::from_secs(30)).success());
+    }
+    assert_eq!(
+        scalar(
+            &db.pool,
+            "SELECT count(*) FROM herald.jobs WHERE state <> 'succeeded'"
+        )
+        .await,
+        0
+    );
+    assert_success_means_done(&db.pool).await;
 }
