@@ -61,20 +61,27 @@ def drain(r, n, workers):
         for i, args in enumerate(workers)
     ]
     try:
-        while r.llen(QUEUE) >= n:
-            time.sleep(0.005)
+        wait_until(lambda: r.llen(QUEUE) < n, 120, "no celery worker started consuming")
         first = time.monotonic()
-        deadline = first + 600
-        while r.llen(QUEUE) > 0:
-            if time.monotonic() > deadline:
-                raise SystemExit("celery did not drain the queue in 10 minutes")
-            time.sleep(0.005)
+        wait_until(lambda: r.llen(QUEUE) == 0, 600, "celery did not drain the queue")
         return n / (time.monotonic() - first)
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
         for p in procs:
-            p.wait(timeout=60)
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def wait_until(done, seconds, failure):
+    """Polls `done` every 5 ms; exits with `failure` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{failure} within {seconds} s")
+        time.sleep(0.005)
 
 
 def main():
