@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
+use herald_jobs::enqueue::{NewJob, enqueue_in};
 use herald_tests::db::TestDb;
-use herald_tests::jobs::Step;
+use herald_tests::jobs::{ScriptedJob, Step};
 use herald_tests::wait::{eventually, settled, state, trail};
 use herald_tests::workers::{InProcessWorker, test_env};
 
@@ -141,5 +142,67 @@ async fn a_restarted_worker_rescues_what_its_predecessor_held_without_waiting_fo
         .map(|r| r.outcome)
         .collect();
     assert_eq!(outcomes, ["abandoned", "succeeded"]);
+    db.finish().await;
+}
+
+/// A row running under a live worker's id that its process does not hold: what a
+/// predecessor's claim committing after its successor's start-up rescue leaves, or a
+/// claim that committed while its answer was lost. Nobody runs it, so its lease must run
+/// out and rescue must take it, even though a process with that id is alive and
+/// heartbeating. (Heartbeats by worker id kept such a row alive forever.)
+#[tokio::test]
+async fn a_job_running_under_a_live_workers_id_but_not_held_by_it_is_rescued() {
+    let db = TestDb::new().await;
+    let short_lease = [
+        ("HERALD_LEASE", "1s"),
+        ("HERALD_HEARTBEAT_INTERVAL", "150ms"),
+        ("HERALD_RESCUE_INTERVAL", "200ms"),
+    ];
+    let worker = InProcessWorker::start(&db, "alive", &short_lease).await;
+    // A job of its own keeps it heartbeating through the orphan's lease, and shows it
+    // is past its start-up rescue.
+    let busy = enqueue_scripted(&db.pool, "busy", vec![Step::Sleep { ms: 2_500 }], 3).await;
+    eventually("the busy job to start", Duration::from_secs(20), || async {
+        (effects(&db.pool, busy, "start").await >= 1).then_some(())
+    })
+    .await;
+
+    let mut tx = db.pool.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    let job = NewJob::new(&ScriptedJob::new("orphan", vec![Step::Succeed]))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .max_attempts(3);
+    let orphan = enqueue_in(&mut tx, job)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .id;
+    sqlx::query(
+        "UPDATE herald.jobs SET state = 'running', attempt = 1, locked_by = 'alive',
+                claimed_at = now(), heartbeat_at = now()
+         WHERE id = $1",
+    )
+    .bind(orphan)
+    .execute(&mut *tx)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+
+    settled(&db.pool, &[orphan, busy], Duration::from_secs(30)).await;
+    worker.stop().await;
+    let rows = trail(&db.pool, orphan).await;
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.outcome.as_str(), r.worker_id.as_str()))
+            .collect::<Vec<_>>(),
+        [("abandoned", "alive"), ("succeeded", "alive")],
+        "{rows:?}"
+    );
+    let busy_trail = trail(&db.pool, busy).await;
+    assert_eq!(busy_trail.len(), 1, "{busy_trail:?}");
+    assert!(
+        rows[0].finished_at < busy_trail[0].finished_at,
+        "the orphan was rescued while its worker id was alive and heartbeating: {rows:?} {busy_trail:?}"
+    );
+    assert_eq!(rows[0].error_code.as_deref(), Some("WORKER_LOST"));
+    assert_eq!(effects(&db.pool, orphan, "done").await, 1);
     db.finish().await;
 }

@@ -25,19 +25,59 @@ where
     }
 }
 
-/// Waits until none of `ids` is pending, running or retrying.
+/// Waits until none of `ids` is pending, running or retrying. On timeout it panics
+/// with what was still open (counts by state, and the first open jobs with their
+/// attempt, holder and lease age), so a failure in CI explains itself.
 pub async fn settled(pool: &PgPool, ids: &[i64], timeout: Duration) {
-    eventually("jobs to settle", timeout, || async {
-        let open: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM herald.jobs WHERE id = ANY($1) AND state IN ('pending', 'running', 'retrying')",
-        )
-        .bind(ids)
-        .fetch_one(pool)
-        .await
-        .ok()?;
-        (open == 0).then_some(())
-    })
+    let deadline = Instant::now() + timeout;
+    let mut last_error = None;
+    loop {
+        match open_jobs(pool, ids).await {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) => last_error = Some(e.to_string()),
+        }
+        if Instant::now() >= deadline {
+            let open = describe_open(pool, ids)
+                .await
+                .unwrap_or_else(|e| format!("(could not read them: {e})"));
+            panic!(
+                "timed out after {timeout:?} waiting for jobs to settle; last query error: {last_error:?}; still open: {open}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn open_jobs(pool: &PgPool, ids: &[i64]) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM herald.jobs WHERE id = ANY($1) AND state IN ('pending', 'running', 'retrying')",
+    )
+    .bind(ids)
+    .fetch_one(pool)
     .await
+}
+
+async fn describe_open(pool: &PgPool, ids: &[i64]) -> Result<String, sqlx::Error> {
+    let by_state: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT state, count(*) FROM herald.jobs WHERE id = ANY($1) GROUP BY state ORDER BY state",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    let first: Vec<String> = sqlx::query_scalar(
+        "SELECT format('job %s %s attempt %s held by %s, lease age %s s, runnable in %s s',
+                       id, state, attempt, coalesce(locked_by, '-'),
+                       coalesce(round(extract(epoch FROM now() - heartbeat_at), 1)::text, '-'),
+                       round(extract(epoch FROM run_at - now()), 1))
+         FROM herald.jobs
+         WHERE id = ANY($1) AND state IN ('pending', 'running', 'retrying')
+         ORDER BY id LIMIT 10",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(format!("by state {by_state:?}; first open: {first:?}"))
 }
 
 /// A job's state.

@@ -26,7 +26,7 @@ use crate::audit::{
     AttemptKey, AttemptResult, FinishError, FinishRow, Finisher, Transition, decide,
 };
 use crate::panic_guard::CatchPanic;
-use crate::queue::ClaimedJob;
+use crate::queue::{ClaimedJob, Holdings};
 use crate::registry::Registry;
 use crate::telemetry::Observers;
 use crate::telemetry::otel::{parent_context, trace_id_of};
@@ -45,6 +45,8 @@ pub struct DispatchShared {
     pub hard_stop: watch::Receiver<bool>,
     /// Metrics and the failure-rate alert.
     pub observers: Observers,
+    /// The jobs this process holds: an attempt lets go of its job once it has ended.
+    pub holdings: Holdings,
 }
 
 /// The tower service apalis calls for each task of one queue.
@@ -82,8 +84,12 @@ impl tower::Service<Task<ClaimedJob>> for Dispatcher {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         let guard = InFlight(Arc::clone(&self.in_flight));
         let shared = Arc::clone(&self.shared);
+        // Held until the attempt is recorded or the write is given up (the job then
+        // stays running, its lease runs out and any rescuer, this one too, takes it).
+        let held = shared.holdings.guard(task.args.id);
         Box::pin(async move {
             let result = shared.run(task.args).await;
+            drop(held);
             drop(guard);
             result
         })

@@ -6,7 +6,7 @@ pub(crate) const CLAIM: &str = include_str!("../queries/queue/claim.sql");
 pub(crate) const NEXT_DUE: &str = include_str!("../queries/queue/next_due.sql");
 /// Releases claimed, unstarted jobs without charge (`queue/release.sql`).
 pub(crate) const RELEASE: &str = include_str!("../queries/queue/release.sql");
-/// Renews this worker's leases (`queue/heartbeat.sql`).
+/// Renews the leases of the jobs this process holds (`queue/heartbeat.sql`).
 pub(crate) const HEARTBEAT_JOBS: &str = include_str!("../queries/queue/heartbeat.sql");
 /// Locks jobs whose lease expired (`queue/stale.sql`).
 pub(crate) const LOCK_STALE: &str = include_str!("../queries/queue/stale.sql");

@@ -25,7 +25,7 @@ use crate::config::WorkerConfig;
 use crate::db::{self, DbHealth};
 use crate::dispatch::{DispatchShared, Dispatcher};
 use crate::queries;
-use crate::queue::{PgQueue, QueueSettings, Wakeups, lease};
+use crate::queue::{Holdings, PgQueue, QueueSettings, Wakeups, lease};
 use crate::registry::Registry;
 use crate::telemetry::alert::FailureRateAlert;
 use crate::telemetry::metrics::Metrics;
@@ -172,6 +172,7 @@ pub async fn run_with_pool(
         cfg.bench_skip_audit,
     );
     let wakeups = Wakeups::new(&cfg.queue_names());
+    let holdings = Holdings::new();
     let mut background = vec![
         tokio::spawn(
             wakeups
@@ -181,6 +182,7 @@ pub async fn run_with_pool(
         tokio::spawn(lease::heartbeat(
             pool.clone(),
             cfg.worker_id.clone(),
+            holdings.clone(),
             cfg.heartbeat_interval,
             Arc::clone(&health),
             stop_rx.clone(),
@@ -188,7 +190,7 @@ pub async fn run_with_pool(
         tokio::spawn(lease::rescue(
             pool.clone(),
             lease::RescueSettings {
-                worker_id: cfg.worker_id.clone(),
+                holdings: holdings.clone(),
                 lease: cfg.lease,
                 interval: cfg.rescue_interval,
                 policy: cfg.retry,
@@ -214,6 +216,7 @@ pub async fn run_with_pool(
         finisher,
         hard_stop: hard_stop_rx,
         observers,
+        holdings: holdings.clone(),
     });
     let monitor = build_monitor(&cfg, &registry, &pool, &health, &wakeups, &shared);
     drop(shared);
@@ -285,6 +288,7 @@ fn build_monitor(
                 Arc::clone(&health),
                 Arc::clone(&wake),
                 Arc::clone(&in_flight),
+                shared.holdings.clone(),
             );
             WorkerBuilder::new(name.clone())
                 .backend(backend)

@@ -30,6 +30,7 @@ use tower::layer::util::Identity;
 use tracing::{info, warn};
 
 use super::claim::{self, ClaimedJob};
+use super::holdings::Holdings;
 use crate::db::{DbHealth, outage_backoff};
 
 /// What one queue's backend needs to know.
@@ -53,6 +54,7 @@ struct Shared {
     health: Arc<DbHealth>,
     wake: Arc<Notify>,
     in_flight: Arc<AtomicUsize>,
+    holdings: Holdings,
 }
 
 struct Claimed {
@@ -77,13 +79,15 @@ pub struct PgQueue {
 
 impl PgQueue {
     /// A backend for `settings.queue`. `wake` is the queue's NOTIFY signal; `in_flight`
-    /// counts attempts running now (shared with the dispatcher), which sizes claims.
+    /// counts attempts running now (shared with the dispatcher), which sizes claims;
+    /// `holdings` receives every claimed job (its lease is renewed from then on).
     pub fn new(
         pool: PgPool,
         settings: QueueSettings,
         health: Arc<DbHealth>,
         wake: Arc<Notify>,
         in_flight: Arc<AtomicUsize>,
+        holdings: Holdings,
     ) -> Self {
         Self {
             shared: Arc::new(Shared {
@@ -92,6 +96,7 @@ impl PgQueue {
                 health,
                 wake,
                 in_flight,
+                holdings,
             }),
             buffer: VecDeque::new(),
             fetch: Fetch::Idle,
@@ -103,8 +108,8 @@ impl PgQueue {
     /// How many jobs to claim: enough to keep at most twice the concurrency claimed and
     /// unfinished, capped at one concurrency's worth. Sizing claims by free slots instead
     /// made them one job each (slots free one by one), a round trip per job; the benchmark
-    /// measured ≈ 2.5× the throughput with full batches. Jobs waiting in the buffer keep
-    /// their lease (heartbeats renew by owner) and are released without charge on shutdown.
+    /// measured ≈ 2.5× the throughput with full batches. Jobs waiting in the buffer are
+    /// held (their lease is renewed) and are released without charge on shutdown.
     fn claim_size(&self) -> usize {
         let concurrency = self.shared.settings.concurrency.max(1);
         let held = self.shared.in_flight.load(Ordering::Acquire) + self.buffer.len();
@@ -124,6 +129,7 @@ impl PgQueue {
                 limit as i64,
             )
             .await?;
+            shared.holdings.hold(jobs.iter().map(|j| j.id));
             let next_due = if jobs.len() < limit {
                 claim::next_due(&shared.pool, &s.queue, &s.job_types).await?
             } else {
@@ -158,7 +164,11 @@ impl PgQueue {
         Some(
             async move {
                 let worker = &shared.settings.worker_id;
-                match claim::release(&shared.pool, worker, &ids).await {
+                let released = claim::release(&shared.pool, worker, &ids).await;
+                // Released or not, this process no longer holds them: unreleased, their
+                // lease runs out and rescue returns them.
+                shared.holdings.let_go(ids.iter().copied());
+                match released {
                     Ok(n) => info!(queue = %shared.settings.queue, released = n, "released claimed jobs that had not started"),
                     Err(e) => warn!(
                         queue = %shared.settings.queue,

@@ -1,10 +1,11 @@
 //! Leases: heartbeats renew them, rescue reclaims the expired ones.
 //!
-//! Every worker process renews the lease (`heartbeat_at`) of each job it runs every
-//! heartbeat interval. Every process also runs rescue: a running job whose lease expired
-//! belongs to a worker that died (or lost the database for longer than the lease). Its
-//! lost attempt is audited `abandoned` with `WORKER_LOST`, and the retry policy and the
-//! attempt cap apply, so a job that keeps killing its workers ends `dead` instead of
+//! Every worker process renews the lease (`heartbeat_at`) of each job it holds (see
+//! [`Holdings`]: claimed and not yet recorded) every heartbeat interval. Every process
+//! also runs rescue: a running job whose lease expired is run by nobody (its worker
+//! died, lost the database for longer than the lease, or never learnt of its claim).
+//! Its lost attempt is audited `abandoned` with `WORKER_LOST`, and the retry policy and
+//! the attempt cap apply, so a job that keeps killing its workers ends `dead` instead of
 //! looping. Rescuers skip rows another rescuer holds, so any number can run.
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use tokio::sync::watch;
 use tracing::info;
 
 use super::claim::trace_id_of;
+use super::holdings::Holdings;
 use crate::audit::finisher::write_batch;
 use crate::audit::report::{AttemptRef, log_attempt};
 use crate::audit::{AttemptKey, AttemptResult, FinishRow, Transition, decide};
@@ -26,10 +28,12 @@ use crate::queries;
 /// Most expired jobs one rescue pass takes.
 pub const RESCUE_BATCH: i64 = 500;
 
-/// Renews this worker's leases every `interval` until `stop` turns true.
+/// Renews the leases of the jobs in `holdings` every `interval` (and marks worker
+/// `worker_id` alive) until `stop` turns true.
 pub async fn heartbeat(
     pool: PgPool,
     worker_id: String,
+    holdings: Holdings,
     interval: Duration,
     health: Arc<DbHealth>,
     mut stop: watch::Receiver<bool>,
@@ -39,18 +43,21 @@ pub async fn heartbeat(
             _ = stop.changed() => return,
             _ = tokio::time::sleep(interval) => {}
         }
-        match beat(&pool, &worker_id).await {
+        match beat(&pool, &worker_id, &holdings.snapshot()).await {
             Ok(()) => health.ok(),
             Err(e) => health.failed("heartbeat", &e),
         }
     }
 }
 
-async fn beat(pool: &PgPool, worker_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(queries::HEARTBEAT_JOBS)
-        .bind(worker_id)
-        .execute(pool)
-        .await?;
+async fn beat(pool: &PgPool, worker_id: &str, held: &[i64]) -> Result<(), sqlx::Error> {
+    if !held.is_empty() {
+        sqlx::query(queries::HEARTBEAT_JOBS)
+            .bind(worker_id)
+            .bind(held)
+            .execute(pool)
+            .await?;
+    }
     sqlx::query(queries::HEARTBEAT_WORKER)
         .bind(worker_id)
         .execute(pool)
@@ -61,8 +68,8 @@ async fn beat(pool: &PgPool, worker_id: &str) -> Result<(), sqlx::Error> {
 /// What [`rescue`] runs with.
 #[derive(Debug, Clone)]
 pub struct RescueSettings {
-    /// This worker's id (the rescuer in logs).
-    pub worker_id: String,
+    /// The jobs this process holds (alive, so never rescued by it).
+    pub holdings: Holdings,
     /// A lease older than this has expired.
     pub lease: Duration,
     /// How often to look.
@@ -80,7 +87,7 @@ pub async fn rescue(
     mut stop: watch::Receiver<bool>,
 ) {
     let RescueSettings {
-        worker_id,
+        holdings,
         lease,
         interval,
         policy,
@@ -91,10 +98,8 @@ pub async fn rescue(
             _ = stop.changed() => return,
             _ = tokio::time::sleep(jittered) => {}
         }
-        let lost = Lost::Expired {
-            rescuer: &worker_id,
-            lease,
-        };
+        let held = holdings.snapshot();
+        let lost = Lost::Expired { held: &held, lease };
         match rescue_once(&pool, lost, &policy, &observers).await {
             Ok(_) => health.ok(),
             Err(e) => health.failed("rescue expired leases", &e),
@@ -117,10 +122,10 @@ struct StaleJob {
 /// Which running jobs a rescue pass takes.
 #[derive(Debug, Clone, Copy)]
 pub enum Lost<'a> {
-    /// Jobs of workers other than `rescuer` whose lease expired `lease` ago.
+    /// Jobs whose lease expired `lease` ago, except those the rescuing process holds.
     Expired {
-        /// The worker doing the rescue (its own jobs are alive).
-        rescuer: &'a str,
+        /// The jobs the rescuing process holds (alive, whatever their lease says).
+        held: &'a [i64],
         /// The lease length.
         lease: Duration,
     },
@@ -143,10 +148,10 @@ pub async fn rescue_once(
 ) -> Result<usize, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let query = match lost {
-        Lost::Expired { rescuer, lease } => sqlx::query_as(queries::LOCK_STALE)
+        Lost::Expired { held, lease } => sqlx::query_as(queries::LOCK_STALE)
             .bind(lease.as_secs_f64())
             .bind(RESCUE_BATCH)
-            .bind(rescuer),
+            .bind(held),
         Lost::LeftBy { worker_id } => sqlx::query_as(queries::LOCK_LEFT_BY)
             .bind(worker_id)
             .bind(RESCUE_BATCH),
