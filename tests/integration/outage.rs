@@ -58,7 +58,12 @@ async fn a_worker_keeps_going_across_a_postgres_restart() {
         (done > 0).then_some(())
     })
     .await;
-    let producer = tokio::spawn(produce_through(db.url.clone(), Duration::from_secs(7)));
+    // The producer connects before the outage starts (a connect racing the shutdown
+    // would fail the test, not the code under test).
+    let producer_pool = herald_worker::db::connect(&db.url, 2, Duration::from_secs(1))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let producer = tokio::spawn(produce_through(producer_pool, Duration::from_secs(7)));
     let restart = pg.clone();
     blocking(move || {
         restart.stop().unwrap_or_else(|e| panic!("stop: {e}"));
@@ -134,12 +139,9 @@ struct Produced {
     messages: Vec<String>,
 }
 
-/// Enqueues one job every 50 ms for `how_long` through its own pool, whose 1 s acquire
-/// timeout is the producer's configured limit.
-async fn produce_through(url: String, how_long: Duration) -> Produced {
-    let pool = herald_worker::db::connect(&url, 2, Duration::from_secs(1))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+/// Enqueues one job every 50 ms for `how_long` through `pool`, the producer's own,
+/// whose 1 s acquire timeout is its configured limit.
+async fn produce_through(pool: sqlx::PgPool, how_long: Duration) -> Produced {
     let mut produced = Produced {
         enqueued: Vec::new(),
         failed: 0,
