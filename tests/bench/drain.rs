@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use herald_worker::config::DEFAULT_CONCURRENCY;
+
 use crate::args::Options;
 use crate::db::{BenchDb, Schema, Workers, wait_until_zero};
 use crate::report::{DrainRow, Report};
@@ -32,47 +34,35 @@ impl HeraldRun {
     }
 
     fn setup(&self) -> String {
-        let c = self
-            .concurrency
-            .map_or("default concurrency (64)".to_owned(), |c| {
-                format!("concurrency {c}")
-            });
+        let c = self.concurrency.map_or(
+            format!("default concurrency ({DEFAULT_CONCURRENCY})"),
+            |c| format!("concurrency {c}"),
+        );
         let audit = if self.audit { "audit on" } else { "audit OFF" };
         format!("{} process(es), {c}, {audit}", self.procs)
     }
 }
 
 fn herald_runs() -> Vec<HeraldRun> {
-    let mut runs = vec![HeraldRun {
-        procs: 1,
-        concurrency: None,
-        audit: true,
-        history: false,
-    }];
-    for procs in [1, 4] {
-        for concurrency in [16, 64] {
-            for audit in [true, false] {
-                if procs == 1 && concurrency == 64 && audit {
-                    continue; // the default run above
-                }
-                runs.push(HeraldRun {
-                    procs,
-                    concurrency: Some(concurrency),
-                    audit,
-                    history: false,
-                });
-            }
-        }
-    }
+    let mut runs = Vec::new();
     // One process is latency-bound (each attempt holds its slot until its batch
     // commits), so more slots move more jobs: the lever a user has.
-    for audit in [true, false] {
-        runs.push(HeraldRun {
-            procs: 1,
-            concurrency: Some(128),
-            audit,
-            history: false,
-        });
+    for (procs, concurrency) in [
+        (1, None),
+        (1, Some(16)),
+        (1, Some(64)),
+        (1, Some(128)),
+        (4, Some(16)),
+        (4, Some(64)),
+    ] {
+        for audit in [true, false] {
+            runs.push(HeraldRun {
+                procs,
+                concurrency,
+                audit,
+                history: false,
+            });
+        }
     }
     runs.push(HeraldRun {
         procs: 1,

@@ -66,6 +66,18 @@ async fn run_benchmark() -> BenchResult<()> {
             std::process::exit(2);
         }
     };
+    if let Some(path) = &opts.json {
+        // Before minutes of measuring, not after: a path that cannot be written is an
+        // argument error. Cargo runs benchmarks in `tests/`, so relative paths start there.
+        if let Err(e) = std::fs::File::create(path) {
+            let cwd = std::env::current_dir().unwrap_or_default();
+            eprintln!(
+                "throughput: cannot write the JSON report to {path} (relative to {}): {e}",
+                cwd.display()
+            );
+            std::process::exit(2);
+        }
+    }
     let mut report = report::Report::start(&opts);
     report.progress("starting PostgreSQL (or using DATABASE_URL)");
     let server = tokio::task::spawn_blocking(herald_tests::db::server_url).await?;

@@ -235,8 +235,13 @@ impl Report {
             herald,
         );
         self.ratio(
-            "herald audit on / audit off (1 process, c64 = default)",
+            "herald audit on / audit off (1 process, default concurrency)",
             herald,
+            "herald-1p-default-noaudit",
+        );
+        self.ratio(
+            "herald audit on / audit off (1 process, c64)",
+            "herald-1p-c64-audit",
             "herald-1p-c64-noaudit",
         );
         self.ratio(

@@ -5,7 +5,7 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `DATABASE_URL` | (required; `herald demo` starts a private PostgreSQL when unset) | PostgreSQL to use |
-//! | `HERALD_QUEUES` | `default=64` | queues to run and their concurrency, `name=n,name=n`; a name without `=n` gets 64 (see BENCHMARKS.md) |
+//! | `HERALD_QUEUES` | `default=100` | queues to run and their concurrency, `name=n,name=n`; a name without `=n` gets 100 (see BENCHMARKS.md) |
 //! | `HERALD_WORKER_ID` | `<hostname>-<pid>-<random>` | this process's id in locks and audit rows |
 //! | `HERALD_LEASE` | `30s` | a running job whose heartbeat is older than this is rescued |
 //! | `HERALD_HEARTBEAT_INTERVAL` | lease / 6 | how often running jobs' leases are renewed |
@@ -61,8 +61,11 @@ pub use telemetry::{
 };
 
 /// Concurrency of a queue named in `HERALD_QUEUES` without `=n`, and of the default
-/// queue when `HERALD_QUEUES` is unset (why 64: BENCHMARKS.md).
-pub const DEFAULT_CONCURRENCY: usize = 64;
+/// queue when `HERALD_QUEUES` is unset. 100, as River's default: one process is
+/// latency-bound (an attempt holds its slot until its batch commits), so slots are what
+/// move jobs; on the slower of the two hosts measured 64 only matched apalis-postgres's
+/// best configuration (BENCHMARKS.md).
+pub const DEFAULT_CONCURRENCY: usize = 100;
 
 /// A configuration value that could not be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -332,7 +335,7 @@ mod tests {
             cfg.map(|c| c.queues.clone()),
             Some(vec![QueueConfig {
                 name: "default".into(),
-                concurrency: 64
+                concurrency: 100
             }])
         );
     }
@@ -395,7 +398,7 @@ mod tests {
             queue_limits("mail=4,bulk"),
             vec![("mail".into(), 4), ("bulk".into(), DEFAULT_CONCURRENCY)]
         );
-        assert_eq!(DEFAULT_CONCURRENCY, 64);
+        assert_eq!(DEFAULT_CONCURRENCY, 100);
     }
 
     #[test]
