@@ -7,14 +7,19 @@
 //! but its answer never arrived) is not run by anyone, so its lease must expire and
 //! rescue must take it, even while a process with that id is alive. Renewing by worker
 //! id instead kept such a row alive forever.
+//!
+//! Holds are counted, not a set: a job retried at once can be claimed again by this
+//! process before the attempt that recorded its retry has let go of it, and that late
+//! let-go must not drop the new claim's hold.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// The set of job ids this process holds. Cheap to clone (shared).
+/// The job ids this process holds, each with how many holds it has. Cheap to clone
+/// (shared).
 #[derive(Debug, Clone, Default)]
 pub struct Holdings {
-    ids: Arc<Mutex<HashSet<i64>>>,
+    ids: Arc<Mutex<HashMap<i64, u32>>>,
 }
 
 impl Holdings {
@@ -23,22 +28,32 @@ impl Holdings {
         Self::default()
     }
 
-    /// Records that this process now holds `ids` (a claim returned them).
+    /// Records that this process now holds `ids` (a claim returned them): one hold each.
     pub fn hold(&self, ids: impl IntoIterator<Item = i64>) {
-        self.with(|held| held.extend(ids));
-    }
-
-    /// Records that this process no longer holds `ids` (recorded or released).
-    pub fn let_go(&self, ids: impl IntoIterator<Item = i64>) {
         self.with(|held| {
             for id in ids {
-                held.remove(&id);
+                *held.entry(id).or_insert(0) += 1;
             }
         });
     }
 
-    /// A guard that lets go of `id` when dropped: however the attempt ends (recorded,
-    /// failed to record, cancelled), the job is no longer held by this process.
+    /// Ends one hold on each of `ids` (recorded or released); a job is no longer held
+    /// once its last hold ends.
+    pub fn let_go(&self, ids: impl IntoIterator<Item = i64>) {
+        self.with(|held| {
+            for id in ids {
+                if let Some(count) = held.get_mut(&id) {
+                    *count -= 1;
+                    if *count == 0 {
+                        held.remove(&id);
+                    }
+                }
+            }
+        });
+    }
+
+    /// A guard that ends one hold on `id` when dropped: however the attempt ends
+    /// (recorded, failed to record, cancelled), its hold ends with it.
     pub fn guard(&self, id: i64) -> Held {
         Held {
             holdings: self.clone(),
@@ -48,10 +63,10 @@ impl Holdings {
 
     /// The ids held now.
     pub fn snapshot(&self) -> Vec<i64> {
-        self.with(|held| held.iter().copied().collect())
+        self.with(|held| held.keys().copied().collect())
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut HashSet<i64>) -> T) -> T {
+    fn with<T>(&self, f: impl FnOnce(&mut HashMap<i64, u32>) -> T) -> T {
         // A panic while the lock was held cannot leave a set of ids half-updated in a
         // way that matters: at worst one id is renewed once more or once less.
         let mut held = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
@@ -59,7 +74,7 @@ impl Holdings {
     }
 }
 
-/// Lets go of one held job when dropped (see [`Holdings::guard`]).
+/// Ends one hold on a job when dropped (see [`Holdings::guard`]).
 #[derive(Debug)]
 pub struct Held {
     holdings: Holdings,
@@ -96,5 +111,26 @@ mod tests {
         assert_eq!(sorted(&h), [1]);
         h.clone().let_go([1]);
         assert!(h.snapshot().is_empty(), "clones share one set");
+        h.let_go([7]);
+        assert!(
+            h.snapshot().is_empty(),
+            "letting go of what is not held is a no-op"
+        );
+    }
+
+    #[test]
+    fn a_job_claimed_again_before_its_last_attempt_let_go_stays_held() {
+        let h = Holdings::new();
+        h.hold([5]);
+        let first_attempt = h.guard(5);
+        h.hold([5]); // retried at once and claimed again by this process
+        drop(first_attempt);
+        assert_eq!(
+            sorted(&h),
+            [5],
+            "the new claim's hold survives the late let-go"
+        );
+        h.let_go([5]);
+        assert!(h.snapshot().is_empty());
     }
 }
