@@ -110,10 +110,18 @@ async fn a_worker_keeps_going_across_a_postgres_restart() {
     );
     let events = worker.events();
     let count = |message: &str| events.iter().filter(|e| e["message"] == message).count();
+    let health_events: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            e["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("database"))
+        })
+        .collect();
     assert_eq!(
         count("database unreachable; work pauses and resumes by itself when it returns"),
         1,
-        "the outage is logged once at ERROR"
+        "the outage is logged once at ERROR: {health_events:?}"
     );
     assert!(count("database reachable again; work resumes") >= 1);
     let critical = events
@@ -170,4 +178,33 @@ async fn produce_through(pool: sqlx::PgPool, how_long: Duration) -> Produced {
     }
     pool.close().await;
     produced
+}
+
+/// An administrator terminating the connection (what a restart does to every
+/// connection) is an outage to wait out, not a refusal of the statement; a constraint
+/// violation is a refusal.
+#[tokio::test]
+async fn a_terminated_connection_is_an_outage_and_a_constraint_violation_is_not() {
+    let db = TestDb::new().await;
+    let mut conn = db.pool.acquire().await.unwrap_or_else(|e| panic!("{e}"));
+    let terminated = sqlx::query("SELECT pg_terminate_backend(pg_backend_pid())")
+        .execute(&mut *conn)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("terminating its own backend must fail the statement"));
+    drop(conn);
+    assert!(
+        herald_worker::db::server_unavailable(&terminated),
+        "{terminated:?}"
+    );
+    let refused = sqlx::query("INSERT INTO herald.jobs (id) VALUES (NULL)")
+        .execute(&db.pool)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a NULL id must be refused"));
+    assert!(
+        !herald_worker::db::server_unavailable(&refused),
+        "{refused:?}"
+    );
+    db.finish().await;
 }

@@ -120,6 +120,22 @@ impl DbHealth {
     }
 }
 
+/// Whether `err` says the server cannot serve anyone right now rather than that it
+/// refused this statement: SQLSTATE class 08 (connection exception), 53 (insufficient
+/// resources, e.g. too many connections) or 57 (operator intervention: shutting down,
+/// starting up, connection terminated by an administrator). Such an error is an outage
+/// to wait out, even though it arrives as a database error.
+pub fn server_unavailable(err: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = err else {
+        return false;
+    };
+    db.code().is_some_and(|code| {
+        ["08", "53", "57"]
+            .iter()
+            .any(|class| code.starts_with(class))
+    })
+}
+
 /// The backoff used while the database is unreachable: 100 ms doubling to 5 s, forever.
 pub fn outage_backoff() -> impl Iterator<Item = Duration> {
     use backon::BackoffBuilder;

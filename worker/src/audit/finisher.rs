@@ -267,7 +267,9 @@ async fn write_until_done(
                 health.ok();
                 return Ok(applied);
             }
-            Err(e @ sqlx::Error::Database(_)) => {
+            // The server answered, refusing this statement (not shutting down or
+            // starting up: that is an outage, retried below).
+            Err(e @ sqlx::Error::Database(_)) if !crate::db::server_unavailable(&e) => {
                 health.ok();
                 return Err(WriteError::Rejected(Arc::new(e)));
             }
