@@ -38,12 +38,13 @@ pub(super) fn duration(
     name: &'static str,
     default: Duration,
 ) -> Result<Duration, ConfigError> {
-    match get(name) {
-        None => Ok(default),
-        Some(v) => parse_duration(&v)
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| invalid(name, &v, "a positive duration such as 30s, 5m or 250ms")),
-    }
+    setting(
+        get,
+        name,
+        default,
+        "a positive duration such as 30s, 5m or 250ms",
+        |v| parse_duration(v).filter(|d| !d.is_zero()),
+    )
 }
 
 pub(super) fn number(
@@ -51,13 +52,23 @@ pub(super) fn number(
     name: &'static str,
     default: u32,
 ) -> Result<u32, ConfigError> {
+    setting(get, name, default, "a positive whole number", |v| {
+        v.parse::<u32>().ok().filter(|n| *n > 0)
+    })
+}
+
+/// Setting `name`: `default` when unset, else `parse` of its value, or an error saying
+/// the value is not `expected`.
+fn setting<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+    expected: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T, ConfigError> {
     match get(name) {
         None => Ok(default),
-        Some(v) => v
-            .parse::<u32>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| invalid(name, &v, "a positive whole number")),
+        Some(v) => parse(&v).ok_or_else(|| invalid(name, &v, expected)),
     }
 }
 
