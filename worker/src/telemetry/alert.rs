@@ -95,17 +95,22 @@ impl FailureRateAlert {
     async fn report(&self, change: &AlertChange) {
         let rate = change.sample.rate();
         let window_secs = self.cfg.window.as_secs_f64();
-        // One event per transition with the same fields; only the level (a constant at
-        // each `tracing` call site), the transition and the message differ.
+        let (transition, severity) = if change.firing {
+            ("tripped", "CRITICAL")
+        } else {
+            ("resolved", "INFO")
+        };
+        // One event per transition with the same fields; only the level and the message
+        // must be constants at a `tracing` call site.
         macro_rules! alert_event {
-            ($level:ident, $transition:literal, $severity:literal, $message:literal) => {
+            ($level:ident, $message:literal) => {
                 tracing::$level!(
                     target: "herald::alert",
                     {
-                        severity = $severity,
+                        severity,
                         alert = ALERT_NAME,
                         alert.scope = %change.scope,
-                        alert.transition = $transition,
+                        alert.transition = transition,
                         failure_rate = rate,
                         attempts = change.sample.attempts,
                         failures = change.sample.failures,
@@ -117,24 +122,12 @@ impl FailureRateAlert {
                 )
             };
         }
-        let (transition, severity) = if change.firing {
+        if change.firing {
             self.metrics.critical_event(ALERT_NAME);
-            alert_event!(
-                error,
-                "tripped",
-                "CRITICAL",
-                "job failure rate is above the alert threshold"
-            );
-            ("tripped", "CRITICAL")
+            alert_event!(error, "job failure rate is above the alert threshold");
         } else {
-            alert_event!(
-                info,
-                "resolved",
-                "INFO",
-                "job failure rate is back below the alert threshold"
-            );
-            ("resolved", "INFO")
-        };
+            alert_event!(info, "job failure rate is back below the alert threshold");
+        }
         let inserted = sqlx::query(queries::INSERT_ALERT_EVENT)
             .bind(ALERT_NAME)
             .bind(&change.scope)
