@@ -234,31 +234,20 @@ impl Report {
             "herald-1p-default-audit-history",
             herald,
         );
-        self.ratio(
-            "herald audit on / audit off (1 process, default concurrency)",
-            herald,
-            "herald-1p-default-noaudit",
-        );
-        self.ratio(
-            "herald audit on / audit off (1 process, c64)",
-            "herald-1p-c64-audit",
-            "herald-1p-c64-noaudit",
-        );
-        self.ratio(
-            "herald audit on / audit off (1 process, c16)",
-            "herald-1p-c16-audit",
-            "herald-1p-c16-noaudit",
-        );
-        self.ratio(
-            "herald audit on / audit off (1 process, c128)",
-            "herald-1p-c128-audit",
-            "herald-1p-c128-noaudit",
-        );
-        self.ratio(
-            "herald audit on / audit off (4 processes, c64)",
-            "herald-4p-c64-audit",
-            "herald-4p-c64-noaudit",
-        );
+        // Audit on / off: each pair of drain keys differs only in its last part.
+        for (label, run) in [
+            ("1 process, default concurrency", "1p-default"),
+            ("1 process, c64", "1p-c64"),
+            ("1 process, c16", "1p-c16"),
+            ("1 process, c128", "1p-c128"),
+            ("4 processes, c64", "4p-c64"),
+        ] {
+            self.ratio(
+                &format!("herald audit on / audit off ({label})"),
+                &format!("herald-{run}-audit"),
+                &format!("herald-{run}-noaudit"),
+            );
+        }
         for key in [
             "herald-1p-default-audit",
             "herald-1p-c128-audit",
