@@ -134,6 +134,48 @@ async fn the_rust_client_refuses_run_times_past_9999_before_the_database() {
 }
 
 #[tokio::test]
+async fn a_nul_in_a_payload_key_or_queue_is_refused_by_the_rust_client_not_the_database() {
+    let db = TestDb::new().await;
+    let base = || {
+        NewJob::from_json(
+            "test.scripted",
+            "default",
+            3,
+            json!({ "key": "nul", "steps": [] }),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let nul_payload = NewJob::from_json(
+        "test.scripted",
+        "default",
+        3,
+        json!({ "key": "a\u{0}b", "steps": [] }),
+    );
+    assert!(
+        matches!(
+            &nul_payload,
+            Err(EnqueueError::InvalidOption {
+                option: "payload",
+                ..
+            })
+        ),
+        "{nul_payload:?}"
+    );
+    for (job, field) in [
+        (base().idempotency_key("k\u{0}"), "idempotency_key"),
+        (base().queue("q\u{0}"), "queue"),
+    ] {
+        let err = enqueue(&db.pool, job).await.err();
+        assert!(
+            matches!(&err, Some(EnqueueError::InvalidOption { option, .. }) if *option == field),
+            "{field}: {err:?}"
+        );
+    }
+    assert_eq!(job_count(&db.pool).await, 0);
+    db.finish().await;
+}
+
+#[tokio::test]
 async fn sql_refuses_max_attempts_above_the_cap() {
     let db = TestDb::new().await;
     register_scripted(&db.pool).await;
