@@ -5,7 +5,7 @@
 //! `herald enqueue`, cron schedules (checked at start-up) and, mirrored in SQL,
 //! `herald.enqueue()` (migration `20261207000100_replace_enqueue_with_shared_rules.sql`,
 //! SQLSTATE `HR004`). A job that breaks a rule is refused with one clear message naming
-//! the field; nothing is inserted. The integration test `enqueue_rules` feeds the same
+//! the field; nothing is inserted. The integration test `enqueue_property` feeds the same
 //! generated inputs to Rust and SQL and checks that both agree.
 //!
 //! | field | rule | why |
