@@ -26,7 +26,8 @@ pub struct EnqueueArgs {
     /// The payload: a JSON object.
     #[arg(long)]
     pub payload: String,
-    /// Run no earlier than this RFC 3339 time (e.g. 2026-12-01T09:00:00Z).
+    /// Run no earlier than this RFC 3339 time (e.g. 2026-12-01T09:00:00Z), between
+    /// 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
     #[arg(long, value_parser = parse_time, conflicts_with = "delay")]
     pub run_at: Option<DateTime<Utc>>,
     /// Run after this delay (e.g. 30s, 5m).
@@ -180,4 +181,49 @@ async fn known_elsewhere(
             .await
             .map_err(|e| CliError::Failed(format!("cannot look up job types: {}", one_line(&e))))?;
     Ok(row.map(|(q, m)| (q, u32::try_from(m).unwrap_or(5))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> EnqueueArgs {
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: EnqueueArgs,
+        }
+        let argv = ["enqueue", "notify.webhook", "--payload", "{}"]
+            .iter()
+            .chain(extra)
+            .copied();
+        Wrapper::try_parse_from(argv)
+            .map(|w| w.args)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_rule_violation_is_a_usage_error_naming_the_option() {
+        let cases: [(&[&str], &str); 3] = [
+            (
+                &["--queue", ""],
+                "--queue is invalid: must be 1 to 64 bytes, got 0",
+            ),
+            (
+                &["--idempotency-key", ""],
+                "--idempotency-key is invalid: must be 1 to 255 bytes, got 0",
+            ),
+            (
+                &["--run-at", "1969-12-31T23:59:59Z"],
+                "--run-at is invalid: must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z",
+            ),
+        ];
+        for (extra, expected) in cases {
+            let err = check_args(&args(extra)).map_err(|v| usage(&v)).err();
+            assert_eq!(err.as_ref().map(CliError::exit_code), Some(2), "{extra:?}");
+            assert_eq!(err.map(|e| e.to_string()).as_deref(), Some(expected));
+        }
+        assert!(check_args(&args(&["--queue", "mail:high"])).is_ok());
+    }
 }
