@@ -21,7 +21,7 @@ const RETRIES: usize = 3;
 
 /// Enqueues `jobs` in one transaction of its own; returns their ids in input order.
 /// Fails with [`EnqueueError::InvalidOption`] before touching the database when any job
-/// has an unusable option, and with [`EnqueueError::Database`] when the insert fails
+/// breaks an enqueue rule ([`crate::rules`]), and with [`EnqueueError::Database`] when the insert fails
 /// (then no job of the batch exists).
 pub async fn enqueue_many(pool: &PgPool, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>, EnqueueError> {
     let mut tx = pool.begin().await?;

@@ -11,6 +11,8 @@
 //! `dead`, `cancelled`) the key is free again.
 //!
 //! Errors are typed ([`EnqueueError`]); a rejected payload never reaches the queue.
+//! Every field follows the enqueue rules ([`crate::rules`]): checked when the job is
+//! built and again, after the options are applied, at enqueue ([`NewJob::check`]).
 //! Payloads are limited to [`DEFAULT_MAX_PAYLOAD_BYTES`] of JSON unless built with
 //! [`NewJob::new_with_limit`] / [`NewJob::from_json_with_limit`]. Batches:
 //! [`crate::batch`].
@@ -20,6 +22,7 @@ use sqlx::{PgConnection, PgExecutor, PgPool};
 
 use crate::error::JobError;
 use crate::job::Job;
+use crate::rules::{self, RuleViolation};
 
 /// Default limit on a serialised payload: 256 KiB.
 pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 256 * 1024;
@@ -44,7 +47,8 @@ pub enum EnqueueError {
         /// The limit in force.
         limit: usize,
     },
-    /// An option is out of range (for example `max_attempts = 0`).
+    /// A field breaks an enqueue rule ([`crate::rules`]), for example `max_attempts = 0`,
+    /// an empty queue or a run time in the year 10000.
     #[error("invalid option {option}: {message}")]
     InvalidOption {
         /// The option's name.
@@ -55,6 +59,15 @@ pub enum EnqueueError {
     /// The database refused or could not be reached.
     #[error("database error while enqueueing: {0}")]
     Database(#[from] sqlx::Error),
+}
+
+impl From<RuleViolation> for EnqueueError {
+    fn from(v: RuleViolation) -> Self {
+        Self::InvalidOption {
+            option: v.field,
+            message: v.message,
+        }
+    }
 }
 
 /// A validated job, ready to insert, with its enqueue options.
@@ -72,8 +85,10 @@ pub struct NewJob {
 
 impl NewJob {
     /// Validates `job` and serialises it with its type's default queue and budget.
-    /// Fails with [`EnqueueError::Invalid`], [`EnqueueError::NotAnObject`] or
-    /// [`EnqueueError::TooLarge`] (over [`DEFAULT_MAX_PAYLOAD_BYTES`]).
+    /// Fails with [`EnqueueError::Invalid`], [`EnqueueError::NotAnObject`],
+    /// [`EnqueueError::TooLarge`] (over [`DEFAULT_MAX_PAYLOAD_BYTES`]) or
+    /// [`EnqueueError::InvalidOption`] (a type, queue, budget or payload string that
+    /// breaks an enqueue rule).
     pub fn new<J: Job>(job: &J) -> Result<Self, EnqueueError> {
         Self::new_with_limit(job, DEFAULT_MAX_PAYLOAD_BYTES)
     }
@@ -94,7 +109,9 @@ impl NewJob {
     }
 
     /// Builds a job from a raw JSON payload (the CLI's path). The payload must be an
-    /// object within [`DEFAULT_MAX_PAYLOAD_BYTES`]; the type is not checked here.
+    /// object within [`DEFAULT_MAX_PAYLOAD_BYTES`]; the type, queue and budget must
+    /// follow the enqueue rules ([`EnqueueError::InvalidOption`]); whether the type is
+    /// registered is not checked here.
     pub fn from_json(
         job_type: &str,
         queue: &str,
@@ -135,6 +152,7 @@ impl NewJob {
             trace_context: None,
         };
         job.check_size(max_payload_bytes)?;
+        job.check()?;
         Ok(job)
     }
 
@@ -147,7 +165,8 @@ impl NewJob {
         Ok(())
     }
 
-    /// Sends the job to `queue` instead of its type's default.
+    /// Sends the job to `queue` instead of its type's default (a name following
+    /// [`rules::check_queue`], checked at enqueue).
     pub fn queue(mut self, queue: impl Into<String>) -> Self {
         self.queue = queue.into();
         self
@@ -157,17 +176,20 @@ impl NewJob {
         self.priority = priority;
         self
     }
-    /// Runs the job no earlier than `at`. Default: now.
+    /// Runs the job no earlier than `at` (within [`rules::RUN_AT_MIN`] ..=
+    /// [`rules::RUN_AT_MAX`], checked at enqueue). Default: now.
     pub fn run_at(mut self, at: DateTime<Utc>) -> Self {
         self.run_at = Some(at);
         self
     }
-    /// Overrides the attempt budget (at least 1).
+    /// Overrides the attempt budget (1 ..= [`rules::MAX_ATTEMPTS_CAP`], checked at enqueue).
     pub fn max_attempts(mut self, max_attempts: u32) -> Self {
         self.max_attempts = max_attempts;
         self
     }
-    /// Deduplicates against a live job of the same type with the same key.
+    /// Deduplicates against a live job of the same type with the same key (1 to
+    /// [`rules::IDEMPOTENCY_KEY_MAX_BYTES`] bytes, no control characters; checked at
+    /// enqueue).
     pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
         self.idempotency_key = Some(key.into());
         self
@@ -191,15 +213,30 @@ impl NewJob {
         &self.job_type
     }
 
-    /// The attempt budget as stored (1 ..= `i32::MAX`), or [`EnqueueError::InvalidOption`].
+    /// Checks every field against the enqueue rules ([`crate::rules`]); the first
+    /// violation is returned as [`EnqueueError::InvalidOption`] naming the field.
+    /// [`enqueue`] and [`crate::enqueue_many`] call it before touching the database.
+    pub fn check(&self) -> Result<(), EnqueueError> {
+        rules::check_job_type(&self.job_type)?;
+        rules::check_queue(&self.queue)?;
+        rules::check_max_attempts(self.max_attempts)?;
+        if let Some(at) = self.run_at {
+            rules::check_run_at(at)?;
+        }
+        if let Some(key) = &self.idempotency_key {
+            rules::check_idempotency_key(key)?;
+        }
+        rules::check_payload_strings(&self.payload)?;
+        Ok(())
+    }
+
+    /// The attempt budget as stored, once [`NewJob::check`] passed.
     pub(crate) fn attempt_budget(&self) -> Result<i32, EnqueueError> {
-        i32::try_from(self.max_attempts)
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| EnqueueError::InvalidOption {
-                option: "max_attempts",
-                message: format!("must be between 1 and {}", i32::MAX),
-            })
+        self.check()?;
+        i32::try_from(self.max_attempts).map_err(|_| EnqueueError::InvalidOption {
+            option: "max_attempts",
+            message: format!("must be between 1 and {}", rules::MAX_ATTEMPTS_CAP),
+        })
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`RetryPolicy`]: the durable retry schedule (exponential backoff, capped, with jitter);
 //! - [`enqueue`](crate::enqueue): the typed enqueue client, also usable inside the
 //!   caller's own transaction;
+//! - [`rules`]: the enqueue rules every producer path applies (Rust, CLI, cron, SQL);
 //! - [`notify`]: the notification jobs Herald ships (`notify.webhook`).
 //!
 //! This crate reads no environment variables and starts no runtime.
@@ -19,6 +20,7 @@
 //! - `retry.rs`: [`RetryPolicy`]
 //! - `enqueue.rs`: [`NewJob`], [`enqueue()`], [`enqueue_in()`]
 //! - `batch.rs`: [`enqueue_many()`], [`enqueue_many_in()`] (one statement per batch)
+//! - `rules.rs`: [`rules`], what a producer may enqueue (the contract table; SQL mirrors it)
 //! - `notify/`: one file per notification job
 
 pub mod batch;
@@ -27,6 +29,7 @@ pub mod error;
 pub mod job;
 pub mod notify;
 pub mod retry;
+pub mod rules;
 
 pub use batch::{enqueue_many, enqueue_many_in};
 pub use enqueue::{EnqueueError, Enqueued, NewJob, enqueue, enqueue_in};

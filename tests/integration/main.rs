@@ -12,6 +12,8 @@ mod demo;
 mod deploy;
 mod email;
 mod enqueue;
+mod enqueue_property;
+mod enqueue_rules;
 mod failures;
 mod finisher;
 mod injection;

@@ -161,12 +161,12 @@ async fn sql_enqueue_rejects_bad_input_with_a_clear_error_and_its_sqlstate() {
         (
             "SELECT herald.enqueue('test.scripted', '{}', max_attempts => 0);",
             "HR004",
-            "max_attempts must be at least 1",
+            "invalid max_attempts: must be between 1 and 1000, got 0",
         ),
         (
             "SELECT herald.enqueue('test.scripted', '{}', priority => 40000);",
             "HR004",
-            "outside -32768..32767",
+            "invalid priority: must be between -32768 and 32767, got 40000",
         ),
     ];
     for (script, code, message) in cases {

@@ -2,8 +2,9 @@
 -- them in operator action $5 (`herald.record_operator_action`: created when $5 is NULL,
 -- from actor $2, reason $3 and filter $4; extended otherwise), so the change and its
 -- record commit together.
--- A replayed job runs now with a fresh attempt budget (its type's registered budget,
--- else its own) on top of the attempts it made: its attempt numbers, and so its audit
+-- A replayed job runs now with a fresh attempt budget (the budget it was enqueued
+-- with; for rows older than that column, its type's registered budget, else its own)
+-- on top of the attempts it made: its attempt numbers, and so its audit
 -- trail, continue. Jobs in any other state, and jobs whose idempotency key a live job
 -- holds, are left alone. Returns the action id (NULL when nothing changed) and the
 -- replayed ids.
@@ -30,6 +31,7 @@ changed AS (
         run_at = now(),
         finished_at = NULL,
         max_attempts = j.attempt + coalesce(
+            j.enqueued_max_attempts,
             (SELECT jt.max_attempts FROM herald.job_types AS jt WHERE jt.job_type = j.job_type),
             j.max_attempts)
     FROM picked AS p

@@ -4,7 +4,8 @@
 //! and validated exactly as the worker will) or recorded in `herald.job_types` by some
 //! worker (then only "is a JSON object" is checked). Payloads over
 //! `HERALD_MAX_PAYLOAD_BYTES` are rejected. A rejected payload is reported and nothing
-//! is enqueued.
+//! is enqueued. Every option follows the enqueue rules (`herald_jobs::rules`); one that
+//! breaks a rule is a usage error (exit 2) naming the option, found before connecting.
 
 use std::io::Write;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use clap::Args;
 use herald_jobs::enqueue::{EnqueueError, NewJob, enqueue};
+use herald_jobs::rules::{self, RuleViolation};
 
 use super::{CliError, connect, one_line};
 use crate::config::{WorkerConfig, parse_duration};
@@ -24,22 +26,24 @@ pub struct EnqueueArgs {
     /// The payload: a JSON object.
     #[arg(long)]
     pub payload: String,
-    /// Run no earlier than this RFC 3339 time (e.g. 2026-12-01T09:00:00Z).
+    /// Run no earlier than this RFC 3339 time (e.g. 2026-12-01T09:00:00Z), between
+    /// 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
     #[arg(long, value_parser = parse_time, conflicts_with = "delay")]
     pub run_at: Option<DateTime<Utc>>,
     /// Run after this delay (e.g. 30s, 5m).
     #[arg(long, value_parser = parse_delay)]
     pub delay: Option<Duration>,
-    /// Attempt budget (default: the job type's).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    /// Attempt budget, 1 to 1000 (default: the job type's).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(rules::MAX_ATTEMPTS_CAP)))]
     pub max_attempts: Option<u32>,
-    /// Queue (default: the job type's).
+    /// Queue, 1 to 64 of A-Z a-z 0-9 _ . : - (default: the job type's).
     #[arg(long)]
     pub queue: Option<String>,
     /// Priority; higher runs first within a queue.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub priority: i16,
-    /// Idempotency key: while a job with this key is alive, its id is returned instead.
+    /// Idempotency key (1 to 255 bytes, no control characters): while a job with this
+    /// key is alive, its id is returned instead.
     #[arg(long)]
     pub idempotency_key: Option<String>,
 }
@@ -54,10 +58,40 @@ fn parse_delay(text: &str) -> Result<Duration, String> {
     parse_duration(text).ok_or_else(|| "not a duration (e.g. 30s, 5m, 2h)".to_owned())
 }
 
+/// Applies the enqueue rules to the options given, before any connection.
+fn check_args(args: &EnqueueArgs) -> Result<(), RuleViolation> {
+    rules::check_job_type(&args.job_type)?;
+    if let Some(queue) = &args.queue {
+        rules::check_queue(queue)?;
+    }
+    if let Some(at) = args.run_at {
+        rules::check_run_at(at)?;
+    }
+    if let Some(key) = &args.idempotency_key {
+        rules::check_idempotency_key(key)?;
+    }
+    Ok(())
+}
+
+/// A rule violation as the usage error naming the option, e.g. `--queue`.
+fn usage(v: &RuleViolation) -> CliError {
+    let option = match v.field {
+        "job_type" => "the job type".to_owned(),
+        "payload" => "--payload".to_owned(),
+        field => format!("--{}", field.replace('_', "-")),
+    };
+    CliError::Usage(format!(
+        "{option} is invalid: {}",
+        crate::sanitize::sanitize(&v.message)
+    ))
+}
+
 /// Validates and enqueues the job; prints `enqueued job <id>`.
 pub async fn run(args: EnqueueArgs, out: &mut impl Write) -> Result<(), CliError> {
+    check_args(&args).map_err(|v| usage(&v))?;
     let payload: serde_json::Value = serde_json::from_str(&args.payload)
         .map_err(|e| CliError::Usage(format!("--payload is not valid JSON: {e}")))?;
+    rules::check_payload_strings(&payload).map_err(|v| usage(&v))?;
     let cfg = WorkerConfig::from_env()?;
     let registry = crate::runtime::default_registry(&cfg)?;
     let pool = connect(&cfg).await?;
@@ -89,7 +123,7 @@ pub async fn run(args: EnqueueArgs, out: &mut impl Write) -> Result<(), CliError
         payload,
         cfg.max_payload_bytes,
     )
-    .map_err(|e| CliError::Failed(format!("payload rejected: {e}")))?
+    .map_err(rejected)?
     .priority(args.priority);
     let run_at = args.run_at.or_else(|| {
         args.delay
@@ -106,7 +140,7 @@ pub async fn run(args: EnqueueArgs, out: &mut impl Write) -> Result<(), CliError
         EnqueueError::Database(db) => {
             CliError::Failed(format!("cannot enqueue: {}", one_line(&db)))
         }
-        other => CliError::Failed(format!("cannot enqueue: {other}")),
+        other => rejected(other),
     })?;
     if enqueued.created {
         writeln!(out, "enqueued job {}", enqueued.id)?;
@@ -120,6 +154,22 @@ pub async fn run(args: EnqueueArgs, out: &mut impl Write) -> Result<(), CliError
     Ok(())
 }
 
+/// A job the client refused: a rule violation (e.g. the type's default budget over the
+/// cap, or a `--delay` past the latest run time) is a usage error, a payload the job
+/// type rejects a failure.
+fn rejected(e: EnqueueError) -> CliError {
+    match e {
+        EnqueueError::InvalidOption { option, message } => usage(&RuleViolation {
+            field: option,
+            message,
+        }),
+        other => CliError::Failed(format!(
+            "payload rejected: {}",
+            crate::sanitize::sanitize(&other.to_string())
+        )),
+    }
+}
+
 async fn known_elsewhere(
     pool: &sqlx::PgPool,
     kind: &str,
@@ -131,4 +181,49 @@ async fn known_elsewhere(
             .await
             .map_err(|e| CliError::Failed(format!("cannot look up job types: {}", one_line(&e))))?;
     Ok(row.map(|(q, m)| (q, u32::try_from(m).unwrap_or(5))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> EnqueueArgs {
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: EnqueueArgs,
+        }
+        let argv = ["enqueue", "notify.webhook", "--payload", "{}"]
+            .iter()
+            .chain(extra)
+            .copied();
+        Wrapper::try_parse_from(argv)
+            .map(|w| w.args)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_rule_violation_is_a_usage_error_naming_the_option() {
+        let cases: [(&[&str], &str); 3] = [
+            (
+                &["--queue", ""],
+                "--queue is invalid: must be 1 to 64 bytes, got 0",
+            ),
+            (
+                &["--idempotency-key", ""],
+                "--idempotency-key is invalid: must be 1 to 255 bytes, got 0",
+            ),
+            (
+                &["--run-at", "1969-12-31T23:59:59Z"],
+                "--run-at is invalid: must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z",
+            ),
+        ];
+        for (extra, expected) in cases {
+            let err = check_args(&args(extra)).map_err(|v| usage(&v)).err();
+            assert_eq!(err.as_ref().map(CliError::exit_code), Some(2), "{extra:?}");
+            assert_eq!(err.map(|e| e.to_string()).as_deref(), Some(expected));
+        }
+        assert!(check_args(&args(&["--queue", "mail:high"])).is_ok());
+    }
 }

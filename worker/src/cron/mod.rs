@@ -27,6 +27,7 @@ pub(crate) mod scheduler;
 
 use std::str::FromStr;
 
+use herald_jobs::rules;
 use serde::Deserialize;
 
 use crate::config::ConfigError;
@@ -82,7 +83,8 @@ const VAR: &str = "HERALD_CRON_FILE";
 /// Reads and checks the schedule file at `path`. Fails with a [`ConfigError`] naming
 /// `HERALD_CRON_FILE` when the file cannot be read or parsed, a name is empty or
 /// repeated, an expression is not a valid 6- or 7-field cron expression, the payload is
-/// not a table, the queue is empty, or `max_attempts` is 0.
+/// not a table, or the job type, queue, `max_attempts` or a payload string breaks an
+/// enqueue rule (`herald_jobs::rules`: the same rules as every other producer path).
 pub fn load(path: &str) -> Result<Vec<CronSchedule>, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| invalid(path, &format!("cannot read the file: {e}")))?;
@@ -110,14 +112,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<CronSchedule>, String> {
         if !entry.payload.is_object() {
             return Err(format!("schedule {name:?}: payload must be a table"));
         }
-        if entry.queue.as_deref().is_some_and(|q| q.trim().is_empty()) {
-            return Err(format!("schedule {name:?}: queue must not be empty"));
-        }
-        if entry.max_attempts == Some(0) {
-            return Err(format!(
-                "schedule {name:?}: max_attempts must be at least 1"
-            ));
-        }
+        check_rules(&entry).map_err(|v| format!("schedule {name:?}: {v}"))?;
         out.push(CronSchedule {
             name,
             expression: entry.cron,
@@ -130,6 +125,19 @@ pub(crate) fn parse(text: &str) -> Result<Vec<CronSchedule>, String> {
         });
     }
     Ok(out)
+}
+
+/// The enqueue rules for what a schedule entry sets itself (the type's defaults are
+/// checked when the schedule is resolved against the registry).
+fn check_rules(entry: &Entry) -> Result<(), rules::RuleViolation> {
+    rules::check_job_type(&entry.job_type)?;
+    if let Some(queue) = &entry.queue {
+        rules::check_queue(queue)?;
+    }
+    if let Some(max_attempts) = entry.max_attempts {
+        rules::check_max_attempts(max_attempts)?;
+    }
+    rules::check_payload_strings(&entry.payload)
 }
 
 /// The last non-empty line of a multi-line parser message (the cron crate echoes the
@@ -196,7 +204,15 @@ mod tests {
             ),
             (
                 "[[schedule]]\nname = \"a\"\ncron = \"* * * * * *\"\njob_type = \"t\"\nmax_attempts = 0",
-                "at least 1",
+                "invalid max_attempts: must be between 1 and 1000",
+            ),
+            (
+                "[[schedule]]\nname = \"a\"\ncron = \"* * * * * *\"\njob_type = \"t\"\nqueue = \"\"",
+                "invalid queue: must be 1 to 64 bytes",
+            ),
+            (
+                "[[schedule]]\nname = \"a\"\ncron = \"* * * * * *\"\njob_type = \"t\"\nqueue = \"a b\"",
+                "invalid queue: may contain only",
             ),
             (
                 "[[schedule]]\nname = \"a\"\ncron = \"* * * * * *\"\njob_type = \"t\"\nspeed = 3",

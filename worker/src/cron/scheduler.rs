@@ -59,9 +59,14 @@ pub(crate) fn resolve(
                 )));
             }
             let max_attempts = s.max_attempts.unwrap_or(max_attempts);
+            let queue = s.queue.clone().unwrap_or_else(|| queue.to_owned());
+            // The type's defaults go through the same enqueue rules as the entry's own.
+            herald_jobs::rules::check_queue(&queue)
+                .and_then(|()| herald_jobs::rules::check_max_attempts(max_attempts))
+                .map_err(|v| fail(crate::sanitize::sanitize(&v.to_string())))?;
             Ok(ResolvedSchedule {
                 schedule: s.clone(),
-                queue: s.queue.clone().unwrap_or_else(|| queue.to_owned()),
+                queue,
                 max_attempts: i32::try_from(max_attempts).unwrap_or(i32::MAX),
             })
         })
