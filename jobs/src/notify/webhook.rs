@@ -151,15 +151,21 @@ pub fn classify_status(host: &str, status: u16, retry_after: Option<&str>) -> Re
     }
 }
 
-/// Maps a transport error: timeouts are `TIMEOUT`, the rest `UPSTREAM_UNAVAILABLE`.
+/// Maps a transport error: timeouts are `TIMEOUT`, the rest `UPSTREAM_UNAVAILABLE`. The
+/// message names the host and the stable sub-cause found in the error's chain
+/// ([`super::cause::sub_cause`]: `POST to 127.0.0.1 failed: connection refused`); the
+/// chain itself, without the URL, stays the error's source.
 pub fn classify_send_error(host: &str, error: reqwest::Error) -> JobError {
     if error.is_timeout() {
-        JobError::timeout(format!("POST to {host} timed out"))
-    } else {
-        // Drop the URL from the cause: it may carry credentials or tokens.
-        let cause = error.without_url();
-        JobError::upstream(format!("POST to {host} failed"), Some(Box::new(cause) as _))
+        return JobError::timeout(format!("POST to {host} timed out"));
     }
+    // Drop the URL from the cause: it may carry credentials or tokens.
+    let cause = error.without_url();
+    let message = match super::cause::sub_cause(&cause) {
+        Some(sub) => format!("POST to {host} failed: {sub}"),
+        None => format!("POST to {host} failed"),
+    };
+    JobError::upstream(message, Some(Box::new(cause) as _))
 }
 
 /// Parses `Retry-After` as delay-seconds or an HTTP date; `None` if neither.
@@ -246,6 +252,87 @@ mod tests {
             "9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae"
         );
         assert_ne!(sig, sign(b"other", "1700000000", b"{}"));
+    }
+
+    /// The message of one attempt of a webhook to `url`, on real sockets.
+    async fn failure_of(url: String) -> String {
+        let ctx = WebhookContext::new(b"key".to_vec(), Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let job = WebhookJob {
+            url,
+            body: serde_json::json!({}),
+        };
+        let attempt = AttemptInfo {
+            job_id: 7,
+            attempt: 1,
+            max_attempts: 5,
+            worker_id: "w".into(),
+        };
+        match job.perform(ctx, attempt).await {
+            Ok(()) => panic!("the webhook unexpectedly succeeded"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    async fn listener() -> (tokio::net::TcpListener, u16) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+        (listener, port)
+    }
+
+    #[tokio::test]
+    async fn connection_failures_name_their_cause_in_the_message() {
+        let (closed, refused_port) = listener().await;
+        drop(closed);
+        let refused = failure_of(format!("http://127.0.0.1:{refused_port}/hook")).await;
+        let unresolved = failure_of("http://hooks.herald.invalid/hook".to_owned()).await;
+
+        // https to a listener that answers in plain HTTP: the TLS handshake fails.
+        let (plain, plain_port) = listener().await;
+        let server = tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            if let Ok((mut socket, _)) = plain.accept().await {
+                let mut buf = [0u8; 512];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+            }
+        });
+        let tls = failure_of(format!("https://127.0.0.1:{plain_port}/hook")).await;
+        let _ = server.await;
+
+        // A listener that resets the connection as soon as it accepts it.
+        let (resetting, reset_port) = listener().await;
+        let server = tokio::spawn(async move {
+            if let Ok((socket, _)) = resetting.accept().await {
+                let _ = socket.set_zero_linger();
+                drop(socket);
+            }
+        });
+        let reset = failure_of(format!("http://127.0.0.1:{reset_port}/hook")).await;
+        let _ = server.await;
+
+        assert_eq!(
+            refused,
+            "upstream unavailable: POST to 127.0.0.1 failed: connection refused"
+        );
+        assert_eq!(
+            unresolved,
+            "upstream unavailable: POST to hooks.herald.invalid failed: name did not resolve"
+        );
+        assert_eq!(
+            tls,
+            "upstream unavailable: POST to 127.0.0.1 failed: TLS failure"
+        );
+        assert!(
+            reset == "upstream unavailable: POST to 127.0.0.1 failed: connection reset"
+                || reset
+                    == "upstream unavailable: POST to 127.0.0.1 failed: connection closed early",
+            "{reset}"
+        );
     }
 
     #[test]
