@@ -278,7 +278,10 @@ mod tests {
                 "slack xoxb-1234567890-0987654321-AbCdEfGhIjKl rejected",
                 "slack [REDACTED-TOKEN] rejected",
             ),
-            ("stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc", "stripe [REDACTED-TOKEN]"),
+            (
+                "stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+                "stripe [REDACTED-TOKEN]",
+            ),
             ("rk_test_51Habcdefghijklmnop", "[REDACTED-TOKEN]"),
             (
                 "maps AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe quota",
@@ -309,7 +312,10 @@ mod tests {
                 "/callback?code=4/0AX4XfWh&state=xyz123",
                 "/callback?code=[REDACTED]&state=[REDACTED]",
             ),
-            ("?access_token=ya29.a0Af&x=1", "?access_token=[REDACTED]&x=1"),
+            (
+                "?access_token=ya29.a0Af&x=1",
+                "?access_token=[REDACTED]&x=1",
+            ),
             ("/maps?key=abc123&q=berlin", "/maps?key=[REDACTED]&q=berlin"),
             ("&signature=9f86d08188", "&signature=[REDACTED]"),
             // abbreviated password keys, as whole keys only

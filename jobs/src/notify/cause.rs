@@ -46,14 +46,22 @@ fn io_cause(error: &std::io::Error) -> Option<&'static str> {
         ErrorKind::UnexpectedEof => Some("connection closed early"),
         ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => Some("host unreachable"),
         // An io::Error's own `source()` skips the error it wraps: look at it by text.
-        _ => error.get_ref().and_then(|inner| text_cause(&inner.to_string())),
+        _ => error
+            .get_ref()
+            .and_then(|inner| text_cause(&inner.to_string())),
     }
 }
 
 fn text_cause(text: &str) -> Option<&'static str> {
     let text = text.to_ascii_lowercase();
     let has = |needles: &[&str]| needles.iter().any(|n| text.contains(n));
-    if has(&["dns error", "failed to lookup address", "name resolution", "name or service not known", "no such host"]) {
+    if has(&[
+        "dns error",
+        "failed to lookup address",
+        "name resolution",
+        "name or service not known",
+        "no such host",
+    ]) {
         Some("name did not resolve")
     } else if has(&["tls", "ssl", "certificate", "handshake", "corrupt message"]) {
         Some("TLS failure")
@@ -94,25 +102,60 @@ mod tests {
     }
 
     fn wrapped(outer: &'static str, inner: io::Error) -> Wrap {
-        Wrap("error sending request", Box::new(Wrap(outer, Box::new(inner))))
+        Wrap(
+            "error sending request",
+            Box::new(Wrap(outer, Box::new(inner))),
+        )
     }
 
     #[test]
     fn chains_map_to_stable_sub_causes() {
         let table = [
-            (wrapped("tcp connect error", io::Error::from(ErrorKind::ConnectionRefused)), Some("connection refused")),
-            (wrapped("connection error", io::Error::from(ErrorKind::ConnectionReset)), Some("connection reset")),
-            (wrapped("tcp connect error", io::Error::from(ErrorKind::TimedOut)), Some("timed out")),
             (
-                wrapped("dns error", io::Error::other("failed to lookup address information: Name or service not known")),
+                wrapped(
+                    "tcp connect error",
+                    io::Error::from(ErrorKind::ConnectionRefused),
+                ),
+                Some("connection refused"),
+            ),
+            (
+                wrapped(
+                    "connection error",
+                    io::Error::from(ErrorKind::ConnectionReset),
+                ),
+                Some("connection reset"),
+            ),
+            (
+                wrapped("tcp connect error", io::Error::from(ErrorKind::TimedOut)),
+                Some("timed out"),
+            ),
+            (
+                wrapped(
+                    "dns error",
+                    io::Error::other(
+                        "failed to lookup address information: Name or service not known",
+                    ),
+                ),
                 Some("name did not resolve"),
             ),
             (
-                wrapped("client error (Connect)", io::Error::new(ErrorKind::InvalidData, "received corrupt message of type InvalidContentType")),
+                wrapped(
+                    "client error (Connect)",
+                    io::Error::new(
+                        ErrorKind::InvalidData,
+                        "received corrupt message of type InvalidContentType",
+                    ),
+                ),
                 Some("TLS failure"),
             ),
-            (wrapped("client error", io::Error::from(ErrorKind::UnexpectedEof)), Some("connection closed early")),
-            (wrapped("client error", io::Error::other("something else")), None),
+            (
+                wrapped("client error", io::Error::from(ErrorKind::UnexpectedEof)),
+                Some("connection closed early"),
+            ),
+            (
+                wrapped("client error", io::Error::other("something else")),
+                None,
+            ),
         ];
         for (error, expected) in table {
             assert_eq!(sub_cause(&error), expected, "{:?}", error.1);

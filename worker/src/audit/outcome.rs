@@ -413,9 +413,24 @@ mod tests {
     fn a_dead_job_says_why_it_is_dead() {
         use DeadReason::*;
         let table = [
-            (1, 5, AttemptResult::Failed(JobError::not_found("x")), Some(TerminalError)),
-            (5, 5, AttemptResult::Failed(JobError::conflict("c")), Some(TerminalError)),
-            (5, 5, AttemptResult::Failed(JobError::timeout("t")), Some(AttemptsExhausted)),
+            (
+                1,
+                5,
+                AttemptResult::Failed(JobError::not_found("x")),
+                Some(TerminalError),
+            ),
+            (
+                5,
+                5,
+                AttemptResult::Failed(JobError::conflict("c")),
+                Some(TerminalError),
+            ),
+            (
+                5,
+                5,
+                AttemptResult::Failed(JobError::timeout("t")),
+                Some(AttemptsExhausted),
+            ),
             (2, 2, AttemptResult::Abandoned, Some(WorkerLost)),
             (1, 2, AttemptResult::Abandoned, None),
             (1, 5, AttemptResult::Failed(JobError::timeout("t")), None),

@@ -122,14 +122,14 @@ fn dead_event(job: AttemptRef<'_>, t: &Transition) {
     }
     let (attempt, max) = (job.attempt, job.max_attempts);
     match reason {
-        DeadReason::TerminalError => dead!(
-            "job is dead: terminal error {code} on attempt {attempt} of {max}, not retried"
-        ),
+        DeadReason::TerminalError => {
+            dead!("job is dead: terminal error {code} on attempt {attempt} of {max}, not retried")
+        }
         DeadReason::AttemptsExhausted => {
             dead!("job is dead: attempts exhausted ({attempt} of {max}), last error {code}")
         }
-        DeadReason::WorkerLost => dead!(
-            "job is dead: its worker was lost during the last attempt ({attempt} of {max})"
-        ),
+        DeadReason::WorkerLost => {
+            dead!("job is dead: its worker was lost during the last attempt ({attempt} of {max})")
+        }
     }
 }
