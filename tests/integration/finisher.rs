@@ -25,6 +25,7 @@ fn row(job_id: i64, job_state: &'static str) -> FinishRow {
         error_code: None,
         error_class: None,
         message: None,
+        error_chain: None,
         started_at: Utc::now(),
         finished_at: Utc::now(),
         trace_id: None,

@@ -21,7 +21,7 @@ fn audit_events<'a>(events: &'a [Value], job: i64, level: &str) -> Vec<&'a Value
 }
 
 #[tokio::test]
-async fn retries_log_one_warn_and_dead_jobs_one_error() {
+async fn retries_log_one_warn_and_dead_jobs_one_error_that_says_why_they_are_dead() {
     let db = TestDb::new().await;
     let retried = enqueue_scripted(
         &db.pool,
@@ -60,6 +60,11 @@ async fn retries_log_one_warn_and_dead_jobs_one_error() {
     assert_eq!(error.len(), 1, "one ERROR for the terminal failure");
     assert_eq!(error[0]["error.code"], "NOT_FOUND");
     assert_eq!(error[0]["error.class"], "terminal");
+    assert_eq!(
+        error[0]["message"],
+        "job is dead: terminal error NOT_FOUND on attempt 1 of 3, not retried"
+    );
+    assert_eq!(error[0]["dead.reason"], "terminal_error");
     assert!(
         audit_events(&events, terminal, "WARN").is_empty(),
         "a terminal failure is not also WARN"
@@ -70,6 +75,11 @@ async fn retries_log_one_warn_and_dead_jobs_one_error() {
     assert_eq!(error.len(), 1, "one ERROR when the budget runs out");
     assert_eq!(error[0]["job.attempt"], 2);
     assert_eq!(error[0]["error.class"], "retryable");
+    assert_eq!(
+        error[0]["message"],
+        "job is dead: attempts exhausted (2 of 2), last error TIMEOUT"
+    );
+    assert_eq!(error[0]["dead.reason"], "attempts_exhausted");
 
     for event in &events {
         for key in ["timestamp", "level", "target", "filename", "line_number"] {

@@ -33,6 +33,7 @@ mod shutdown;
 mod sql_enqueue;
 mod storm;
 mod traces;
+mod webhook;
 
 use herald_jobs::enqueue::{NewJob, enqueue};
 use herald_tests::jobs::{ScriptedJob, Step};

@@ -92,7 +92,7 @@ async fn prometheus_fires_the_failure_rate_alert_while_the_demo_mix_runs() {
     )
     .await;
 
-    let receiver = Receiver::start(DEMO_SIGNING_KEY.as_bytes())
+    let receiver = Receiver::start(DEMO_SIGNING_KEY)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let mut worker = Running(
@@ -100,7 +100,7 @@ async fn prometheus_fires_the_failure_rate_alert_while_the_demo_mix_runs() {
             .args(["worker", "--metrics-addr", &metrics.to_string()])
             .env("DATABASE_URL", &db.url)
             .env("HERALD_WORKER_ID", "scraped-by-prometheus")
-            .env("HERALD_WEBHOOK_SIGNING_KEY", DEMO_SIGNING_KEY)
+            .env("HERALD_WEBHOOK_SIGNING_KEYS", DEMO_SIGNING_KEY)
             .env("HERALD_RETRY_BASE", "200ms")
             .env("HERALD_RETRY_MAX", "1s")
             .env("HERALD_SHUTDOWN_GRACE", "2s")

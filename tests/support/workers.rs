@@ -8,6 +8,9 @@ use tokio::task::JoinHandle;
 
 use crate::db::TestDb;
 
+/// The webhook signing key test workers run with (the Standard Webhooks test vector's).
+pub const TEST_SIGNING_KEY: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
 /// Settings every test worker starts from: short leases, backoff and grace periods.
 pub fn test_env(database_url: &str, worker_id: &str) -> HashMap<String, String> {
     [
@@ -24,6 +27,7 @@ pub fn test_env(database_url: &str, worker_id: &str) -> HashMap<String, String> 
         ("HERALD_SHUTDOWN_GRACE", "2s"),
         ("HERALD_DB_ACQUIRE_TIMEOUT", "1s"),
         ("HERALD_DB_OUTAGE_CRITICAL_AFTER", "60s"),
+        ("HERALD_WEBHOOK_SIGNING_KEYS", TEST_SIGNING_KEY),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -2,6 +2,7 @@
 //!
 //! ```sh
 //! export DATABASE_URL=postgres://postgres@127.0.0.1:54329/herald_demo   # e.g. the demo's
+//! export HERALD_WEBHOOK_SIGNING_KEYS=whsec_aGVyYWxkLWRlbW8tc2lnbmluZy1rZXkh  # notify.webhook needs one
 //! cargo run --example custom_job
 //! ```
 //!

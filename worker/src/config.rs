@@ -16,7 +16,7 @@
 //! | `HERALD_DB_POOL_SIZE` | `10` | connections in the worker's pool |
 //! | `HERALD_DB_ACQUIRE_TIMEOUT` | `5s` | how long a query waits for a connection |
 //! | `HERALD_DB_OUTAGE_CRITICAL_AFTER` | `30s` | a database outage this long raises the CRITICAL event |
-//! | `HERALD_WEBHOOK_SIGNING_KEY` | (none: requests go unsigned, with a WARN at start-up) | HMAC key for `notify.webhook` |
+//! | `HERALD_WEBHOOK_SIGNING_KEYS`, `HERALD_WEBHOOK_UNSIGNED` | (none: a worker running `notify.webhook` refuses to start) | Standard Webhooks signing keys `whsec_<base64>`, comma-separated, see [`webhook`] |
 //! | `HERALD_WEBHOOK_TIMEOUT` | `10s` | per-request timeout of `notify.webhook` |
 //! | `HERALD_MAX_PAYLOAD_BYTES` | `262144` (256 KiB) | largest payload (its JSON text) `herald enqueue` accepts; `herald.enqueue()` in SQL reads the database setting `herald.max_payload_bytes` instead |
 //! | `HERALD_CRON_FILE` | (none: no recurring jobs) | a TOML file of cron schedules, see [`crate::cron`] |
@@ -52,6 +52,7 @@ use crate::telemetry::failure_rate::FailureRateConfig;
 pub mod email;
 mod parse;
 mod telemetry;
+pub mod webhook;
 
 use parse::{duration, invalid, number};
 pub use parse::{parse_addr, parse_duration};
@@ -132,8 +133,8 @@ pub struct WorkerConfig {
     pub acquire_timeout: Duration,
     /// Outage length that raises the CRITICAL event.
     pub outage_critical_after: Duration,
-    /// `notify.webhook` signing key.
-    pub webhook_signing_key: Option<String>,
+    /// `notify.webhook` signing keys, or unsigned delivery chosen explicitly.
+    pub webhook_signing: webhook::WebhookSigning,
     /// `notify.webhook` request timeout.
     pub webhook_timeout: Duration,
     /// Largest payload (JSON text, bytes) accepted at enqueue.
@@ -176,10 +177,7 @@ impl std::fmt::Debug for WorkerConfig {
             )
             .field("metrics_addr", &self.metrics_addr)
             .field("failure_rate", &self.failure_rate)
-            .field(
-                "webhook_signing_key",
-                &self.webhook_signing_key.as_ref().map(|_| "[REDACTED]"),
-            )
+            .field("webhook_signing", &self.webhook_signing)
             .field("email", &self.email)
             .finish_non_exhaustive()
     }
@@ -225,7 +223,7 @@ impl WorkerConfig {
                 "HERALD_DB_OUTAGE_CRITICAL_AFTER",
                 Duration::from_secs(30),
             )?,
-            webhook_signing_key: get("HERALD_WEBHOOK_SIGNING_KEY"),
+            webhook_signing: webhook::WebhookSigning::from_lookup(&get)?,
             webhook_timeout: duration(&get, "HERALD_WEBHOOK_TIMEOUT", Duration::from_secs(10))?,
             max_payload_bytes: number(
                 &get,
@@ -444,11 +442,14 @@ mod tests {
     fn debug_output_hides_secrets() {
         let cfg = config(&[
             ("DATABASE_URL", "postgres://u:pw123@db/h"),
-            ("HERALD_WEBHOOK_SIGNING_KEY", "topsecretkey"),
+            (
+                "HERALD_WEBHOOK_SIGNING_KEYS",
+                "whsec_dG9wc2VjcmV0a2V5LWxvbmdlbm91Z2g=",
+            ),
         ]);
         let text = cfg.map(|c| format!("{c:?}")).unwrap_or_default();
         assert!(
-            !text.contains("pw123") && !text.contains("topsecretkey"),
+            !text.contains("pw123") && !text.contains("dG9wc2VjcmV0a2V5"),
             "{text}"
         );
     }

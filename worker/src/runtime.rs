@@ -81,8 +81,8 @@ pub enum RunError {
 /// The job types `herald worker` runs, with their contexts built from `cfg`:
 /// `notify.webhook`, and `notify.email` when `HERALD_SMTP_HOST` is set.
 pub fn default_registry(cfg: &WorkerConfig) -> Result<Registry, RunError> {
-    let key = cfg.webhook_signing_key.clone().unwrap_or_default();
-    let webhook = WebhookContext::new(key, cfg.webhook_timeout).map_err(|e| RunError::Setup {
+    let keys = cfg.webhook_signing.keys.clone();
+    let webhook = WebhookContext::new(keys, cfg.webhook_timeout).map_err(|e| RunError::Setup {
         kind: "notify.webhook",
         message: e.to_string(),
     })?;
@@ -93,6 +93,27 @@ pub fn default_registry(cfg: &WorkerConfig) -> Result<Registry, RunError> {
     }
 }
 
+/// Refuses to run `notify.webhook` without a signing key unless unsigned delivery was
+/// chosen explicitly (then says so at WARN).
+fn check_webhook_signing(cfg: &WorkerConfig, registry: &Registry) -> Result<(), RunError> {
+    if !registry
+        .kinds()
+        .contains(&<WebhookJob as herald_jobs::Job>::KIND)
+    {
+        return Ok(());
+    }
+    cfg.webhook_signing
+        .check()
+        .map_err(|message| RunError::Setup {
+            kind: "notify.webhook",
+            message,
+        })?;
+    if cfg.webhook_signing.unsigned {
+        warn!("HERALD_WEBHOOK_UNSIGNED=true: webhooks are delivered without a signature");
+    }
+    Ok(())
+}
+
 /// Connects, migrates, and runs `registry` until `shutdown` resolves and every attempt
 /// has been recorded.
 pub async fn run(
@@ -100,6 +121,7 @@ pub async fn run(
     registry: Registry,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
+    check_webhook_signing(&cfg, &registry)?;
     let pool = db::connect(&cfg.database_url, cfg.pool_size, cfg.acquire_timeout)
         .await
         .map_err(RunError::Connect)?;
@@ -116,9 +138,7 @@ pub async fn run_with_pool(
 ) -> Result<(), RunError> {
     crate::panic_guard::install_hook();
     let sentry = crate::sentry::init(cfg.sentry.as_ref());
-    if cfg.webhook_signing_key.is_none() {
-        warn!("HERALD_WEBHOOK_SIGNING_KEY is not set: webhooks are signed with an empty key");
-    }
+    check_webhook_signing(&cfg, &registry)?;
     let schedules = crate::cron::scheduler::resolve(&cfg, &registry)?;
     register(&pool, &cfg, &registry)
         .await

@@ -7,7 +7,10 @@
 //!
 //! | what | becomes |
 //! |---|---|
-//! | `password=…`, `"token": "…"`, `api_key: …` (any of the [`SECRET_KEYS`]) | `password=[REDACTED]` |
+//! | `password=…`, `"token": "…"`, `api_key: …` (any of the [`SECRET_KEYS`], inside a key: `X-Amz-Signature=`, `access_token=`, `smtp_passwd:`) | `password=[REDACTED]` |
+//! | a key that is exactly one of the [`SHORT_SECRET_KEYS`] (`pw=`, `pass:`, `db_pass=`, `pin=`; not `bypass=` or `passes=`) | `pw=[REDACTED]` |
+//! | a URL query parameter named one of the [`QUERY_SECRET_KEYS`] (`?sig=…`, `&code=…`, `?key=…`) | `?sig=[REDACTED]` |
+//! | a well-known token shape, wherever it stands: AWS key ids `AKIA…`/`ASIA…` (20 chars), GitHub `ghp_…`/`gho_…`/`github_pat_…`, Slack `xox[baprs]-…`, Stripe `sk_live_…`/`rk_test_…`, Google `AIza…`, JWTs `eyJ….eyJ….…`, PEM private keys | `[REDACTED-TOKEN]` |
 //! | `Authorization: Bearer …` / `Basic …` | `Bearer [REDACTED]` |
 //! | `scheme://user:pass@host` | `scheme://[REDACTED]@host` |
 //! | a Luhn-valid run of 13–19 digits (spaces/dashes allowed) | `[REDACTED-CARD]` |
@@ -15,6 +18,9 @@
 //! | `alice@example.com` | `***@example.com` |
 //! | `<root@localhost>` (an address in angle brackets, as SMTP replies quote it) | `<***@localhost>` |
 //! | newline, CR, tab, ESC and other control characters | `\n`, `\r`, `\t`, `\u{1b}` … |
+//!
+//! Kept on purpose (tested as a table): job ids, timestamps, UUIDs, trace ids, Herald
+//! fingerprints and hashes named as such (`sha256 9f86d0…`, `commit 3f2c1a9`), `error.code=`.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -28,12 +34,41 @@ pub const MAX_MESSAGE_CHARS: usize = 2_000;
 /// substring of the key, so `smtp_password` and `X-Api-Key` count).
 pub const SECRET_KEYS: &str = "password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|authorization|credential|cookie|session[_-]?id|signature";
 
+/// Short key names redacted only when they are the whole key (or its last `_`/`.`/`-`
+/// part): as substrings they would catch `bypass` or `passenger`.
+pub const SHORT_SECRET_KEYS: &str = "pw|pass|pin";
+
+/// URL query parameters whose values are redacted (signed URLs, OAuth codes, API keys);
+/// only after `?` or `&`, so `error.code=` in a message is kept.
+pub const QUERY_SECRET_KEYS: &str = "sig|code|key|auth|state|otp";
+
 /// The placeholder for a redacted value.
 pub const REDACTED: &str = "[REDACTED]";
 
 static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
     compile(&format!(
         r#"(?i)(?P<key>["']?[\w.-]*(?:{SECRET_KEYS})[\w.-]*["']?\s*[:=]\s*)(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|(?:Bearer|Basic|Token)\s+[^\s,;"'}}&]+|[^\s,;"'}}&]+)"#
+    ))
+});
+static SHORT_KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    compile(&format!(
+        r#"(?i)(?P<pre>^|[^\w.-])(?P<key>["']?(?:[\w.-]*[_.-])?(?:{SHORT_SECRET_KEYS})["']?\s*[:=]\s*)(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;"'}}&]+)"#
+    ))
+});
+static QUERY_PARAM: LazyLock<Regex> = LazyLock::new(|| {
+    compile(&format!(
+        r#"(?i)(?P<key>[?&](?:{QUERY_SECRET_KEYS})=)[^&\s#"']+"#
+    ))
+});
+static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
+    compile(concat!(
+        r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}\b",
+        r"|\bgh[pousr]_[A-Za-z0-9]{30,}\b|\bgithub_pat_[A-Za-z0-9_]{22,}",
+        r"|\bxox[baprs]-[A-Za-z0-9-]{10,}",
+        r"|\b[sr]k_(?:live|test)_[A-Za-z0-9]{10,}",
+        r"|\bAIza[0-9A-Za-z_-]{35}",
+        r"|\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
+        r"|-----BEGIN [A-Z ]*PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
     ))
 });
 static AUTH_SCHEME: LazyLock<Regex> =
@@ -66,6 +101,11 @@ pub fn sanitize(text: &str) -> String {
 pub fn redact(text: &str) -> Cow<'_, str> {
     let mut out = Cow::Borrowed(text);
     out = replace(out, &KEY_VALUE, |c| format!("{}{REDACTED}", &c["key"]));
+    out = replace(out, &SHORT_KEY_VALUE, |c| {
+        format!("{}{}{REDACTED}", &c["pre"], &c["key"])
+    });
+    out = replace(out, &QUERY_PARAM, |c| format!("{}{REDACTED}", &c["key"]));
+    out = replace(out, &TOKEN, |_| "[REDACTED-TOKEN]".to_owned());
     out = replace(out, &AUTH_SCHEME, |c| {
         format!("{} {REDACTED}", &c["scheme"])
     });
@@ -217,6 +257,102 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(redact(input), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn credential_shapes_are_redacted() {
+        let table = [
+            // cloud access key ids and prefixed tokens, wherever they stand
+            ("key AKIAIOSFODNN7EXAMPLE used", "key [REDACTED-TOKEN] used"),
+            ("session ASIAY34FZKBOKMUTVV7A", "session [REDACTED-TOKEN]"),
+            (
+                "clone with ghp_16C7e42F292c6912E7710c838347Ae178B4a failed",
+                "clone with [REDACTED-TOKEN] failed",
+            ),
+            (
+                "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz",
+                "[REDACTED-TOKEN]",
+            ),
+            (
+                "slack xoxb-1234567890-0987654321-AbCdEfGhIjKl rejected",
+                "slack [REDACTED-TOKEN] rejected",
+            ),
+            (
+                "stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+                "stripe [REDACTED-TOKEN]",
+            ),
+            ("rk_test_51Habcdefghijklmnop", "[REDACTED-TOKEN]"),
+            (
+                "maps AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe quota",
+                "maps [REDACTED-TOKEN] quota",
+            ),
+            (
+                "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U end",
+                "jwt [REDACTED-TOKEN] end",
+            ),
+            (
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY----- x",
+                "[REDACTED-TOKEN] x",
+            ),
+            // signed-URL and OAuth query parameters
+            (
+                "GET https://b.s3.amazonaws.com/o?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F2026&X-Amz-Signature=fe5f80f77d5f&x=1",
+                "GET https://b.s3.amazonaws.com/o?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=[REDACTED]&X-Amz-Signature=[REDACTED]&x=1",
+            ),
+            (
+                "https://storage.googleapis.com/b/o?X-Goog-Credential=svc%40p&X-Goog-Signature=0a1b2c",
+                "https://storage.googleapis.com/b/o?X-Goog-Credential=[REDACTED]&X-Goog-Signature=[REDACTED]",
+            ),
+            (
+                "https://a.blob.core.windows.net/c/b?sv=2022-11-02&sig=abc%2Bdef%3D&se=x",
+                "https://a.blob.core.windows.net/c/b?sv=2022-11-02&sig=[REDACTED]&se=x",
+            ),
+            (
+                "/callback?code=4/0AX4XfWh&state=xyz123",
+                "/callback?code=[REDACTED]&state=[REDACTED]",
+            ),
+            (
+                "?access_token=ya29.a0Af&x=1",
+                "?access_token=[REDACTED]&x=1",
+            ),
+            ("/maps?key=abc123&q=berlin", "/maps?key=[REDACTED]&q=berlin"),
+            ("&signature=9f86d08188", "&signature=[REDACTED]"),
+            // abbreviated password keys, as whole keys only
+            ("pw=hunter2 next", "pw=[REDACTED] next"),
+            ("login pass: hunter2", "login pass: [REDACTED]"),
+            (r#"{"db_pass": "hunter2"}"#, r#"{"db_pass": [REDACTED]}"#),
+            ("passwd=hunter2", "passwd=[REDACTED]"),
+            ("PWD='hunter 2'", "PWD=[REDACTED]"),
+            ("user.pw=hunter2", "user.pw=[REDACTED]"),
+            ("pin=1234", "pin=[REDACTED]"),
+        ];
+        for (input, expected) in table {
+            assert_eq!(redact(input), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn non_secrets_survive_unchanged() {
+        let kept = [
+            "job 4182 failed on attempt 2 of 5",
+            "job.id=4182 error.code=NOT_FOUND error.class=terminal",
+            "run at 2026-12-07T04:39:12.123Z (2026-12-07 04:39:12 UTC)",
+            "user 1b4e28ba-2fa1-11d2-883f-0016d3cca427 missing",
+            "sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "commit 3f2c1a9e7b5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b",
+            "fingerprint 1a2b3c4d5e6f",
+            "trace 4bf92f3577b34da6a3ce929d0e0e4736 span 00f067aa0ba902b7",
+            "traceparent 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "bypass=true compass=north passes=3 passenger=ann spin=2",
+            "POST to hooks.example.com failed: connection refused",
+            "https://example.com/search?q=keys&page=2&sort=code",
+            "AKIA is a prefix; AKIAshort is not a key id",
+            "eyJ alone is not a token",
+        ];
+        for text in kept {
+            assert_eq!(redact(text), text, "{text}");
         }
     }
 

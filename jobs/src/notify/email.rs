@@ -282,7 +282,8 @@ pub fn classify_reply(host: &str, code: u16, text: &str) -> Result<(), JobError>
 }
 
 /// Maps a lettre error: replies by [`classify_reply`], timeouts to `TIMEOUT`, anything
-/// else on the wire (refused, reset, TLS, garbled replies) to `UPSTREAM_UNAVAILABLE`.
+/// else on the wire (refused, reset, TLS, garbled replies) to `UPSTREAM_UNAVAILABLE`,
+/// named by its stable sub-cause ([`super::cause::sub_cause`]) when one is recognised.
 pub fn classify_send_error(host: &str, error: &lettre::transport::smtp::Error) -> JobError {
     if let Some(code) = error.status() {
         let text = std::error::Error::source(error)
@@ -300,7 +301,15 @@ pub fn classify_send_error(host: &str, error: &lettre::transport::smtp::Error) -
     if error.is_client() {
         return JobError::internal(format!("SMTP client error with {host}: {detail}"), None);
     }
-    JobError::upstream(format!("SMTP relay {host} unreachable: {detail}"), None)
+    // The stable sub-cause names the failure (and its fingerprint); the detail stays in
+    // the chain.
+    match super::cause::sub_cause(error) {
+        Some(sub) => JobError::upstream(
+            format!("SMTP relay {host} unreachable: {sub}"),
+            Some(Box::new(std::io::Error::other(detail)) as _),
+        ),
+        None => JobError::upstream(format!("SMTP relay {host} unreachable: {detail}"), None),
+    }
 }
 
 #[cfg(test)]

@@ -5,9 +5,10 @@
 //! | `notify.webhook` | `webhook.rs` | POSTs a signed JSON body to a URL |
 //! | `notify.email` | `email.rs` | sends one templated message over SMTP |
 //!
-//! `templates.rs` loads and renders e-mail templates; `rate_limit.rs` paces sends
+//! `cause.rs` names why a connection failed; `templates.rs` loads and renders e-mail templates; `rate_limit.rs` paces sends
 //! through one channel.
 
+pub mod cause;
 pub mod email;
 pub mod rate_limit;
 pub mod templates;

@@ -13,10 +13,10 @@ WITH input AS (
     SELECT *
     FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::text[], $5::timestamptz[],
                 $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamptz[],
-                $11::timestamptz[], $12::text[])
+                $11::timestamptz[], $12::text[], $13::text[])
         AS i(job_id, attempt, worker_id, job_state, next_run_at,
              outcome, error_code, error_class, message, started_at,
-             finished_at, trace_id)
+             finished_at, trace_id, error_chain)
 ),
 finished AS (
     UPDATE herald.jobs AS j
@@ -36,11 +36,12 @@ finished AS (
 )
 INSERT INTO herald.attempts
     (job_id, job_type, queue, attempt, worker_id, started_at, finished_at, duration_ms,
-     outcome, job_state, error_code, error_class, message, next_run_at, trace_id)
+     outcome, job_state, error_code, error_class, message, next_run_at, trace_id,
+     error_chain)
 SELECT i.job_id, f.job_type, f.queue, i.attempt, i.worker_id, i.started_at, i.finished_at,
        greatest(0, (extract(epoch FROM i.finished_at - i.started_at) * 1000)::integer),
        i.outcome, i.job_state, i.error_code, i.error_class, i.message, i.next_run_at,
-       i.trace_id
+       i.trace_id, i.error_chain
 FROM finished AS f
 JOIN input AS i ON i.job_id = f.id
 RETURNING job_id

@@ -5,10 +5,10 @@ WITH input AS (
     SELECT *
     FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::text[], $5::timestamptz[],
                 $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamptz[],
-                $11::timestamptz[], $12::text[])
+                $11::timestamptz[], $12::text[], $13::text[])
         AS i(job_id, attempt, worker_id, job_state, next_run_at,
              outcome, error_code, error_class, message, started_at,
-             finished_at, trace_id)
+             finished_at, trace_id, error_chain)
 )
 UPDATE herald.jobs AS j
 SET state = i.job_state,

@@ -57,6 +57,8 @@ pub struct FinishRow {
     pub error_class: Option<&'static str>,
     /// Sanitised message, if failed.
     pub message: Option<String>,
+    /// Sanitised full cause chain, if failed (`herald.attempts.error_chain`).
+    pub error_chain: Option<String>,
     /// When the attempt started.
     pub started_at: DateTime<Utc>,
     /// When it finished.
@@ -96,6 +98,7 @@ impl FinishRow {
             error_code: failure.map(|f| f.code.as_str()),
             error_class: failure.map(|f| f.class.as_str()),
             message: failure.map(|f| f.message.clone()),
+            error_chain: failure.map(|f| f.chain.clone()),
             started_at: key.started_at,
             finished_at: key.finished_at,
             trace_id: key.trace_id,
@@ -328,6 +331,11 @@ async fn write_with<'c>(
         .bind(
             rows.iter()
                 .map(|r| r.trace_id.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.error_chain.as_deref())
                 .collect::<Vec<_>>(),
         )
         .fetch_all(executor)

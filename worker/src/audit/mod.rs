@@ -11,5 +11,5 @@ pub mod report;
 
 pub use finisher::{AttemptKey, FinishError, FinishRow, Finisher};
 pub use outcome::{
-    AttemptOutcome, AttemptResult, Failure, JobState, PanicReport, Transition, decide,
+    AttemptOutcome, AttemptResult, DeadReason, Failure, JobState, PanicReport, Transition, decide,
 };

@@ -11,6 +11,10 @@
 //! | worker died (rescue) | retryable (`WORKER_LOST`) | yes / no | `retrying` / `dead` | `abandoned` |
 //! | shutdown grace ran out | – | – | `pending`, `run_at = now` | `interrupted` |
 //!
+//! A dead job's [`DeadReason`] is decided here too, once: `terminal_error` (a terminal
+//! code, on any attempt), `attempts_exhausted` (a retryable failure on attempt n of n),
+//! `worker_lost` (abandoned by a dead worker on its last attempt).
+//!
 //! Panics retry (like River and Oban): a panic is a bug that a deploy may fix, and the
 //! attempt budget bounds it.
 
@@ -93,6 +97,28 @@ impl AttemptOutcome {
     }
 }
 
+/// Why a job is dead: the `dead.reason` log field and the ERROR line's wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadReason {
+    /// A terminal error code: no attempt can succeed, so none was left to try.
+    TerminalError,
+    /// A retryable failure on the last attempt of the budget.
+    AttemptsExhausted,
+    /// Its worker died during the last attempt of the budget.
+    WorkerLost,
+}
+
+impl DeadReason {
+    /// The stable name (`terminal_error`, `attempts_exhausted`, `worker_lost`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TerminalError => "terminal_error",
+            Self::AttemptsExhausted => "attempts_exhausted",
+            Self::WorkerLost => "worker_lost",
+        }
+    }
+}
+
 /// A panic caught in a handler.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PanicReport {
@@ -147,6 +173,8 @@ pub struct Transition {
     pub next_run_at: Option<DateTime<Utc>>,
     /// The failure, if the attempt failed.
     pub failure: Option<Failure>,
+    /// Why the job is dead, when it is.
+    pub dead_reason: Option<DeadReason>,
 }
 
 /// Maps attempt `attempt` of `max_attempts` that ended with `result` at `now` to the
@@ -166,6 +194,7 @@ pub fn decide(
                 job_state: JobState::Succeeded,
                 next_run_at: None,
                 failure: None,
+                dead_reason: None,
             };
         }
         AttemptResult::Interrupted => {
@@ -174,6 +203,7 @@ pub fn decide(
                 job_state: JobState::Pending,
                 next_run_at: Some(now),
                 failure: None,
+                dead_reason: None,
             };
         }
         AttemptResult::Failed(error) => {
@@ -206,6 +236,11 @@ pub fn decide(
             .unwrap_or_else(|| policy.delay(attempt, random));
         now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
     });
+    let dead_reason = (!retry).then_some(match (failure.class, outcome) {
+        (FailureClass::Terminal, _) => DeadReason::TerminalError,
+        (_, AttemptOutcome::Abandoned) => DeadReason::WorkerLost,
+        _ => DeadReason::AttemptsExhausted,
+    });
     Transition {
         outcome,
         job_state: if retry {
@@ -215,6 +250,7 @@ pub fn decide(
         },
         next_run_at,
         failure: Some(failure),
+        dead_reason,
     }
 }
 
@@ -371,6 +407,39 @@ mod tests {
             (last.outcome, last.job_state),
             (AttemptOutcome::Abandoned, JobState::Dead)
         );
+    }
+
+    #[test]
+    fn a_dead_job_says_why_it_is_dead() {
+        use DeadReason::*;
+        let table = [
+            (
+                1,
+                5,
+                AttemptResult::Failed(JobError::not_found("x")),
+                Some(TerminalError),
+            ),
+            (
+                5,
+                5,
+                AttemptResult::Failed(JobError::conflict("c")),
+                Some(TerminalError),
+            ),
+            (
+                5,
+                5,
+                AttemptResult::Failed(JobError::timeout("t")),
+                Some(AttemptsExhausted),
+            ),
+            (2, 2, AttemptResult::Abandoned, Some(WorkerLost)),
+            (1, 2, AttemptResult::Abandoned, None),
+            (1, 5, AttemptResult::Failed(JobError::timeout("t")), None),
+            (1, 1, AttemptResult::Succeeded, None),
+        ];
+        for (attempt, max, result, expected) in table {
+            let label = format!("{attempt}/{max} {result:?}");
+            assert_eq!(run(attempt, max, result).dead_reason, expected, "{label}");
+        }
     }
 
     #[test]

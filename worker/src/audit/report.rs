@@ -4,17 +4,19 @@
 //! |---|---|---|
 //! | succeeded | DEBUG (the audit row is its record) | `herald::audit` |
 //! | retrying | WARN | `herald::audit` |
-//! | dead (terminal or exhausted) | ERROR, with the cause chain | `herald::audit` |
+//! | dead: terminal error | ERROR `job is dead: terminal error CODE on attempt n of m, not retried` | `herald::audit` |
+//! | dead: budget spent | ERROR `job is dead: attempts exhausted (n of n), last error CODE` | `herald::audit` |
 //! | abandoned, job retried | WARN | `herald::audit` |
-//! | abandoned, job dead | ERROR | `herald::audit` |
+//! | abandoned, job dead | ERROR `job is dead: its worker was lost during the last attempt (n of n)` | `herald::audit` |
 //! | interrupted by shutdown | INFO | `herald::audit` |
 //!
 //! Fields: `job.id`, `job.type`, `job.queue`, `job.attempt`, `job.max_attempts`,
 //! `outcome`, `job.state`, `duration_ms`, and on failure `error.code`, `error.class`,
-//! `error.message`, `error.chain` (dead only), `error.backtrace` (panics, when captured),
+//! `error.message`, `error.chain` and `dead.reason` (dead only: `terminal_error`,
+//! `attempts_exhausted`, `worker_lost`, decided by [`super::outcome::decide`]), `error.backtrace` (panics, when captured),
 //! `next_run_at` (retries). All text is sanitised before it gets here.
 
-use super::outcome::{AttemptOutcome, Transition};
+use super::outcome::{AttemptOutcome, DeadReason, Transition};
 
 /// Which job an attempt belonged to, for the log.
 #[derive(Debug, Clone, Copy)]
@@ -63,7 +65,6 @@ macro_rules! attempt_event {
 /// Emits the attempt's one event (and reports it to Sentry when that is on).
 pub fn log_attempt(job: AttemptRef<'_>, t: &Transition) {
     crate::sentry::report_attempt(&job, t);
-    let failure = t.failure.as_ref();
     match (t.outcome, t.job_state) {
         (AttemptOutcome::Succeeded, _) => attempt_event!(debug, job, t, "attempt succeeded"),
         (AttemptOutcome::Interrupted, _) => {
@@ -85,7 +86,18 @@ pub fn log_attempt(job: AttemptRef<'_>, t: &Transition) {
                 "attempt abandoned by a dead worker; retry scheduled"
             )
         }
-        (AttemptOutcome::Abandoned, _) | (AttemptOutcome::Dead, _) => {
+        (AttemptOutcome::Abandoned, _) | (AttemptOutcome::Dead, _) => dead_event(job, t),
+    }
+}
+
+/// The one ERROR event of a dead job; its message says why it is dead (the reason
+/// [`super::outcome::decide`] chose), and `dead.reason` carries the same as a field.
+fn dead_event(job: AttemptRef<'_>, t: &Transition) {
+    let failure = t.failure.as_ref();
+    let reason = t.dead_reason.unwrap_or(DeadReason::AttemptsExhausted);
+    let code = failure.map_or("", |f| f.code.as_str());
+    macro_rules! dead {
+        ($($message:tt)+) => {
             tracing::error!(
                 target: "herald::audit",
                 {
@@ -96,6 +108,7 @@ pub fn log_attempt(job: AttemptRef<'_>, t: &Transition) {
                 job.max_attempts = job.max_attempts,
                 outcome = t.outcome.as_str(),
                 job.state = t.job_state.as_str(),
+                dead.reason = reason.as_str(),
                 duration_ms = job.duration_ms,
                 error.code = failure.map(|f| f.code.as_str()),
                 error.class = failure.map(|f| f.class.as_str()),
@@ -103,8 +116,20 @@ pub fn log_attempt(job: AttemptRef<'_>, t: &Transition) {
                 error.chain = failure.map(|f| f.chain.as_str()),
                 error.backtrace = failure.and_then(|f| f.backtrace.as_deref()),
                 },
-                "job is dead: no more attempts"
-            );
+                $($message)+
+            )
+        };
+    }
+    let (attempt, max) = (job.attempt, job.max_attempts);
+    match reason {
+        DeadReason::TerminalError => {
+            dead!("job is dead: terminal error {code} on attempt {attempt} of {max}, not retried")
+        }
+        DeadReason::AttemptsExhausted => {
+            dead!("job is dead: attempts exhausted ({attempt} of {max}), last error {code}")
+        }
+        DeadReason::WorkerLost => {
+            dead!("job is dead: its worker was lost during the last attempt ({attempt} of {max})")
         }
     }
 }

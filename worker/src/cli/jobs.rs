@@ -196,6 +196,7 @@ struct AttemptEntry {
     message: Option<String>,
     next_run_at: Option<DateTime<Utc>>,
     trace_id: Option<String>,
+    error_chain: Option<String>,
 }
 
 #[derive(Debug, sqlx::FromRow, Serialize)]
@@ -319,7 +320,14 @@ fn write_entry(out: &mut impl Write, entry: &Entry) -> std::io::Result<()> {
                 a.outcome,
                 a.worker_id,
                 a.duration_ms
-            )
+            )?;
+            // The full cause chain, when it says more than the message.
+            match a.error_chain.as_deref() {
+                Some(chain) if Some(chain) != a.message.as_deref() => {
+                    writeln!(out, "      cause: {chain:?}")
+                }
+                _ => Ok(()),
+            }
         }
         Entry::Action(a) => {
             let reason = a

@@ -47,8 +47,8 @@ use receiver::{Receiver, SCENARIOS};
 pub const DEMO_PORT: u16 = 54329;
 /// The private instance's database.
 pub const DEMO_DATABASE: &str = "herald_demo";
-/// The demo's webhook signing key.
-pub const DEMO_SIGNING_KEY: &str = "herald-demo-signing-key";
+/// The demo's webhook signing key, in the Standard Webhooks form.
+pub const DEMO_SIGNING_KEY: &str = "whsec_aGVyYWxkLWRlbW8tc2lnbmluZy1rZXkh";
 /// Jobs per scenario in every 20 jobs: ok, flaky, slow-down, gone, invalid, down.
 pub const MIX: [usize; 6] = [14, 2, 1, 1, 1, 1];
 
@@ -113,7 +113,7 @@ async fn run_demo(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), D
         .await
         .map_err(|e| DemoError::Other(format!("cannot apply migrations: {e}")))?;
 
-    let receiver = Receiver::start(DEMO_SIGNING_KEY.as_bytes()).await?;
+    let receiver = Receiver::start(DEMO_SIGNING_KEY).await?;
     writeln!(out, "  webhook receiver: {}", receiver.base_url())?;
     let sink = smtp_sink::SmtpSink::start().await?;
     writeln!(out, "  SMTP sink: {}:{}", sink.host(), sink.port())?;
@@ -223,7 +223,7 @@ fn worker_config(database_url: &str, smtp_port: u16) -> Result<WorkerConfig, Dem
         }
         "DATABASE_URL" => Some(database_url.to_owned()),
         "HERALD_WORKER_ID" => Some(format!("demo-worker-{}", std::process::id())),
-        "HERALD_WEBHOOK_SIGNING_KEY" => Some(DEMO_SIGNING_KEY.to_owned()),
+        "HERALD_WEBHOOK_SIGNING_KEYS" => Some(DEMO_SIGNING_KEY.to_owned()),
         "HERALD_QUEUES" => Some("default=16".to_owned()),
         "HERALD_SHUTDOWN_GRACE" => Some("5s".to_owned()),
         "HERALD_LEASE" => Some("10s".to_owned()),

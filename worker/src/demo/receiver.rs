@@ -10,7 +10,9 @@
 //! | `/hooks/invalid` | 422 | terminal `VALIDATION_ERROR` |
 //! | `/hooks/down` | 503 always | retried until the budget runs out, then dead |
 //!
-//! Every request's signature is checked; a bad one gets 401.
+//! Every request's Standard Webhooks signature (`webhook-id`, `webhook-timestamp`,
+//! `webhook-signature`) is checked, and a timestamp more than 5 minutes away from now;
+//! a bad one gets 401.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -22,14 +24,17 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use herald_jobs::notify::webhook::sign;
+use herald_jobs::notify::webhook::{parse_secret, verify};
 use tokio::sync::oneshot;
 
 /// The receiver's paths, in the demo's mix order.
 pub const SCENARIOS: [&str; 6] = ["ok", "flaky", "slow-down", "gone", "invalid", "down"];
 
+/// How far a `webhook-timestamp` may be from now, in seconds (the specification's advice).
+const TOLERANCE_SECS: i64 = 300;
+
 struct ReceiverState {
-    signing_key: Vec<u8>,
+    signing_keys: Vec<Vec<u8>>,
     received: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -41,10 +46,16 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    /// Starts on 127.0.0.1 (a free port), checking signatures made with `signing_key`.
-    pub async fn start(signing_key: &[u8]) -> std::io::Result<Self> {
+    /// Starts on 127.0.0.1 (a free port), accepting signatures made with any of the
+    /// comma-separated `whsec_<base64>` secrets in `signing_keys`. Fails on a malformed
+    /// secret or if no port can be bound.
+    pub async fn start(signing_keys: &str) -> std::io::Result<Self> {
+        let signing_keys = signing_keys
+            .split(',')
+            .map(|k| parse_secret(k).map_err(std::io::Error::other))
+            .collect::<Result<Vec<_>, _>>()?;
         let state = Arc::new(ReceiverState {
-            signing_key: signing_key.to_vec(),
+            signing_keys,
             received: Mutex::new(BTreeMap::new()),
         });
         let app = Router::new()
@@ -103,11 +114,12 @@ async fn receive(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
     };
-    let expected = format!(
-        "sha256={}",
-        sign(&state.signing_key, header("X-Herald-Timestamp"), &body)
-    );
-    if header("X-Herald-Signature") != expected {
+    let (id, timestamp) = (header("webhook-id"), header("webhook-timestamp"));
+    let fresh = timestamp
+        .parse::<i64>()
+        .is_ok_and(|t| (chrono::Utc::now().timestamp() - t).abs() <= TOLERANCE_SECS);
+    let signature = header("webhook-signature");
+    if !fresh || !verify(&state.signing_keys, id, timestamp, &body, signature) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     let attempt: u32 = header("X-Herald-Attempt").parse().unwrap_or(1);

@@ -82,7 +82,7 @@ mod tests {
         let subscriber = tracing_subscriber::registry().with(AlertLayer::new());
         Hub::run(hub, || {
             tracing::subscriber::with_default(subscriber, || {
-                tracing::error!(target: "herald::audit", "job is dead: no more attempts");
+                tracing::error!(target: "herald::audit", "job is dead: attempts exhausted (5 of 5), last error TIMEOUT");
                 tracing::warn!("attempt failed; retry scheduled");
                 tracing::error!(
                     target: "herald::alert",

@@ -218,6 +218,7 @@ mod tests {
             job_state: JobState::Dead,
             next_run_at: None,
             failure: Some(failure.clone()),
+            dead_reason: Some(crate::audit::DeadReason::AttemptsExhausted),
         };
         (t, failure)
     }

@@ -275,6 +275,7 @@ mod tests {
             job_state: JobState::Dead,
             next_run_at: None,
             failure: None,
+            dead_reason: None,
         };
         let retry = Transition {
             outcome: AttemptOutcome::Retrying,
@@ -311,6 +312,7 @@ mod tests {
             job_state: JobState::Retrying,
             next_run_at: None,
             failure: None,
+            dead_reason: None,
         };
         m.attempt_finished("mail", &t, true, Duration::from_millis(20));
         let text = m.encode();
