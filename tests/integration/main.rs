@@ -19,6 +19,7 @@ mod logging;
 mod metrics;
 mod operator;
 mod outage;
+mod poison;
 mod privilege;
 mod process;
 mod prometheus;

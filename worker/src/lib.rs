@@ -40,6 +40,7 @@ pub mod registry;
 pub mod runtime;
 pub mod sanitize;
 pub mod sentry;
+pub mod stored_time;
 pub mod telemetry;
 
 pub use config::WorkerConfig;

@@ -11,6 +11,7 @@ use super::{CliError, one_line};
 use crate::config::parse_duration;
 use crate::fingerprint;
 use crate::queries;
+use crate::stored_time::StoredTime;
 
 /// A job state as operators name it (`scheduled` = pending with a future run time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
@@ -146,12 +147,12 @@ pub struct JobRow {
     pub max_attempts: i32,
     /// Priority.
     pub priority: i16,
-    /// Next (or last) run time.
-    pub run_at: DateTime<Utc>,
+    /// Next (or last) run time, as stored (it may be out of range: `'infinity'`).
+    pub run_at: StoredTime,
     /// Creation time.
-    pub created_at: DateTime<Utc>,
+    pub created_at: StoredTime,
     /// When it finished (succeeded, dead, cancelled).
-    pub finished_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<StoredTime>,
     /// The last error code recorded on the job.
     pub last_error_code: Option<String>,
     /// The last failed attempt's error code.

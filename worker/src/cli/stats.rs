@@ -10,7 +10,6 @@
 use std::io::Write;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use clap::Args;
 use serde::Serialize;
 
@@ -18,6 +17,7 @@ use super::{CliError, connect, one_line};
 use crate::config::{WorkerConfig, parse_duration};
 use crate::queries;
 use crate::sanitize::sanitize;
+use crate::stored_time::StoredTime;
 
 /// Arguments of `herald stats`.
 #[derive(Debug, Args)]
@@ -51,7 +51,7 @@ pub struct Rate {
 
 #[derive(Debug, Serialize)]
 struct AlertRow {
-    occurred_at: DateTime<Utc>,
+    occurred_at: StoredTime,
     scope: String,
     transition: String,
     failure_rate: f64,
@@ -94,7 +94,7 @@ pub async fn run(args: StatsArgs, out: &mut impl Write) -> Result<(), CliError> 
         .fetch_all(&pool)
         .await
         .map_err(failed)?;
-    let alerts: Vec<(DateTime<Utc>, String, String, f64, String)> =
+    let alerts: Vec<(StoredTime, String, String, f64, String)> =
         sqlx::query_as(queries::STATS_RECENT_ALERTS)
             .bind(secs)
             .fetch_all(&pool)
@@ -170,7 +170,7 @@ fn write_table(r: &Report, out: &mut impl Write) -> std::io::Result<()> {
             writeln!(
                 out,
                 "  {} {} {} at {:.2}% by {}",
-                a.occurred_at.to_rfc3339(),
+                a.occurred_at.to_string(),
                 a.scope,
                 a.transition,
                 a.failure_rate * 100.0,

@@ -21,7 +21,7 @@ use apalis_core::task::Task;
 use apalis_core::task::builder::TaskBuilder;
 use apalis_core::task::task_id::TaskId;
 use apalis_core::worker::context::WorkerContext;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use sqlx::PgPool;
@@ -32,6 +32,7 @@ use tracing::{info, warn};
 use super::claim::{self, ClaimedJob};
 use super::holdings::Holdings;
 use crate::db::{DbHealth, outage_backoff};
+use crate::stored_time::StoredTime;
 
 /// What one queue's backend needs to know.
 #[derive(Debug, Clone)]
@@ -59,7 +60,7 @@ struct Shared {
 
 struct Claimed {
     jobs: Vec<ClaimedJob>,
-    next_due: Option<DateTime<Utc>>,
+    next_due: Option<StoredTime>,
 }
 
 enum Fetch {
@@ -140,9 +141,11 @@ impl PgQueue {
         self.fetch = Fetch::Claiming(claim.boxed(), limit);
     }
 
-    fn wait_for_work(&self, next_due: Option<DateTime<Utc>>) -> BoxFuture<'static, ()> {
+    fn wait_for_work(&self, next_due: Option<StoredTime>) -> BoxFuture<'static, ()> {
         let poll = self.shared.settings.poll_interval;
+        // A next run time out of range ('infinity') is never due: wait for the poll.
         let until_due = next_due
+            .and_then(StoredTime::ok)
             .map(|at| (at - Utc::now()).to_std().unwrap_or(Duration::ZERO))
             .map_or(poll, |d| d.min(poll));
         let wake = Arc::clone(&self.shared.wake);
