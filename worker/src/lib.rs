@@ -41,6 +41,7 @@ pub mod runtime;
 pub mod sanitize;
 pub mod sentry;
 pub mod stored_time;
+pub(crate) mod supervise;
 pub mod telemetry;
 
 pub use config::WorkerConfig;

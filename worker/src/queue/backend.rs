@@ -106,6 +106,15 @@ impl PgQueue {
         }
     }
 
+    /// This backend with its first claim `delay` from now (a restarted queue worker
+    /// backs off; see `supervise`).
+    pub fn claiming_after(mut self, delay: Duration) -> Self {
+        if !delay.is_zero() {
+            self.fetch = Fetch::Waiting(tokio::time::sleep(delay).boxed());
+        }
+        self
+    }
+
     /// How many jobs to claim: enough to keep at most twice the concurrency claimed and
     /// unfinished, capped at one concurrency's worth. Sizing claims by free slots instead
     /// made them one job each (slots free one by one), a round trip per job; the benchmark
@@ -262,6 +271,16 @@ impl Backend for PgQueue {
             self.closing = None;
         }
         Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for PgQueue {
+    /// A backend dropped with claimed, unstarted jobs (its worker died; shutdown releases
+    /// them first) lets go of them: their lease runs out and rescue returns them.
+    fn drop(&mut self) {
+        self.shared
+            .holdings
+            .let_go(self.buffer.drain(..).map(|j| j.id));
     }
 }
 
