@@ -24,6 +24,7 @@ mod privilege;
 mod process;
 mod prometheus;
 mod queues;
+mod ranges;
 mod rescue;
 mod retry;
 mod scale_out;

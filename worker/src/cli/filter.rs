@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use super::{CliError, one_line};
-use crate::config::parse_duration;
+use crate::config::{DurationError, MAX_DURATION, parse_duration_within};
 use crate::fingerprint;
 use crate::queries;
 use crate::stored_time::StoredTime;
@@ -118,12 +118,17 @@ pub fn parse_fingerprint(text: &str) -> Result<String, String> {
     fingerprint::parse(text)
 }
 
-/// Parses `2h` (that long ago) or an RFC 3339 time.
+/// Parses `2h` (that long ago, at most 36500d) or an RFC 3339 time.
 pub fn parse_time_ago(text: &str) -> Result<DateTime<Utc>, String> {
-    if let Some(d) = parse_duration(text).and_then(|d| chrono::Duration::from_std(d).ok()) {
-        return Utc::now()
-            .checked_sub_signed(d)
-            .ok_or_else(|| "duration too long".to_owned());
+    match parse_duration_within(text, std::time::Duration::ZERO..=MAX_DURATION) {
+        Ok(d) => {
+            return chrono::Duration::from_std(d)
+                .ok()
+                .and_then(|d| Utc::now().checked_sub_signed(d))
+                .ok_or_else(|| "duration out of range".to_owned());
+        }
+        Err(e @ DurationError::OutOfRange(..)) => return Err(e.to_string()),
+        Err(_) => {}
     }
     DateTime::parse_from_rfc3339(text.trim())
         .map(|t| t.with_timezone(&Utc))
