@@ -38,6 +38,9 @@
 //! | `HERALD_SMTP_*`, `HERALD_EMAIL_*` | (e-mail off) | the `notify.email` channel: see [`email`] |
 //!
 //! Durations are written `250ms`, `30s`, `5m`, `2h`, `7d`, or a bare number of seconds.
+//! Each duration and number setting has a range (`parse.rs`: `DURATION_RANGES`,
+//! `NUMBER_RANGES`; README's configuration table); a value outside it is an error naming
+//! the variable and the range.
 //! [`WorkerConfig::from_lookup`] validates everything at start-up, so a bad value stops
 //! the worker before any job runs.
 
