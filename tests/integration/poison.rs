@@ -1,12 +1,14 @@
 //! Stored values a loop cannot convert: a run time of `'infinity'`, `'-infinity'` or a
 //! year beyond chrono's range, written around enqueue's validation with raw SQL, is that
-//! row's problem. The queue keeps running its other jobs and the CLI reads the row.
+//! row's problem. The queue keeps running its other jobs, the CLI reads the row, and a
+//! worker row with an infinite heartbeat does not blind the fleet's heartbeat metric.
 
 use std::time::Duration;
 
 use herald_tests::db::TestDb;
 use herald_tests::jobs::{ScriptedJob, Step};
-use herald_tests::wait::{settled, state, trail};
+use herald_tests::metrics::{free_addr, sample, scrape};
+use herald_tests::wait::{eventually, settled, state, trail};
 use herald_tests::workers::InProcessWorker;
 
 use crate::cli::herald;
@@ -96,5 +98,37 @@ async fn jobs_list_show_and_cancel_read_out_of_range_run_times_without_panicking
     for id in [infinite, negative, far] {
         assert_eq!(state(&db.pool, id).await, "cancelled");
     }
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn a_worker_row_with_an_infinite_heartbeat_does_not_hide_the_fleets_heartbeat_ages() {
+    let db = TestDb::new().await;
+    sqlx::query(
+        "INSERT INTO herald.workers (id, hostname, pid, queues, heartbeat_at)
+         VALUES ('poisoned', 'h', 1, '{default}', '-infinity')",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let addr = free_addr();
+    let addr_text = addr.to_string();
+    let worker =
+        InProcessWorker::start(&db, "scraped", &[("HERALD_METRICS_ADDR", &addr_text)]).await;
+    let age = |text: &str, worker: &str| {
+        sample(
+            text,
+            "herald_worker_heartbeat_age_seconds",
+            &format!("worker=\"{worker}\""),
+        )
+    };
+    let text = eventually(
+        "a scrape with heartbeat ages",
+        Duration::from_secs(30),
+        || async { scrape(addr).await.filter(|t| age(t, "scraped").is_some()) },
+    )
+    .await;
+    worker.stop().await;
+    assert_eq!(age(&text, "poisoned"), Some(f64::INFINITY), "{text}");
     db.finish().await;
 }
