@@ -35,9 +35,24 @@ async fn a_worker_with_out_of_range_run_times_in_its_queue_keeps_running_the_oth
     let infinite = insert_raw(&db, "inf", "infinity").await;
     let far = insert_raw(&db, "far", "294276-01-01 00:00:00+00").await;
     let negative = insert_raw(&db, "neg", "-infinity").await;
+    // An attempt counter at its type's limit: the claim's `attempt + 1` must not overflow.
+    let counted_out = insert_raw(&db, "max", "-infinity").await;
+    sqlx::query(
+        "UPDATE herald.jobs SET run_at = now(), attempt = 2147483647, max_attempts = 2147483647
+         WHERE id = $1",
+    )
+    .bind(counted_out)
+    .execute(&db.pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     let ok = enqueue_scripted(&db.pool, "ok", vec![Step::Succeed], 3).await;
     let worker = InProcessWorker::start(&db, "w1", &[]).await;
-    settled(&db.pool, &[ok, negative], Duration::from_secs(30)).await;
+    settled(
+        &db.pool,
+        &[ok, negative, counted_out],
+        Duration::from_secs(30),
+    )
+    .await;
     // Ran after the poison rows were in the queue (and after one was claimed).
     let later = enqueue_scripted(&db.pool, "later", vec![Step::Succeed], 3).await;
     settled(&db.pool, &[later], Duration::from_secs(30)).await;
@@ -51,6 +66,20 @@ async fn a_worker_with_out_of_range_run_times_in_its_queue_keeps_running_the_oth
     assert_eq!(rows[0].error_code.as_deref(), Some("VALIDATION_ERROR"));
     let message = rows[0].message.clone().unwrap_or_default();
     assert!(message.contains("-infinity (out of range)"), "{message}");
+    // The counter saturates: the job runs once more, recorded as attempt 2147483647.
+    assert_eq!(state(&db.pool, counted_out).await, "succeeded");
+    let rows = trail(&db.pool, counted_out).await;
+    assert_eq!(
+        rows.iter().map(|r| r.attempt).collect::<Vec<_>>(),
+        [i32::MAX]
+    );
+    // Its 2147483646 earlier attempts were never made (the count was written by hand), so
+    // the harness's one-row-per-attempt check cannot hold for it: take it out of the check.
+    sqlx::query("DELETE FROM herald.jobs WHERE id = $1")
+        .bind(counted_out)
+        .execute(&db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     // Never due: they wait, visible, for an operator.
     assert_eq!(state(&db.pool, infinite).await, "pending");
     assert_eq!(state(&db.pool, far).await, "pending");
