@@ -7,9 +7,11 @@
 //! restart it instead: each death is one ERROR event with the queue's
 //! worker name, the restart count and the cause, and the restarted worker waits
 //! [`restart_delay`] before its first claim, so a failure that repeats costs at most one
-//! claim per 30 s. Only shutdown stops a queue for good. A job claimed by the dead
-//! worker and not yet started stays `running`: its lease is no longer renewed and rescue
-//! returns it.
+//! claim per 30 s. Only shutdown stops a queue for good ([`crate::queue::PgQueue`]'s
+//! stream never ends by itself, so a worker ends only by shutdown or by failing). A job
+//! claimed by the dead worker and not yet started, or whose attempt it was running, stays
+//! `running`: its lease is no longer renewed and rescue returns it (an attempt cut short is
+//! audited `abandoned`, as for any worker death).
 
 use std::time::Duration;
 
