@@ -34,20 +34,28 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// The delay after failed attempt `attempt` (1-based), given a uniform draw
-    /// `random` in `[0, 1)`. Pure: the same inputs give the same delay.
+    /// `random` in `[0, 1)`. Pure: the same inputs give the same delay. Total: for any
+    /// attempt, base, max, jitter or draw (NaN included) it saturates at
+    /// `Duration::MAX` and never panics; a jitter or draw that is not a number counts
+    /// as none (0) and the middle of the range (0.5).
     pub fn delay(&self, attempt: u32, random: f64) -> Duration {
         let exponent = attempt.saturating_sub(1).min(62);
         let factor = 2f64.powi(exponent as i32);
         let raw = (self.base.as_secs_f64() * factor).min(self.max.as_secs_f64());
-        let jitter = self.jitter.clamp(0.0, 1.0);
-        let spread = 1.0 - jitter + 2.0 * jitter * random.clamp(0.0, 1.0);
-        Duration::from_secs_f64((raw * spread).max(0.0))
+        let jitter = finite_or(self.jitter, 0.0).clamp(0.0, 1.0);
+        let random = finite_or(random, 0.5).clamp(0.0, 1.0);
+        let spread = 1.0 - jitter + 2.0 * jitter * random;
+        Duration::try_from_secs_f64((raw * spread).max(0.0)).unwrap_or(Duration::MAX)
     }
 
     /// The delay after failed attempt `attempt`, with a fresh random draw.
     pub fn next_delay(&self, attempt: u32) -> Duration {
         self.delay(attempt, rand::random::<f64>())
     }
+}
+
+fn finite_or(value: f64, fallback: f64) -> f64 {
+    if value.is_finite() { value } else { fallback }
 }
 
 #[cfg(test)]
@@ -86,6 +94,23 @@ mod tests {
         assert_eq!(p.delay(4, 0.5), Duration::from_secs(8));
         let high = p.delay(4, 0.999_999).as_secs_f64();
         assert!(high > 9.5 && high <= 9.6, "{high}");
+    }
+
+    #[test]
+    fn delay_saturates_for_any_attempt_and_base_without_panicking() {
+        let huge = RetryPolicy {
+            base: Duration::MAX,
+            max: Duration::MAX,
+            jitter: 1.0,
+        };
+        assert_eq!(huge.delay(u32::MAX, 0.999), Duration::MAX);
+        assert_eq!(huge.delay(1, 1.0), Duration::MAX);
+        let nan = RetryPolicy {
+            jitter: f64::NAN,
+            ..policy()
+        };
+        assert_eq!(nan.delay(u32::MAX, f64::NAN), Duration::from_secs(60));
+        assert_eq!(policy().delay(0, 0.5), Duration::from_secs(1));
     }
 
     #[test]

@@ -38,6 +38,9 @@
 //! | `HERALD_SMTP_*`, `HERALD_EMAIL_*` | (e-mail off) | the `notify.email` channel: see [`email`] |
 //!
 //! Durations are written `250ms`, `30s`, `5m`, `2h`, `7d`, or a bare number of seconds.
+//! Each duration and number setting has a range (`parse.rs`: `DURATION_RANGES`,
+//! `NUMBER_RANGES`; README's configuration table); a value outside it is an error naming
+//! the variable and the range.
 //! [`WorkerConfig::from_lookup`] validates everything at start-up, so a bad value stops
 //! the worker before any job runs.
 
@@ -54,8 +57,10 @@ mod parse;
 mod telemetry;
 pub mod webhook;
 
+pub use parse::{
+    DurationError, MAX_DURATION, format_duration, parse_addr, parse_duration, parse_duration_within,
+};
 use parse::{duration, invalid, number};
-pub use parse::{parse_addr, parse_duration};
 use telemetry::failure_rate;
 pub use telemetry::{
     log_filter_from_env, log_format_from_env, otel_from_env, otel_from_lookup, sentry_dsn_set,
@@ -366,6 +371,27 @@ mod tests {
             assert!(
                 matches!(err, Some(ConfigError::Invalid { name: n, .. }) if n == name),
                 "{name}={value}"
+            );
+        }
+    }
+
+    #[test]
+    fn settings_out_of_their_range_fail_at_start_up_naming_the_range() {
+        let cases = [
+            ("HERALD_RETRY_BASE", "99999999999999999999999", "1ms to 1d"),
+            ("HERALD_RETRY_BASE", "2d", "1ms to 1d"),
+            ("HERALD_LEASE", "10000000000d", "1s to 1h"),
+            ("HERALD_LEASE", "500ms", "1s to 1h"),
+            ("HERALD_POLL_INTERVAL", "1e400", "10ms to 1h"),
+            ("HERALD_DB_POOL_SIZE", "100000", "1 to 1000"),
+        ];
+        for (name, value, range) in cases {
+            let err = config(&[("DATABASE_URL", "postgres://x"), (name, value)]).err();
+            let text = err.as_ref().map(ToString::to_string).unwrap_or_default();
+            assert!(
+                matches!(err, Some(ConfigError::Invalid { name: n, .. }) if n == name)
+                    && text.contains(range),
+                "{name}={value}: {text}"
             );
         }
     }

@@ -175,6 +175,14 @@ impl DispatchShared {
     }
 
     async fn execute(&self, job: &ClaimedJob) -> AttemptResult {
+        // A run time out of chrono's range ('-infinity') was written around enqueue's
+        // validation: the job fails on its own, terminally, with its audit row.
+        if let Err(out_of_range) = job.run_at.get() {
+            return AttemptResult::Failed(JobError::validation(
+                "run_at",
+                format!("the stored run time is {out_of_range}; the job was not run"),
+            ));
+        }
         let Some(handler) = self.registry.handler(&job.job_type) else {
             return AttemptResult::Failed(JobError::validation(
                 "job_type",

@@ -40,6 +40,8 @@ pub mod registry;
 pub mod runtime;
 pub mod sanitize;
 pub mod sentry;
+pub mod stored_time;
+pub(crate) mod supervise;
 pub mod telemetry;
 
 pub use config::WorkerConfig;

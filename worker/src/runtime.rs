@@ -3,7 +3,8 @@
 //! `run` starts, per process: the finisher (group commit), the LISTEN task, heartbeats,
 //! rescue, one cron scheduler per configured schedule, and one apalis worker per
 //! configured queue (a [`PgQueue`] backend, a
-//! concurrency limit, the [`Dispatcher`]) under an apalis `Monitor`. When `shutdown`
+//! concurrency limit, the [`Dispatcher`]) under an apalis `Monitor` that restarts a queue
+//! worker that dies (see `supervise`). When `shutdown`
 //! resolves, no new job is claimed, in-flight attempts get `shutdown_grace` to finish,
 //! then the rest are interrupted and put back; claimed, unstarted jobs are released.
 
@@ -288,7 +289,7 @@ fn build_monitor(
     shared: &Arc<DispatchShared>,
 ) -> Monitor {
     let job_types: Vec<String> = registry.kinds().into_iter().map(str::to_owned).collect();
-    let mut monitor = Monitor::new();
+    let mut monitor = crate::supervise::supervise(Monitor::new());
     for queue in &cfg.queues {
         let settings = QueueSettings {
             queue: queue.name.clone(),
@@ -301,7 +302,7 @@ fn build_monitor(
         let (pool, health, shared) = (pool.clone(), Arc::clone(health), Arc::clone(shared));
         let wake = wakeups.signal(&queue.name);
         let in_flight = Arc::new(AtomicUsize::new(0));
-        monitor = monitor.register(move |_| {
+        monitor = monitor.register(move |restarts| {
             let backend = PgQueue::new(
                 pool.clone(),
                 settings.clone(),
@@ -309,7 +310,8 @@ fn build_monitor(
                 Arc::clone(&wake),
                 Arc::clone(&in_flight),
                 shared.holdings.clone(),
-            );
+            )
+            .claiming_after(crate::supervise::restart_delay(restarts));
             WorkerBuilder::new(name.clone())
                 .backend(backend)
                 .concurrency(settings.concurrency)

@@ -1,8 +1,12 @@
 -- Claims up to $4 runnable jobs of queue $2 and types $3 for worker $1, highest priority
--- first. `= ANY(ARRAY(...))` keeps the index plan under generic prepared plans.
+-- first. `= ANY(ARRAY(...))` keeps the index plan under generic prepared plans. The
+-- attempt counter saturates at integer's maximum: a row stored with that count (written
+-- around enqueue) runs as that attempt instead of failing the whole batch's claim. Rows are
+-- returned whatever their `run_at` holds ('-infinity' included): the worker decodes it
+-- without failing and fails that job alone with VALIDATION_ERROR.
 UPDATE herald.jobs AS j
 SET state = 'running',
-    attempt = j.attempt + 1,
+    attempt = least(j.attempt, 2147483646) + 1,
     locked_by = $1,
     claimed_at = now(),
     heartbeat_at = now()

@@ -234,7 +234,11 @@ pub fn decide(
         let delay = retry_after
             .map(|d| d.min(MAX_RETRY_AFTER))
             .unwrap_or_else(|| policy.delay(attempt, random));
-        now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
+        // Saturates: a delay past chrono's range schedules at the latest time it has.
+        chrono::Duration::from_std(delay)
+            .ok()
+            .and_then(|d| now.checked_add_signed(d))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     });
     let dead_reason = (!retry).then_some(match (failure.class, outcome) {
         (FailureClass::Terminal, _) => DeadReason::TerminalError,
@@ -320,6 +324,18 @@ mod tests {
             t.failure.map(|f| f.code),
             Some(ErrorCode::UpstreamUnavailable)
         );
+    }
+
+    #[test]
+    fn a_retry_with_a_huge_backoff_saturates_instead_of_panicking() {
+        let huge = RetryPolicy {
+            base: Duration::MAX,
+            max: Duration::MAX,
+            jitter: 1.0,
+        };
+        let failed = AttemptResult::Failed(JobError::upstream("503", None));
+        let t = decide(u32::MAX - 1, u32::MAX, failed, &huge, now(), 0.99);
+        assert_eq!(t.next_run_at, Some(DateTime::<Utc>::MAX_UTC));
     }
 
     #[test]

@@ -314,7 +314,7 @@ impl Action<'_> {
                         r.job_type.clone(),
                         r.state.clone(),
                         format!("{}/{}", r.attempt, r.max_attempts),
-                        r.finished_at.map_or_else(|| "-".into(), time),
+                        r.finished_at.map_or_else(|| "-".into(), |t| t.shown(time)),
                         r.last_error_code.clone().unwrap_or_else(|| "-".into()),
                     ]
                 })

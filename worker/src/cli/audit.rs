@@ -11,6 +11,7 @@ use super::filter::parse_time_ago;
 use super::table::{json_line, time, write_table};
 use super::{CliError, connect_from_env, one_line};
 use crate::queries;
+use crate::stored_time::StoredTime;
 
 /// An operator action kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -60,7 +61,7 @@ pub struct AuditArgs {
 #[derive(Debug, sqlx::FromRow, Serialize)]
 pub struct ActionRow {
     id: i64,
-    at: DateTime<Utc>,
+    at: StoredTime,
     actor: String,
     action: String,
     reason: Option<String>,
@@ -91,7 +92,7 @@ pub async fn run(args: AuditArgs, out: &mut impl Write) -> Result<(), CliError> 
         .map(|r| {
             vec![
                 r.id.to_string(),
-                time(r.at),
+                r.at.shown(time),
                 r.action.clone(),
                 r.actor.clone(),
                 r.job_count.to_string(),

@@ -21,7 +21,13 @@ pub struct BatchArgs {
     pub rate: Option<f64>,
 }
 
-/// Parses `100/s`, `600/m`, `3600/h` or a bare number (per second) into jobs/second.
+/// The slowest `--rate`: one job an hour.
+const MIN_RATE: f64 = 1.0 / 3600.0;
+/// The fastest `--rate`: a million jobs a second.
+const MAX_RATE: f64 = 1_000_000.0;
+
+/// Parses `100/s`, `600/m`, `3600/h` or a bare number (per second) into jobs/second,
+/// from 1/h to 1000000/s.
 pub fn parse_rate(text: &str) -> Result<f64, String> {
     let (number, per) = text.trim().split_once('/').unwrap_or((text.trim(), "s"));
     let seconds = match per.trim() {
@@ -31,7 +37,9 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
         _ => return Err("not a rate (e.g. 100/s, 600/m)".to_owned()),
     };
     match number.trim().parse::<f64>() {
-        Ok(n) if n.is_finite() && n > 0.0 => Ok(n / seconds),
+        Ok(n) if n.is_finite() && n > 0.0 => Some(n / seconds)
+            .filter(|r| (MIN_RATE..=MAX_RATE).contains(r))
+            .ok_or_else(|| "out of range: from 1/h to 1000000/s".to_owned()),
         _ => Err("not a rate (e.g. 100/s, 600/m)".to_owned()),
     }
 }
@@ -107,6 +115,15 @@ mod tests {
         assert!(parse_rate("0/s").is_err());
         assert!(parse_rate("fast").is_err());
         assert!(parse_rate("10/week").is_err());
+    }
+
+    #[test]
+    fn rates_out_of_range_are_usage_errors_not_a_panic() {
+        let out = Err("out of range: from 1/h to 1000000/s".to_owned());
+        assert_eq!(parse_rate("1e-300/s"), out);
+        assert_eq!(parse_rate("0.5/h"), out);
+        assert_eq!(parse_rate("1e300"), out);
+        assert_eq!(parse_rate("1/h"), Ok(MIN_RATE));
     }
 
     #[tokio::test]

@@ -16,7 +16,7 @@ use herald_jobs::enqueue::{EnqueueError, NewJob, enqueue};
 use herald_jobs::rules::{self, RuleViolation};
 
 use super::{CliError, connect, one_line};
-use crate::config::{WorkerConfig, parse_duration};
+use crate::config::{WorkerConfig, format_duration, parse_duration_within};
 
 /// Arguments of `herald enqueue`.
 #[derive(Debug, Args)]
@@ -30,7 +30,7 @@ pub struct EnqueueArgs {
     /// 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
     #[arg(long, value_parser = parse_time, conflicts_with = "delay")]
     pub run_at: Option<DateTime<Utc>>,
-    /// Run after this delay (e.g. 30s, 5m).
+    /// Run after this delay (e.g. 30s, 5m; at most 3650d).
     #[arg(long, value_parser = parse_delay)]
     pub delay: Option<Duration>,
     /// Attempt budget, 1 to 1000 (default: the job type's).
@@ -54,8 +54,25 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|e| format!("not an RFC 3339 time: {e}"))
 }
 
+/// The longest `--delay`: ten years.
+const MAX_DELAY: Duration = Duration::from_secs(3650 * 86_400);
+
 fn parse_delay(text: &str) -> Result<Duration, String> {
-    parse_duration(text).ok_or_else(|| "not a duration (e.g. 30s, 5m, 2h)".to_owned())
+    parse_duration_within(text, Duration::ZERO..=MAX_DELAY).map_err(|e| e.to_string())
+}
+
+/// Now plus `delay` (within `MAX_DELAY`, so it always converts; never silently now).
+fn after(delay: Duration) -> Result<DateTime<Utc>, CliError> {
+    chrono::Duration::from_std(delay)
+        .ok()
+        .and_then(|d| Utc::now().checked_add_signed(d))
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "--delay {} is out of range (at most {})",
+                format_duration(delay),
+                format_duration(MAX_DELAY)
+            ))
+        })
 }
 
 /// Applies the enqueue rules to the options given, before any connection.
@@ -125,11 +142,11 @@ pub async fn run(args: EnqueueArgs, out: &mut impl Write) -> Result<(), CliError
     )
     .map_err(rejected)?
     .priority(args.priority);
-    let run_at = args.run_at.or_else(|| {
-        args.delay
-            .and_then(|d| chrono::Duration::from_std(d).ok())
-            .map(|d| Utc::now() + d)
-    });
+    let run_at = match (args.run_at, args.delay) {
+        (Some(at), _) => Some(at),
+        (None, Some(delay)) => Some(after(delay)?),
+        (None, None) => None,
+    };
     if let Some(at) = run_at {
         job = job.run_at(at);
     }

@@ -14,6 +14,7 @@ use super::table::{json_line, time, write_table};
 use super::{CliError, connect_from_env, one_line};
 use crate::fingerprint::{fingerprint, normalise};
 use crate::queries;
+use crate::stored_time::StoredTime;
 
 /// Arguments of `herald failures`.
 #[derive(Debug, Args)]
@@ -36,8 +37,8 @@ struct Cause {
     message: String,
     attempts: i64,
     job_ids: Vec<i64>,
-    first_seen: DateTime<Utc>,
-    last_seen: DateTime<Utc>,
+    first_seen: StoredTime,
+    last_seen: StoredTime,
     example_job_id: i64,
 }
 
@@ -51,8 +52,8 @@ pub struct Group {
     message: String,
     attempts: i64,
     jobs: usize,
-    first_seen: DateTime<Utc>,
-    last_seen: DateTime<Utc>,
+    first_seen: StoredTime,
+    last_seen: StoredTime,
     example_job_id: i64,
     #[serde(skip)]
     job_ids: BTreeSet<i64>,
@@ -122,8 +123,8 @@ pub async fn run(args: FailuresArgs, out: &mut impl Write) -> Result<(), CliErro
                 g.error_code.clone(),
                 g.attempts.to_string(),
                 g.jobs.to_string(),
-                time(g.first_seen),
-                time(g.last_seen),
+                g.first_seen.shown(time),
+                g.last_seen.shown(time),
                 g.example_job_id.to_string(),
                 g.message.clone(),
             ]
@@ -159,8 +160,8 @@ mod tests {
             message: message.into(),
             attempts: jobs.len() as i64,
             job_ids: jobs.to_vec(),
-            first_seen: at,
-            last_seen: at,
+            first_seen: at.into(),
+            last_seen: at.into(),
             example_job_id: jobs.iter().copied().max().unwrap_or_default(),
         }
     }
@@ -177,8 +178,8 @@ mod tests {
         assert_eq!((smtp.attempts, smtp.jobs), (4, 3));
         assert_eq!(smtp.message, "smtp down for job <n>");
         assert_eq!(smtp.example_job_id, 3);
-        assert_eq!(smtp.first_seen.timestamp(), 100);
-        assert_eq!(smtp.last_seen.timestamp(), 200);
+        assert_eq!(smtp.first_seen.ok().map(|t| t.timestamp()), Some(100));
+        assert_eq!(smtp.last_seen.ok().map(|t| t.timestamp()), Some(200));
         assert_eq!(groups[1].jobs, 1);
     }
 }

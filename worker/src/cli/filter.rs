@@ -8,9 +8,10 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use super::{CliError, one_line};
-use crate::config::parse_duration;
+use crate::config::{DurationError, MAX_DURATION, parse_duration_within};
 use crate::fingerprint;
 use crate::queries;
+use crate::stored_time::StoredTime;
 
 /// A job state as operators name it (`scheduled` = pending with a future run time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
@@ -117,12 +118,17 @@ pub fn parse_fingerprint(text: &str) -> Result<String, String> {
     fingerprint::parse(text)
 }
 
-/// Parses `2h` (that long ago) or an RFC 3339 time.
+/// Parses `2h` (that long ago, at most 36500d) or an RFC 3339 time.
 pub fn parse_time_ago(text: &str) -> Result<DateTime<Utc>, String> {
-    if let Some(d) = parse_duration(text).and_then(|d| chrono::Duration::from_std(d).ok()) {
-        return Utc::now()
-            .checked_sub_signed(d)
-            .ok_or_else(|| "duration too long".to_owned());
+    match parse_duration_within(text, std::time::Duration::ZERO..=MAX_DURATION) {
+        Ok(d) => {
+            return chrono::Duration::from_std(d)
+                .ok()
+                .and_then(|d| Utc::now().checked_sub_signed(d))
+                .ok_or_else(|| "duration out of range".to_owned());
+        }
+        Err(e @ DurationError::OutOfRange(..)) => return Err(e.to_string()),
+        Err(_) => {}
     }
     DateTime::parse_from_rfc3339(text.trim())
         .map(|t| t.with_timezone(&Utc))
@@ -146,12 +152,12 @@ pub struct JobRow {
     pub max_attempts: i32,
     /// Priority.
     pub priority: i16,
-    /// Next (or last) run time.
-    pub run_at: DateTime<Utc>,
+    /// Next (or last) run time, as stored (it may be out of range: `'infinity'`).
+    pub run_at: StoredTime,
     /// Creation time.
-    pub created_at: DateTime<Utc>,
+    pub created_at: StoredTime,
     /// When it finished (succeeded, dead, cancelled).
-    pub finished_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<StoredTime>,
     /// The last error code recorded on the job.
     pub last_error_code: Option<String>,
     /// The last failed attempt's error code.

@@ -4,16 +4,16 @@
 
 use std::io::Write;
 
-use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use sqlx::PgPool;
 
 use super::filter::{self, JobFilter, JobRow};
-use super::table::{json_line, maybe_time, time, write_table};
+use super::table::{json_line, time, write_table};
 use super::{CliError, connect_from_env, one_line};
 use crate::queries;
 use crate::sanitize::sanitize_json;
+use crate::stored_time::StoredTime;
 
 /// Arguments of `herald jobs`.
 #[derive(Debug, Args)]
@@ -59,9 +59,9 @@ pub struct JobJson {
     attempt: i32,
     max_attempts: i32,
     priority: i16,
-    run_at: DateTime<Utc>,
-    created_at: DateTime<Utc>,
-    finished_at: Option<DateTime<Utc>>,
+    run_at: StoredTime,
+    created_at: StoredTime,
+    finished_at: Option<StoredTime>,
     last_error_code: Option<String>,
     fingerprint: Option<String>,
 }
@@ -118,7 +118,7 @@ async fn list(
                 r.queue.clone(),
                 r.state.clone(),
                 format!("{}/{}", r.attempt, r.max_attempts),
-                time(r.run_at),
+                r.run_at.shown(time),
                 r.last_error_code.clone().unwrap_or_else(|| "-".into()),
                 r.fingerprint().unwrap_or_else(|| "-".into()),
             ]
@@ -151,9 +151,9 @@ struct JobDetail {
     attempt: i32,
     max_attempts: i32,
     priority: i16,
-    run_at: DateTime<Utc>,
-    created_at: DateTime<Utc>,
-    finished_at: Option<DateTime<Utc>>,
+    run_at: StoredTime,
+    created_at: StoredTime,
+    finished_at: Option<StoredTime>,
     last_error_code: Option<String>,
     locked_by: Option<String>,
     idempotency_key: Option<String>,
@@ -186,15 +186,15 @@ impl From<String> for ShownPayload {
 struct AttemptEntry {
     attempt: i32,
     worker_id: String,
-    started_at: DateTime<Utc>,
-    finished_at: DateTime<Utc>,
+    started_at: StoredTime,
+    finished_at: StoredTime,
     duration_ms: i32,
     outcome: String,
     job_state: String,
     error_code: Option<String>,
     error_class: Option<String>,
     message: Option<String>,
-    next_run_at: Option<DateTime<Utc>>,
+    next_run_at: Option<StoredTime>,
     trace_id: Option<String>,
     error_chain: Option<String>,
 }
@@ -203,7 +203,7 @@ struct AttemptEntry {
 struct ActionEntry {
     #[serde(rename = "action_id")]
     id: i64,
-    at: DateTime<Utc>,
+    at: StoredTime,
     actor: String,
     action: String,
     reason: Option<String>,
@@ -218,7 +218,7 @@ enum Entry {
 }
 
 impl Entry {
-    fn at(&self) -> DateTime<Utc> {
+    fn at(&self) -> StoredTime {
         match self {
             Self::Attempt(a) => a.started_at,
             Self::Action(a) => a.at,
@@ -281,9 +281,9 @@ fn write_job(out: &mut impl Write, id: i64, job: Option<&JobDetail>) -> std::io:
         j.attempt,
         j.max_attempts,
         j.priority,
-        time(j.run_at),
-        time(j.created_at),
-        maybe_time(j.finished_at)
+        j.run_at.shown(time),
+        j.created_at.shown(time),
+        j.finished_at.map_or_else(|| "-".into(), |t| t.shown(time))
     )?;
     if let Some(worker) = &j.locked_by {
         writeln!(out, "running on {worker}")?;
@@ -315,7 +315,7 @@ fn write_entry(out: &mut impl Write, entry: &Entry) -> std::io::Result<()> {
             writeln!(
                 out,
                 "  {}  attempt {}  {}  worker {}  {} ms{error}{message}{trace}",
-                time(a.started_at),
+                a.started_at.shown(time),
                 a.attempt,
                 a.outcome,
                 a.worker_id,
@@ -338,7 +338,7 @@ fn write_entry(out: &mut impl Write, entry: &Entry) -> std::io::Result<()> {
             writeln!(
                 out,
                 "  {}  {} by {} (action {}){reason}",
-                time(a.at),
+                a.at.shown(time),
                 a.action,
                 a.actor,
                 a.id

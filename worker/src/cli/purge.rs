@@ -14,13 +14,13 @@ use clap::Args;
 use super::action::{Action, OperatorArgs, PurgeScope, states_within};
 use super::filter::{JobFilter, State};
 use super::{CliError, connect_from_env};
-use crate::config::parse_duration;
+use crate::config::{MAX_DURATION, parse_duration_within};
 use crate::queries;
 
 /// Arguments of `herald purge`.
 #[derive(Debug, Args)]
 pub struct PurgeArgs {
-    /// Purge jobs that finished longer ago than this (e.g. 30d).
+    /// Purge jobs that finished longer ago than this (e.g. 30d; at most 36500d).
     #[arg(long, value_parser = parse_age)]
     pub older_than: Duration,
     /// Only jobs in this state (repeat or comma-separate; default: all finished states).
@@ -36,8 +36,9 @@ pub struct PurgeArgs {
 
 const FINISHED: [State; 3] = [State::Succeeded, State::Dead, State::Cancelled];
 
+/// `--older-than` accepts 0 s to 36500d.
 fn parse_age(text: &str) -> Result<Duration, String> {
-    parse_duration(text).ok_or_else(|| "not a duration (e.g. 30d, 12h)".to_owned())
+    parse_duration_within(text, Duration::ZERO..=MAX_DURATION).map_err(|e| e.to_string())
 }
 
 /// Purges the selected jobs.

@@ -10,19 +10,19 @@
 use std::io::Write;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use clap::Args;
 use serde::Serialize;
 
 use super::{CliError, connect, one_line};
-use crate::config::{WorkerConfig, parse_duration};
+use crate::config::{WorkerConfig, parse_duration_within};
 use crate::queries;
 use crate::sanitize::sanitize;
+use crate::stored_time::StoredTime;
 
 /// Arguments of `herald stats`.
 #[derive(Debug, Args)]
 pub struct StatsArgs {
-    /// How far back to look (e.g. 5m, 1h).
+    /// How far back to look (e.g. 5m, 1h; 1s to 365d).
     #[arg(long, default_value = "5m", value_parser = parse_window)]
     pub window: Duration,
     /// Print one JSON object instead of a table.
@@ -30,10 +30,13 @@ pub struct StatsArgs {
     pub json: bool,
 }
 
+/// `--window` accepts 1 s to 365 days.
 fn parse_window(text: &str) -> Result<Duration, String> {
-    parse_duration(text)
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| "not a positive duration (e.g. 5m, 1h)".to_owned())
+    parse_duration_within(
+        text,
+        Duration::from_secs(1)..=Duration::from_secs(365 * 86_400),
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// One scope's numbers.
@@ -51,7 +54,7 @@ pub struct Rate {
 
 #[derive(Debug, Serialize)]
 struct AlertRow {
-    occurred_at: DateTime<Utc>,
+    occurred_at: StoredTime,
     scope: String,
     transition: String,
     failure_rate: f64,
@@ -94,7 +97,7 @@ pub async fn run(args: StatsArgs, out: &mut impl Write) -> Result<(), CliError> 
         .fetch_all(&pool)
         .await
         .map_err(failed)?;
-    let alerts: Vec<(DateTime<Utc>, String, String, f64, String)> =
+    let alerts: Vec<(StoredTime, String, String, f64, String)> =
         sqlx::query_as(queries::STATS_RECENT_ALERTS)
             .bind(secs)
             .fetch_all(&pool)
@@ -170,7 +173,7 @@ fn write_table(r: &Report, out: &mut impl Write) -> std::io::Result<()> {
             writeln!(
                 out,
                 "  {} {} {} at {:.2}% by {}",
-                a.occurred_at.to_rfc3339(),
+                a.occurred_at,
                 a.scope,
                 a.transition,
                 a.failure_rate * 100.0,

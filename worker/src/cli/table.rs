@@ -36,11 +36,6 @@ pub(crate) fn time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-/// An optional time for people, `-` when absent.
-pub(crate) fn maybe_time(t: Option<DateTime<Utc>>) -> String {
-    t.map_or_else(|| "-".to_owned(), time)
-}
-
 /// Writes `value` as one line of JSON.
 pub(crate) fn json_line(
     out: &mut impl Write,

@@ -6,18 +6,18 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::DemoError;
 use crate::queries;
+use crate::stored_time::StoredTime;
 
 /// The demo's failure-rate window (the worker's default is 5 minutes).
 pub(crate) const WINDOW: &str = "10s";
 /// How long to wait for the resolve beyond the window.
 const RESOLVE_SLACK: Duration = Duration::from_secs(20);
 
-type Row = (DateTime<Utc>, String, f64, i64, i64);
+type Row = (StoredTime, String, f64, i64, i64);
 
 async fn transitions(pool: &PgPool) -> Result<Vec<Row>, DemoError> {
     Ok(sqlx::query_as(queries::DEMO_ALERT_EVENTS)
@@ -59,7 +59,7 @@ pub(crate) async fn print(pool: &PgPool, out: &mut impl Write) -> Result<(), Dem
         writeln!(
             out,
             "  {} {what}: {:.1} % ({failures} of {attempts} attempts in the window failed)",
-            at.format("%H:%M:%S%.3f"),
+            at.shown(|t| t.format("%H:%M:%S%.3f").to_string()),
             rate * 100.0
         )?;
     }

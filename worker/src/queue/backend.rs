@@ -21,7 +21,7 @@ use apalis_core::task::Task;
 use apalis_core::task::builder::TaskBuilder;
 use apalis_core::task::task_id::TaskId;
 use apalis_core::worker::context::WorkerContext;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use sqlx::PgPool;
@@ -32,6 +32,7 @@ use tracing::{info, warn};
 use super::claim::{self, ClaimedJob};
 use super::holdings::Holdings;
 use crate::db::{DbHealth, outage_backoff};
+use crate::stored_time::StoredTime;
 
 /// What one queue's backend needs to know.
 #[derive(Debug, Clone)]
@@ -59,7 +60,7 @@ struct Shared {
 
 struct Claimed {
     jobs: Vec<ClaimedJob>,
-    next_due: Option<DateTime<Utc>>,
+    next_due: Option<StoredTime>,
 }
 
 enum Fetch {
@@ -105,6 +106,15 @@ impl PgQueue {
         }
     }
 
+    /// This backend with its first claim `delay` from now (a restarted queue worker
+    /// backs off; see `supervise`).
+    pub fn claiming_after(mut self, delay: Duration) -> Self {
+        if !delay.is_zero() {
+            self.fetch = Fetch::Waiting(tokio::time::sleep(delay).boxed());
+        }
+        self
+    }
+
     /// How many jobs to claim: enough to keep at most twice the concurrency claimed and
     /// unfinished, capped at one concurrency's worth. Sizing claims by free slots instead
     /// made them one job each (slots free one by one), a round trip per job; the benchmark
@@ -140,9 +150,11 @@ impl PgQueue {
         self.fetch = Fetch::Claiming(claim.boxed(), limit);
     }
 
-    fn wait_for_work(&self, next_due: Option<DateTime<Utc>>) -> BoxFuture<'static, ()> {
+    fn wait_for_work(&self, next_due: Option<StoredTime>) -> BoxFuture<'static, ()> {
         let poll = self.shared.settings.poll_interval;
+        // A next run time out of range ('infinity') is never due: wait for the poll.
         let until_due = next_due
+            .and_then(StoredTime::ok)
             .map(|at| (at - Utc::now()).to_std().unwrap_or(Duration::ZERO))
             .map_or(poll, |d| d.min(poll));
         let wake = Arc::clone(&self.shared.wake);
@@ -259,6 +271,16 @@ impl Backend for PgQueue {
             self.closing = None;
         }
         Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for PgQueue {
+    /// A backend dropped with claimed, unstarted jobs (its worker died; shutdown releases
+    /// them first) lets go of them: their lease runs out and rescue returns them.
+    fn drop(&mut self) {
+        self.shared
+            .holdings
+            .let_go(self.buffer.drain(..).map(|j| j.id));
     }
 }
 

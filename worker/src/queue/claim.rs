@@ -1,9 +1,9 @@
 //! Claiming and releasing jobs.
 
-use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use crate::queries;
+use crate::stored_time::StoredTime;
 
 /// A job claimed by this worker: its row, as the claim returned it.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -23,8 +23,9 @@ pub struct ClaimedJob {
     pub attempt: i32,
     /// Attempt budget.
     pub max_attempts: i32,
-    /// When it became runnable.
-    pub run_at: DateTime<Utc>,
+    /// When it became runnable, as stored: a value out of chrono's range (`'-infinity'`)
+    /// still claims, and the dispatcher fails that job with `VALIDATION_ERROR`.
+    pub run_at: StoredTime,
     /// The enqueuer's W3C traceparent, if any.
     pub trace_context: Option<String>,
 }
@@ -76,12 +77,13 @@ pub async fn claim(
     Ok(jobs)
 }
 
-/// When the next job of `queue` with a type in `types` becomes runnable.
+/// When the next job of `queue` with a type in `types` becomes runnable (as stored: it
+/// may be `'infinity'`).
 pub async fn next_due(
     pool: &PgPool,
     queue: &str,
     types: &[String],
-) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+) -> Result<Option<StoredTime>, sqlx::Error> {
     sqlx::query_scalar(queries::NEXT_DUE)
         .bind(queue)
         .bind(types)
@@ -113,7 +115,7 @@ mod tests {
             priority: 0,
             attempt: 1,
             max_attempts: 3,
-            run_at: Utc::now(),
+            run_at: chrono::Utc::now().into(),
             trace_context: trace.map(str::to_owned),
         }
     }

@@ -24,6 +24,7 @@ use crate::audit::report::{AttemptRef, log_attempt};
 use crate::audit::{AttemptKey, AttemptResult, FinishRow, Transition, decide};
 use crate::db::DbHealth;
 use crate::queries;
+use crate::stored_time::StoredTime;
 
 /// Most expired jobs one rescue pass takes.
 pub const RESCUE_BATCH: i64 = 500;
@@ -115,7 +116,7 @@ struct StaleJob {
     attempt: i32,
     max_attempts: i32,
     locked_by: Option<String>,
-    claimed_at: Option<DateTime<Utc>>,
+    claimed_at: Option<StoredTime>,
     trace_context: Option<String>,
 }
 
@@ -186,7 +187,7 @@ pub async fn rescue_once(
     let applied = write_batch(&mut *tx, &refs).await?;
     tx.commit().await?;
     for (job, t) in decided.iter().filter(|(job, _)| applied.contains(&job.id)) {
-        let started = job.claimed_at.unwrap_or(now);
+        let started = job.claimed_at.and_then(StoredTime::ok).unwrap_or(now);
         log_attempt(
             AttemptRef {
                 job_id: job.id,
@@ -221,7 +222,7 @@ fn finish_row(job: &StaleJob, t: &Transition, now: DateTime<Utc>) -> FinishRow {
         job_id: job.id,
         attempt: job.attempt,
         worker_id: job.locked_by.clone().unwrap_or_default(),
-        started_at: job.claimed_at.unwrap_or(now),
+        started_at: job.claimed_at.and_then(StoredTime::ok).unwrap_or(now),
         finished_at: now,
         trace_id: job.trace_context.as_deref().and_then(trace_id_of),
     };
