@@ -10,7 +10,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use super::filter::{self, JobFilter, JobRow};
-use super::table::{json_line, maybe_time, time, write_table};
+use super::table::{json_line, maybe_time, text, time, write_table};
 use super::{CliError, connect_from_env, one_line};
 use crate::queries;
 use crate::sanitize::sanitize_json;
@@ -272,7 +272,10 @@ fn write_job(out: &mut impl Write, id: i64, job: Option<&JobDetail>) -> std::io:
     writeln!(
         out,
         "job {}  {}  queue {}  {}",
-        j.id, j.job_type, j.queue, j.state
+        j.id,
+        text(&j.job_type),
+        text(&j.queue),
+        text(&j.state)
     )?;
     writeln!(
         out,
@@ -285,7 +288,7 @@ fn write_job(out: &mut impl Write, id: i64, job: Option<&JobDetail>) -> std::io:
         maybe_time(j.finished_at)
     )?;
     if let Some(worker) = &j.locked_by {
-        writeln!(out, "running on {worker}")?;
+        writeln!(out, "running on {}", text(worker))?;
     }
     if let Some(key) = &j.idempotency_key {
         writeln!(out, "idempotency key {}", crate::sanitize::sanitize(key))?;
@@ -297,8 +300,8 @@ fn write_entry(out: &mut impl Write, entry: &Entry) -> std::io::Result<()> {
     match entry {
         Entry::Attempt(a) => {
             let error = match (&a.error_code, &a.error_class) {
-                (Some(code), Some(class)) => format!("  {code} ({class})"),
-                (Some(code), None) => format!("  {code}"),
+                (Some(code), Some(class)) => format!("  {} ({})", text(code), text(class)),
+                (Some(code), None) => format!("  {}", text(code)),
                 _ => String::new(),
             };
             let message = a
@@ -309,15 +312,15 @@ fn write_entry(out: &mut impl Write, entry: &Entry) -> std::io::Result<()> {
             let trace = a
                 .trace_id
                 .as_deref()
-                .map(|t| format!("  trace {t}"))
+                .map(|t| format!("  trace {}", text(t)))
                 .unwrap_or_default();
             writeln!(
                 out,
                 "  {}  attempt {}  {}  worker {}  {} ms{error}{message}{trace}",
                 time(a.started_at),
                 a.attempt,
-                a.outcome,
-                a.worker_id,
+                text(&a.outcome),
+                text(&a.worker_id),
                 a.duration_ms
             )
         }
@@ -331,8 +334,8 @@ fn write_entry(out: &mut impl Write, entry: &Entry) -> std::io::Result<()> {
                 out,
                 "  {}  {} by {} (action {}){reason}",
                 time(a.at),
-                a.action,
-                a.actor,
+                text(&a.action),
+                text(&a.actor),
                 a.id
             )
         }

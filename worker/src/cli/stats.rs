@@ -170,7 +170,7 @@ fn write_table(r: &Report, out: &mut impl Write) -> std::io::Result<()> {
             writeln!(
                 out,
                 "  {} {} {} at {:.2}% by {}",
-                a.occurred_at.to_rfc3339(),
+                super::table::time(a.occurred_at),
                 a.scope,
                 a.transition,
                 a.failure_rate * 100.0,

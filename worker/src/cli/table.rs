@@ -1,17 +1,27 @@
-//! Plain-text tables for people (scripts use `--json`).
+//! Plain-text tables for people (scripts use `--json`): every cell is stored text passed
+//! through [`escape_controls`], so a queue name or message holding a newline or a
+//! terminal escape (`ESC[2J`) prints as `\n` / `\u{1b}[2J` instead of acting on the
+//! terminal. Times print in ONE format, [`time`]: `2026-12-07 04:12:03Z` (UTC).
 
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
-/// Writes `rows` under `headers`, columns padded to their widest cell, two spaces apart.
+use crate::sanitize::escape_controls;
+
+/// Writes `rows` under `headers`, columns padded to their widest cell, two spaces apart;
+/// control characters in cells are escaped.
 pub(crate) fn write_table(
     out: &mut impl Write,
     headers: &[&str],
     rows: &[Vec<String>],
 ) -> std::io::Result<()> {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|c| text(c)).collect())
+        .collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -25,15 +35,22 @@ pub(crate) fn write_table(
         padded.join("  ").trim_end().to_owned()
     };
     writeln!(out, "{}", line(headers.to_vec()))?;
-    for row in rows {
+    for row in &rows {
         writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
     }
     Ok(())
 }
 
-/// A time for people: `2026-11-29 10:00:00`, UTC.
+/// Stored text for a line or cell of output: control characters and terminal escapes
+/// escaped (`\n`, `\u{1b}`), so it stays on its line and cannot drive the terminal.
+pub(crate) fn text(stored: &str) -> String {
+    escape_controls(stored).into_owned()
+}
+
+/// A time for people, the one format of every table and line: `2026-11-29 10:00:00Z`
+/// (UTC, as the `Z` says). `--json` keeps RFC 3339 UTC.
 pub(crate) fn time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S").to_string()
+    t.format("%Y-%m-%d %H:%M:%SZ").to_string()
 }
 
 /// An optional time for people, `-` when absent.
@@ -70,5 +87,19 @@ mod tests {
             String::from_utf8_lossy(&out),
             "ID    STATE\n1     dead\n1000  x\n"
         );
+    }
+
+    #[test]
+    fn stored_control_characters_in_cells_are_escaped() {
+        let mut out = Vec::new();
+        write_table(&mut out, &["QUEUE"], &[vec!["a\u{1b}[2J\nb".into()]])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(String::from_utf8_lossy(&out), "QUEUE\na\\u{1b}[2J\\nb\n");
+    }
+
+    #[test]
+    fn times_say_they_are_utc() {
+        let t = DateTime::from_timestamp(1_796_617_923, 0).unwrap_or_default();
+        assert_eq!(time(t), "2026-12-07 04:32:03Z");
     }
 }
