@@ -2,6 +2,11 @@
 //! `--actor`, `--dry-run`, `--json`, batching), resolving ids or a filter to jobs,
 //! the safety checks, running the batches (each ONE statement that changes the jobs and
 //! records them in the operator-action row) and reporting the result.
+//!
+//! **The bulk-action rule** (the one place it is decided, [`Action::execute`]): an action
+//! that would change more than one job needs `--reason` and a confirmation on the
+//! terminal (or `--yes`), whether the jobs were chosen by a filter or by ids. One job
+//! needs neither. `--dry-run` needs neither.
 
 use std::io::Write;
 
@@ -19,10 +24,10 @@ use crate::sanitize::sanitize;
 /// The flags every job-changing command takes.
 #[derive(Debug, Clone, Args)]
 pub struct OperatorArgs {
-    /// Why (recorded in the audit log; required when a filter selects more than one job).
+    /// Why (recorded in the audit log; required when more than one job would change).
     #[arg(long)]
     pub reason: Option<String>,
-    /// Do not ask for confirmation.
+    /// Do not ask for confirmation (required for more than one job without a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// Who is acting (recorded in the audit log; default: the OS user).
@@ -160,22 +165,21 @@ impl Action<'_> {
                 raced: false,
             })
             .collect();
-        let by_filter = ids.is_empty();
-        let filter_json = if by_filter {
+        let filter_json = if ids.is_empty() {
             filter.describe(states)
         } else {
-            serde_json::json!({ "ids": ids })
+            serde_json::json!({ "ids": describe_ids(ids) })
         };
-        self.execute(args, by_filter, filter_json, &targets, skipped, out)
+        self.execute(args, filter_json, &targets, skipped, out)
             .await
     }
 
     /// Checks, confirms and applies the action to `targets` (already narrowed to the
-    /// jobs it applies to); `skipped` are selected jobs it does not apply to.
+    /// jobs it applies to); `skipped` are selected jobs it does not apply to. More than
+    /// one target needs a reason and a confirmation (the bulk-action rule above).
     pub(crate) async fn execute(
         &self,
         args: &OperatorArgs,
-        by_filter: bool,
         filter_json: serde_json::Value,
         targets: &[JobRow],
         skipped: Vec<Unchanged>,
@@ -197,10 +201,10 @@ impl Action<'_> {
             .as_deref()
             .map(str::trim)
             .filter(|r| !r.is_empty());
-        if by_filter && ids.len() > 1 {
+        if ids.len() > 1 {
             let Some(_) = reason else {
                 return Err(CliError::Usage(format!(
-                    "{} of {} by filter needs --reason \"...\"; nothing changed",
+                    "{} of {} needs --reason \"...\"; nothing changed",
                     self.name,
                     jobs(ids.len())
                 )));
@@ -352,6 +356,44 @@ impl Action<'_> {
     }
 }
 
+/// Explicit ids as the audit row's `filter` records them, readable however many:
+/// ascending runs collapsed to ranges, at most [`SHOWN_RANGES`] of them, and the count:
+/// `"1-3, 7 (4 ids)"`, `"1001-2000 (1000 ids)"`, `"1, 3, 5, … (900 ids)"`. Every changed
+/// job's id is in the row's `job_ids` column.
+fn describe_ids(ids: &[i64]) -> String {
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut ranges: Vec<(i64, i64)> = Vec::new();
+    for id in &sorted {
+        match ranges.last_mut() {
+            Some((_, end)) if end.checked_add(1) == Some(*id) => *end = *id,
+            _ => ranges.push((*id, *id)),
+        }
+    }
+    let mut shown: Vec<String> = ranges
+        .iter()
+        .take(SHOWN_RANGES)
+        .map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect();
+    if ranges.len() > SHOWN_RANGES {
+        shown.push("…".to_owned());
+    }
+    match sorted.len() {
+        1 => shown.join(", "),
+        n => format!("{} ({n} ids)", shown.join(", ")),
+    }
+}
+
+/// How many id ranges an audit row's `filter` spells out.
+const SHOWN_RANGES: usize = 10;
+
 /// `1 job`, `3 jobs`.
 fn jobs(n: usize) -> String {
     if n == 1 {
@@ -375,5 +417,23 @@ impl Report {
             changed,
             unchanged,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_ids_collapse_to_ranges_and_a_count() {
+        assert_eq!(describe_ids(&[7]), "7");
+        assert_eq!(describe_ids(&[3, 1, 2, 7]), "1-3, 7 (4 ids)");
+        let thousand: Vec<i64> = (1001..=2000).collect();
+        assert_eq!(describe_ids(&thousand), "1001-2000 (1000 ids)");
+        let odd: Vec<i64> = (0..900).map(|n| n * 2 + 1).collect();
+        assert_eq!(
+            describe_ids(&odd),
+            "1, 3, 5, 7, 9, 11, 13, 15, 17, 19, … (900 ids)"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! `herald cancel`: cancels pending, scheduled or retrying jobs (running jobs are left
 //! to finish). Jobs are named by id, or selected by a filter (default: every waiting
-//! state). A filter that selects more than one job needs `--reason` and a confirmation
-//! (or `--yes`). Each batch is ONE statement that changes the jobs and records them in
+//! state). More than one job, by ids or by filter, needs `--reason` and a confirmation
+//! (or `--yes`): the bulk-action rule in `action.rs`. Each batch is ONE statement that changes the jobs and records them in
 //! the operator-action row (`queries/operator/cancel.sql`). A cancelled job can be
 //! brought back with `herald replay`.
 

@@ -76,7 +76,7 @@ pub async fn run(args: PurgeArgs, out: &mut impl Write) -> Result<(), CliError> 
         }),
     };
     action
-        .execute(&args.op, true, filter_json, &targets, Vec::new(), out)
+        .execute(&args.op, filter_json, &targets, Vec::new(), out)
         .await
 }
 

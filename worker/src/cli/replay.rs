@@ -1,8 +1,9 @@
 //! `herald replay`: gives dead (or cancelled) jobs a fresh attempt budget and runs them
 //! now, keeping their history: attempt numbers, and so the audit trail, continue.
 //!
-//! Jobs are named by id, or selected by a filter (`--state dead` by default). A filter
-//! that selects more than one job needs `--reason` and a confirmation (or `--yes`).
+//! Jobs are named by id, or selected by a filter (`--state dead` by default). More than
+//! one job, by ids or by filter, needs `--reason` and a confirmation (or `--yes`): the
+//! bulk-action rule in `action.rs`.
 //! Replaying a pending, running or retrying job changes nothing and says so; running
 //! jobs are never touched. Each batch is ONE statement that changes the jobs and records
 //! them in the operator-action row (`queries/operator/replay.sql`).
