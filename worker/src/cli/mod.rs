@@ -19,20 +19,25 @@
 //! job-changing commands share), `batch.rs` (confirmation, batches, throttle, progress),
 //! `table.rs` (text tables, JSON lines).
 //!
-//! Exit codes: 0 success, 1 the operation failed, 2 usage error. Errors are one line on
-//! stderr, without backtraces or SQL.
+//! Exit codes: 0 success, 1 the operation failed, 2 usage error (bad arguments, a
+//! missing or malformed `DATABASE_URL`). Errors are one line on stderr, without
+//! backtraces, SQL or passwords (`connect.rs` lists the database ones). Output closed by
+//! its reader (`herald jobs list | head -1`) is not an error: exit 0, no message.
 
 use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{ConfigError, WorkerConfig};
+pub(crate) use connect::{connect, connect_from_env, one_line};
+
+use crate::config::ConfigError;
 use crate::runtime::RunError;
 
 pub(crate) mod action;
 pub mod audit;
 pub(crate) mod batch;
 pub mod cancel;
+mod connect;
 pub mod enqueue;
 pub mod failures;
 pub mod filter;
@@ -100,14 +105,19 @@ pub enum CliError {
     /// The operation failed (exit code 1).
     #[error("{0}")]
     Failed(String),
+    /// Standard output was closed by its reader (`herald jobs list | head -1`): not a
+    /// failure; the process ends quietly with exit code 0.
+    #[error("output closed by its reader")]
+    OutputClosed,
 }
 
 impl CliError {
-    /// The process exit code: 2 for usage errors, 1 otherwise.
+    /// The process exit code: 2 for usage errors, 0 for closed output, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Usage(_) => 2,
             Self::Failed(_) => 1,
+            Self::OutputClosed => 0,
         }
     }
 }
@@ -126,7 +136,10 @@ impl From<RunError> for CliError {
 
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
-        Self::Failed(format!("cannot write output: {e}"))
+        match e.kind() {
+            std::io::ErrorKind::BrokenPipe => Self::OutputClosed,
+            _ => Self::Failed(format!("cannot write output: {e}")),
+        }
     }
 }
 
@@ -145,28 +158,6 @@ pub async fn run(cli: Cli, out: &mut (impl Write + Send)) -> Result<(), CliError
         Command::Purge(args) => purge::run(args, out).await,
         Command::Audit(args) => audit::run(args, out).await,
     }
-}
-
-/// Connects for a one-shot command, with a short timeout and a one-line error.
-pub(crate) async fn connect(cfg: &WorkerConfig) -> Result<sqlx::PgPool, CliError> {
-    crate::db::connect(&cfg.database_url, 2, cfg.acquire_timeout)
-        .await
-        .map_err(|e| CliError::Failed(format!("cannot connect to the database: {}", one_line(&e))))
-}
-
-/// Reads `DATABASE_URL` (and the pool settings) and connects, for operator commands.
-pub(crate) async fn connect_from_env() -> Result<sqlx::PgPool, CliError> {
-    let cfg = WorkerConfig::from_env()?;
-    connect(&cfg).await
-}
-
-/// A database error as one sanitised line, without SQL.
-pub(crate) fn one_line(e: &sqlx::Error) -> String {
-    let text = match e {
-        sqlx::Error::Database(db) => db.message().to_owned(),
-        other => other.to_string(),
-    };
-    crate::sanitize::sanitize(&text)
 }
 
 #[cfg(test)]
