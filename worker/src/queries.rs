@@ -80,3 +80,7 @@ pub(crate) const DEMO_ALERT_EVENTS: &str = include_str!("../queries/demo/alert_e
 /// (`audit/finish_attempts_unaudited.sql`).
 pub(crate) const FINISH_ATTEMPTS_UNAUDITED: &str =
     include_str!("../queries/audit/finish_attempts_unaudited.sql");
+/// Worker processes with their in-flight counts (`operator/workers.sql`).
+pub(crate) const OP_WORKERS: &str = include_str!("../queries/operator/workers.sql");
+/// Jobs by queue and state, one row per queue (`operator/queues.sql`).
+pub(crate) const OP_QUEUES: &str = include_str!("../queries/operator/queues.sql");

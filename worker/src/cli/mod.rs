@@ -13,7 +13,9 @@
 //! | `herald replay <ID>… \| <filter>` | dead/cancelled jobs run again with a fresh budget |
 //! | `herald cancel <ID>… \| <filter>` | waiting jobs cancelled |
 //! | `herald purge --older-than D` | finished jobs deleted (retention) |
-//! | `herald audit` | the operator-action log |
+//! | `herald audit [--action alert]` | the operator-action log, with alert trips and resolves |
+//! | `herald workers [--all]` | worker processes: host, pid, heartbeat age, queues, jobs in flight |
+//! | `herald queues` | jobs by queue and state (pending, scheduled, running, retrying, dead) |
 //!
 //! Shared pieces: `filter.rs` (the job filter and its parsers), `action.rs` (what the
 //! job-changing commands share), `batch.rs` (confirmation, batches, throttle, progress),
@@ -44,10 +46,12 @@ pub mod filter;
 pub mod jobs;
 pub mod migrate;
 pub mod purge;
+pub mod queues;
 pub mod replay;
 pub mod stats;
 pub(crate) mod table;
 pub mod worker;
+pub mod workers;
 
 /// Herald: background jobs on PostgreSQL, with every failure classified and audited.
 #[derive(Debug, Parser)]
@@ -81,8 +85,13 @@ pub enum Command {
     Cancel(cancel::CancelArgs),
     /// Delete finished jobs older than a retention period (audited).
     Purge(purge::PurgeArgs),
-    /// The operator-action log: who did what, when, why, to which jobs.
+    /// The audit log: operator actions (who did what, when, why, to which jobs) and
+    /// failure-rate alert trips and resolves, newest first.
     Audit(audit::AuditArgs),
+    /// Live worker processes: host, pid, heartbeat age, queues, jobs in flight.
+    Workers(workers::WorkersArgs),
+    /// Jobs by queue and state (pending, scheduled, running, retrying, dead).
+    Queues(queues::QueuesArgs),
 }
 
 impl Command {
@@ -157,6 +166,8 @@ pub async fn run(cli: Cli, out: &mut (impl Write + Send)) -> Result<(), CliError
         Command::Cancel(args) => cancel::run(args, out).await,
         Command::Purge(args) => purge::run(args, out).await,
         Command::Audit(args) => audit::run(args, out).await,
+        Command::Workers(args) => workers::run(args, out).await,
+        Command::Queues(args) => queues::run(args, out).await,
     }
 }
 
