@@ -18,6 +18,7 @@ mod injection;
 mod logging;
 mod metrics;
 mod operator;
+mod operator_cli;
 mod outage;
 mod privilege;
 mod process;
