@@ -398,3 +398,74 @@ async fn workers_and_queues_show_live_workers_and_depth_by_state() {
     );
     db.finish().await;
 }
+
+#[tokio::test]
+async fn enqueue_reads_a_200_kb_payload_from_a_file_or_stdin() {
+    use std::io::Write as _;
+    let db = TestDb::new().await;
+    let pad = "x".repeat(200_000);
+    let payload =
+        format!(r#"{{"url":"https://hooks.example.com/orders","body":{{"pad":"{pad}"}}}}"#);
+    let path = std::env::temp_dir().join(format!("herald-payload-{}.json", rand::random::<u64>()));
+    std::fs::write(&path, &payload).unwrap_or_else(|e| panic!("{e}"));
+    let file_arg = format!("@{}", path.display());
+    let out = ok(
+        &db,
+        &[
+            "enqueue",
+            "notify.webhook",
+            "--payload",
+            &file_arg,
+            "--delay",
+            "1h",
+        ],
+    );
+    assert!(out.starts_with("enqueued job "), "{out}");
+    std::fs::remove_file(&path).unwrap_or_else(|e| panic!("{e}"));
+
+    let mut child = Command::new(herald_bin())
+        .args([
+            "enqueue",
+            "notify.webhook",
+            "--payload",
+            "-",
+            "--delay",
+            "1h",
+        ])
+        .env("DATABASE_URL", &db.url)
+        .env("HERALD_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(payload.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let pads: Vec<i32> =
+        sqlx::query_scalar("SELECT length(payload->'body'->>'pad') FROM herald.jobs ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(pads, [200_000, 200_000]);
+
+    one_line_error(
+        &herald(
+            Some(&db.url),
+            &[
+                "enqueue",
+                "notify.webhook",
+                "--payload",
+                "@/nonexistent/p.json",
+            ],
+        ),
+        2,
+        "cannot read --payload file /nonexistent/p.json",
+    );
+    db.finish().await;
+}

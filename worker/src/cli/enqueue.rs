@@ -5,6 +5,9 @@
 //! worker (then only "is a JSON object" is checked). Payloads over
 //! `HERALD_MAX_PAYLOAD_BYTES` are rejected. A rejected payload is reported and nothing
 //! is enqueued.
+//!
+//! `--payload` takes the JSON itself, `@FILE` (read from a file) or `-` (read from
+//! stdin): a payload near the 256 KiB limit does not fit the shell's argument limit.
 
 use std::io::Write;
 use std::time::Duration;
@@ -18,11 +21,15 @@ use crate::config::{WorkerConfig, parse_duration};
 
 /// Arguments of `herald enqueue`.
 #[derive(Debug, Args)]
+#[command(after_help = r#"Examples:
+  herald enqueue notify.webhook --payload '{"url":"https://hooks.example.com/orders","body":{"id":1}}'
+  herald enqueue notify.webhook --payload @order.json --delay 5m --idempotency-key order-1
+  jq -c . order.json | herald enqueue notify.webhook --payload -"#)]
 pub struct EnqueueArgs {
     /// The job type, e.g. `notify.webhook`.
     pub job_type: String,
-    /// The payload: a JSON object.
-    #[arg(long)]
+    /// The payload: a JSON object, `@FILE` to read it from a file, or `-` for stdin.
+    #[arg(long, value_name = "JSON|@FILE|-")]
     pub payload: String,
     /// Run no earlier than this RFC 3339 time (e.g. 2026-12-01T09:00:00Z).
     #[arg(long, value_parser = parse_time, conflicts_with = "delay")]
@@ -56,9 +63,10 @@ fn parse_delay(text: &str) -> Result<Duration, String> {
 
 /// Validates and enqueues the job; prints `enqueued job <id>`.
 pub async fn run(args: EnqueueArgs, out: &mut impl Write) -> Result<(), CliError> {
-    let payload: serde_json::Value = serde_json::from_str(&args.payload)
-        .map_err(|e| CliError::Usage(format!("--payload is not valid JSON: {e}")))?;
     let cfg = WorkerConfig::from_env()?;
+    let text = payload_text(&args.payload, cfg.max_payload_bytes)?;
+    let payload: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| CliError::Usage(format!("--payload is not valid JSON: {e}")))?;
     let registry = crate::runtime::default_registry(&cfg)?;
     let pool = connect(&cfg).await?;
     let (queue, max_attempts) = match registry.validate(&args.job_type, &payload) {
@@ -118,6 +126,41 @@ pub async fn run(args: EnqueueArgs, out: &mut impl Write) -> Result<(), CliError
         )?;
     }
     Ok(())
+}
+
+/// The payload text `--payload` names: the argument itself, the file after `@`, or
+/// stdin for `-`. Reading stops past 8 × `limit` bytes (room for pretty-printed JSON
+/// whose compact form fits the limit) with an error, so a wrong file is not slurped.
+fn payload_text(arg: &str, limit: usize) -> Result<String, CliError> {
+    use std::io::Read;
+    let cap = limit.saturating_mul(8).max(1024);
+    let (source, reader): (String, Box<dyn Read>) = if arg == "-" {
+        ("stdin".to_owned(), Box::new(std::io::stdin()))
+    } else if let Some(path) = arg.strip_prefix('@') {
+        let file = std::fs::File::open(path).map_err(|e| {
+            CliError::Usage(format!(
+                "cannot read --payload file {}: {e}",
+                crate::sanitize::escape_controls(path)
+            ))
+        })?;
+        (
+            format!("file {}", crate::sanitize::escape_controls(path)),
+            Box::new(file),
+        )
+    } else {
+        return Ok(arg.to_owned());
+    };
+    let mut text = String::new();
+    reader
+        .take(cap as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| CliError::Usage(format!("cannot read the --payload {source}: {e}")))?;
+    if text.len() > cap {
+        return Err(CliError::Failed(format!(
+            "payload rejected: the --payload {source} is over {cap} bytes"
+        )));
+    }
+    Ok(text)
 }
 
 async fn known_elsewhere(
