@@ -40,6 +40,10 @@ impl ActionKind {
 
 /// Arguments of `herald audit`.
 #[derive(Debug, Args)]
+#[command(after_help = r#"Examples:
+  herald audit --since 24h
+  herald audit --action alert
+  herald audit --action replay --actor alice --json"#)]
 pub struct AuditArgs {
     /// Only this kind of action.
     #[arg(long, value_enum)]

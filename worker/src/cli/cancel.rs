@@ -16,6 +16,12 @@ use crate::queries;
 
 /// Arguments of `herald cancel`.
 #[derive(Debug, Args)]
+#[command(after_help = r#"Examples:
+  herald cancel 4182
+  herald cancel --type notify.webhook --queue partners --dry-run
+  herald cancel --type notify.webhook --queue partners --reason "partner API retired" --yes
+
+More than one job (by ids or by filter) needs --reason and a confirmation, or --yes."#)]
 pub struct CancelArgs {
     /// Job ids to cancel (instead of a filter).
     pub ids: Vec<i64>,

@@ -68,12 +68,17 @@ pub enum Command {
     /// Run the worker until SIGINT or SIGTERM (configured by environment variables).
     Worker(worker::WorkerArgs),
     /// Apply Herald's database migrations (safe to run again).
+    #[command(after_help = "Examples:
+  DATABASE_URL=postgres://herald@db:5432/herald herald migrate")]
     Migrate,
     /// Enqueue one job and print its id.
     Enqueue(enqueue::EnqueueArgs),
     /// Show the fleet-wide failure rate over a window, from the audit table.
     Stats(stats::StatsArgs),
     /// Run the end-to-end demo: enqueue notification jobs, run them, show the audit.
+    #[command(after_help = "Examples:
+  herald demo
+  herald demo --jobs 1000 --metrics-addr 127.0.0.1:9464")]
     Demo(crate::demo::DemoArgs),
     /// List jobs, or show one job with its full audit timeline.
     Jobs(jobs::JobsArgs),

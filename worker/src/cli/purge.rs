@@ -19,6 +19,10 @@ use crate::queries;
 
 /// Arguments of `herald purge`.
 #[derive(Debug, Args)]
+#[command(after_help = r#"Examples:
+  herald purge --older-than 30d --dry-run
+  herald purge --older-than 30d --reason "retention" --yes
+  herald purge --older-than 90d --state dead --include-audit --reason "retention" --yes"#)]
 pub struct PurgeArgs {
     /// Purge jobs that finished longer ago than this (e.g. 30d).
     #[arg(long, value_parser = parse_age)]

@@ -19,6 +19,13 @@ use crate::queries;
 
 /// Arguments of `herald replay`.
 #[derive(Debug, Args)]
+#[command(after_help = r#"Examples:
+  herald replay 4182
+  herald replay --fingerprint 68bc02e7be01 --dry-run
+  herald replay --fingerprint 68bc02e7be01 --reason "smtp relay fixed" --rate 100/s
+  herald replay 4182 4190 4201 --reason "order service redeployed" --yes
+
+More than one job (by ids or by filter) needs --reason and a confirmation, or --yes."#)]
 pub struct ReplayArgs {
     /// Job ids to replay (instead of a filter).
     pub ids: Vec<i64>,

@@ -21,6 +21,9 @@ use crate::sanitize::sanitize;
 
 /// Arguments of `herald stats`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  herald stats
+  herald stats --window 1h --json")]
 pub struct StatsArgs {
     /// How far back to look (e.g. 5m, 1h).
     #[arg(long, default_value = "5m", value_parser = parse_window)]
