@@ -469,3 +469,83 @@ async fn enqueue_reads_a_200_kb_payload_from_a_file_or_stdin() {
     );
     db.finish().await;
 }
+
+#[tokio::test]
+async fn jobs_list_pages_with_an_after_cursor_and_counts_when_asked() {
+    let db = TestDb::new().await;
+    let ids = seed_dead(&db.pool, 5).await;
+    let page = |args: &[&str]| -> Vec<i64> {
+        json_lines(&ok(&db, args))
+            .iter()
+            .filter_map(|j| j["id"].as_i64())
+            .collect()
+    };
+    assert_eq!(
+        page(&["jobs", "list", "--limit", "2", "--json"]),
+        [ids[4], ids[3]]
+    );
+    let after = ids[3].to_string();
+    assert_eq!(
+        page(&["jobs", "list", "--limit", "2", "--after", &after, "--json"]),
+        [ids[2], ids[1]]
+    );
+    let after = ids[1].to_string();
+    assert_eq!(
+        page(&["jobs", "list", "--limit", "2", "--after", &after, "--json"]),
+        [ids[0]]
+    );
+
+    let table = ok(&db, &["jobs", "list", "--limit", "2"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 4, "{table}");
+    assert_eq!(
+        lines[3],
+        format!("first 2 matching shown; next page: --after {}", ids[3])
+    );
+    // Times in tables say they are UTC.
+    assert!(lines[1].contains("Z "), "{table}");
+    let table = ok(&db, &["jobs", "list", "--limit", "2", "--count"]);
+    assert!(
+        table.ends_with(&format!(
+            "2 shown of 5 matching; next page: --after {}\n",
+            ids[3]
+        )),
+        "{table}"
+    );
+    let last = ok(&db, &["jobs", "list", "--limit", "5"]);
+    assert_eq!(
+        last.lines().count(),
+        6,
+        "no footer on the only page: {last}"
+    );
+    db.finish().await;
+}
+
+#[test]
+fn every_command_shows_examples_and_worker_help_lists_its_environment() {
+    for command in [
+        "worker", "migrate", "enqueue", "stats", "demo", "jobs", "failures", "replay", "cancel",
+        "purge", "audit", "workers", "queues",
+    ] {
+        let out = herald(None, &[command, "--help"]);
+        assert_eq!(out.status.code(), Some(0), "{command}");
+        let help = text(&out.stdout);
+        assert!(help.contains("\nExamples:\n  "), "{command}: {help}");
+        assert!(
+            help.contains(&format!("herald {command}")) || command == "migrate",
+            "{command}: {help}"
+        );
+    }
+    let help = text(&herald(None, &["worker", "--help"]).stdout);
+    for variable in [
+        "DATABASE_URL",
+        "HERALD_QUEUES",
+        "HERALD_SHUTDOWN_GRACE",
+        "HERALD_MAX_PAYLOAD_BYTES",
+    ] {
+        assert!(
+            help.contains(&format!("\n  {variable}\n")),
+            "{variable}: {help}"
+        );
+    }
+}

@@ -43,6 +43,8 @@ pub(crate) const DEMO_DROP_DATABASE: &str = include_str!("../queries/demo/drop_d
 pub(crate) const DEMO_CREATE_DATABASE: &str = include_str!("../queries/demo/create_database.sql");
 /// Jobs matching an operator filter (`operator/select_jobs.sql`).
 pub(crate) const OP_SELECT_JOBS: &str = include_str!("../queries/operator/select_jobs.sql");
+/// How many jobs match an operator filter (`operator/count_jobs.sql`).
+pub(crate) const OP_COUNT_JOBS: &str = include_str!("../queries/operator/count_jobs.sql");
 /// One job with its payload (`operator/job.sql`).
 pub(crate) const OP_JOB: &str = include_str!("../queries/operator/job.sql");
 /// One job's audit trail (`operator/job_attempts.sql`).

@@ -181,6 +181,17 @@ pub async fn select(
     filter: &JobFilter,
     states: &[State],
 ) -> Result<Vec<JobRow>, CliError> {
+    select_page(pool, ids, filter, states, None).await
+}
+
+/// Like [`select`], only jobs with an id below `before_id` (a keyset cursor).
+pub async fn select_page(
+    pool: &PgPool,
+    ids: Option<&[i64]>,
+    filter: &JobFilter,
+    states: &[State],
+    before_id: Option<i64>,
+) -> Result<Vec<JobRow>, CliError> {
     let states: Option<Vec<&str>> =
         (!states.is_empty()).then(|| states.iter().map(|s| s.as_str()).collect());
     // With a fingerprint the limit applies after matching it, here rather than in SQL.
@@ -197,6 +208,7 @@ pub async fn select(
         .bind(filter.since)
         .bind(filter.until)
         .bind(sql_limit)
+        .bind(before_id)
         .fetch_all(pool)
         .await
         .map_err(|e| CliError::Failed(format!("cannot read jobs: {}", one_line(&e))))?;
@@ -207,6 +219,31 @@ pub async fn select(
         }
     }
     Ok(rows)
+}
+
+/// How many jobs match `filter` in `states`, whatever its limit. Reads every matching
+/// job (and with a fingerprint, their last failures too): slow on very large tables.
+pub async fn count(pool: &PgPool, filter: &JobFilter, states: &[State]) -> Result<u64, CliError> {
+    if filter.fingerprint.is_some() {
+        let all = JobFilter {
+            limit: None,
+            ..filter.clone()
+        };
+        return Ok(select(pool, None, &all, states).await?.len() as u64);
+    }
+    let states: Option<Vec<&str>> =
+        (!states.is_empty()).then(|| states.iter().map(|s| s.as_str()).collect());
+    let n: i64 = sqlx::query_scalar(queries::OP_COUNT_JOBS)
+        .bind(states)
+        .bind(&filter.job_type)
+        .bind(&filter.queue)
+        .bind(&filter.error_code)
+        .bind(filter.since)
+        .bind(filter.until)
+        .fetch_one(pool)
+        .await
+        .map_err(|e| CliError::Failed(format!("cannot count jobs: {}", one_line(&e))))?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 #[cfg(test)]

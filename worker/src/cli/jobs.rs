@@ -17,6 +17,10 @@ use crate::sanitize::sanitize_json;
 
 /// Arguments of `herald jobs`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  herald jobs list --state dead --since 2h
+  herald jobs list --after 1200 --limit 50
+  herald jobs show 4182")]
 pub struct JobsArgs {
     /// What to do.
     #[command(subcommand)]
@@ -27,11 +31,20 @@ pub struct JobsArgs {
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
     /// List jobs, newest first (all states unless --state; at most 100 unless --limit).
+    ///
+    /// A page ends with the cursor for the next one (`--after ID`, fast on any table);
+    /// `--count` adds how many jobs match in all, which reads every one of them.
     List {
         /// Which jobs.
         #[command(flatten)]
         filter: JobFilter,
-        /// One JSON object per line instead of a table.
+        /// Continue after this job: only ids below it (the last id of the previous page).
+        #[arg(long, value_name = "ID")]
+        after: Option<i64>,
+        /// Also say how many jobs match in all (reads every match: slow on huge tables).
+        #[arg(long, conflicts_with = "json")]
+        count: bool,
+        /// One JSON object per line instead of a table (page with --after the last id).
         #[arg(long)]
         json: bool,
     },
@@ -89,26 +102,49 @@ impl From<&JobRow> for JobJson {
 pub async fn run(args: JobsArgs, out: &mut impl Write) -> Result<(), CliError> {
     let pool = connect_from_env().await?;
     match args.command {
-        JobsCommand::List { filter, json } => list(&pool, &filter, json, out).await,
+        JobsCommand::List {
+            filter,
+            after,
+            count,
+            json,
+        } => {
+            let page = Page { after, count, json };
+            list(&pool, &filter, page, out).await
+        }
         JobsCommand::Show { id, json } => show(&pool, id, json, out).await,
     }
+}
+
+/// How `jobs list` pages and reports.
+struct Page {
+    after: Option<i64>,
+    count: bool,
+    json: bool,
 }
 
 async fn list(
     pool: &PgPool,
     filter: &JobFilter,
-    json: bool,
+    page: Page,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
-    let mut filter = filter.clone();
-    filter.limit = filter.limit.or(Some(DEFAULT_LIST_LIMIT));
-    let rows = filter::select(pool, None, &filter, &filter.state).await?;
-    if json {
+    let limit = filter.limit.unwrap_or(DEFAULT_LIST_LIMIT);
+    // One more than shown says whether another page follows.
+    let mut fetch = filter.clone();
+    fetch.limit = Some(limit.saturating_add(1));
+    let mut rows = filter::select_page(pool, None, &fetch, &filter.state, page.after).await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    if page.json {
         for row in &rows {
             json_line(out, &JobJson::from(row))?;
         }
         return Ok(());
     }
+    let total = match page.count {
+        true => Some(filter::count(pool, filter, &filter.state).await?),
+        false => None,
+    };
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -138,7 +174,28 @@ async fn list(
         ],
         &cells,
     )?;
+    if let Some(line) = footer(
+        rows.len(),
+        rows.last().map(|r| r.id).filter(|_| more),
+        total,
+    ) {
+        writeln!(out, "{line}")?;
+    }
     Ok(())
+}
+
+/// The line under a `jobs list` table: how many are shown (of how many, with `--count`)
+/// and the cursor of the next page, when there is one.
+fn footer(shown: usize, next: Option<i64>, total: Option<u64>) -> Option<String> {
+    let next = next.map(|id| format!("; next page: --after {id}"));
+    match (total, next) {
+        (None, None) => None,
+        (Some(total), next) => Some(format!(
+            "{shown} shown of {total} matching{}",
+            next.unwrap_or_default()
+        )),
+        (None, Some(next)) => Some(format!("first {shown} matching shown{next}")),
+    }
 }
 
 #[derive(Debug, sqlx::FromRow, Serialize)]
@@ -339,5 +396,27 @@ fn write_entry(out: &mut impl Write, entry: &Entry) -> std::io::Result<()> {
                 a.id
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_footer_gives_the_next_cursor_and_the_count_only_when_asked() {
+        assert_eq!(footer(3, None, None), None);
+        assert_eq!(
+            footer(2, Some(41), None).as_deref(),
+            Some("first 2 matching shown; next page: --after 41")
+        );
+        assert_eq!(
+            footer(2, Some(41), Some(9)).as_deref(),
+            Some("2 shown of 9 matching; next page: --after 41")
+        );
+        assert_eq!(
+            footer(2, None, Some(2)).as_deref(),
+            Some("2 shown of 2 matching")
+        );
     }
 }
