@@ -113,3 +113,23 @@ async fn probe(options: &PgConnectOptions, timeout: Duration) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_malformed_url_is_a_usage_error_that_does_not_echo_it() {
+        for url in ["pw@db/x", "mysql://u:pw@db/x", "postgres://u:pw@db:port/x"] {
+            match parse_url(url) {
+                Err(CliError::Usage(m)) => {
+                    assert!(m.starts_with("DATABASE_URL is malformed"), "{m}");
+                    assert!(!m.contains("pw@"), "{m}");
+                }
+                other => panic!("{url}: {other:?}"),
+            }
+        }
+        let ok = parse_url("postgres://u:pw@db.example.com/x").map(|o| endpoint(&o));
+        assert_eq!(ok.ok().as_deref(), Some("db.example.com:5432"));
+    }
+}

@@ -191,4 +191,13 @@ mod tests {
         assert_eq!(CliError::Usage("x".into()).exit_code(), 2);
         assert_eq!(CliError::Failed("x".into()).exit_code(), 1);
     }
+
+    #[test]
+    fn output_closed_by_its_reader_is_a_quiet_success() {
+        let closed = CliError::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert!(matches!(closed, CliError::OutputClosed));
+        assert_eq!(closed.exit_code(), 0);
+        let full = CliError::from(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        assert_eq!(full.exit_code(), 1);
+    }
 }
