@@ -58,13 +58,26 @@ pub(crate) fn maybe_time(t: Option<DateTime<Utc>>) -> String {
     t.map_or_else(|| "-".to_owned(), time)
 }
 
-/// Writes `value` as one line of JSON.
+/// Writes `value` as one line of JSON. JSON already escapes newlines, ESC and every other
+/// C0 control character; DEL and the C1 controls (U+0080–U+009F, e.g. the one-character
+/// CSI) are escaped here too (`\u009b`), so no stored text reaches the terminal raw.
 pub(crate) fn json_line(
     out: &mut impl Write,
     value: &impl serde::Serialize,
 ) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, value)?;
-    writeln!(out)
+    let line = serde_json::to_string(value)?;
+    // Outside strings JSON has no such characters, so escaping them keeps it valid.
+    if !line.chars().any(char::is_control) {
+        return writeln!(out, "{line}");
+    }
+    let escaped: String = line
+        .chars()
+        .map(|c| match c {
+            c if c.is_control() => format!("\\u{:04x}", c as u32),
+            c => c.to_string(),
+        })
+        .collect();
+    writeln!(out, "{escaped}")
 }
 
 #[cfg(test)]
@@ -95,6 +108,21 @@ mod tests {
         write_table(&mut out, &["QUEUE"], &[vec!["a\u{1b}[2J\nb".into()]])
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(String::from_utf8_lossy(&out), "QUEUE\na\\u{1b}[2J\\nb\n");
+    }
+
+    #[test]
+    fn json_lines_carry_no_raw_control_character() {
+        let mut out = Vec::new();
+        json_line(
+            &mut out,
+            &serde_json::json!({ "q": "a\u{1b}[2J\n\u{7f}\u{9b}b" }),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let line = String::from_utf8_lossy(&out);
+        assert_eq!(line, "{\"q\":\"a\\u001b[2J\\n\\u007f\\u009bb\"}\n");
+        let back: serde_json::Value =
+            serde_json::from_str(line.trim_end()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back["q"], "a\u{1b}[2J\n\u{7f}\u{9b}b");
     }
 
     #[test]
