@@ -16,7 +16,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use super::batch::{BatchArgs, confirm, run_batches};
-use super::filter::{self, JobFilter, JobRow, State};
+use super::filter::{self, JobFilter, JobRow, State, describe_ids};
 use super::table::{json_line, time, write_table};
 use super::{CliError, one_line};
 use crate::sanitize::sanitize;
@@ -356,44 +356,6 @@ impl Action<'_> {
     }
 }
 
-/// Explicit ids as the audit row's `filter` records them, readable however many:
-/// ascending runs collapsed to ranges, at most [`SHOWN_RANGES`] of them, and the count:
-/// `"1-3, 7 (4 ids)"`, `"1001-2000 (1000 ids)"`, `"1, 3, 5, … (900 ids)"`. Every changed
-/// job's id is in the row's `job_ids` column.
-fn describe_ids(ids: &[i64]) -> String {
-    let mut sorted = ids.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mut ranges: Vec<(i64, i64)> = Vec::new();
-    for id in &sorted {
-        match ranges.last_mut() {
-            Some((_, end)) if end.checked_add(1) == Some(*id) => *end = *id,
-            _ => ranges.push((*id, *id)),
-        }
-    }
-    let mut shown: Vec<String> = ranges
-        .iter()
-        .take(SHOWN_RANGES)
-        .map(|(a, b)| {
-            if a == b {
-                a.to_string()
-            } else {
-                format!("{a}-{b}")
-            }
-        })
-        .collect();
-    if ranges.len() > SHOWN_RANGES {
-        shown.push("…".to_owned());
-    }
-    match sorted.len() {
-        1 => shown.join(", "),
-        n => format!("{} ({n} ids)", shown.join(", ")),
-    }
-}
-
-/// How many id ranges an audit row's `filter` spells out.
-const SHOWN_RANGES: usize = 10;
-
 /// `1 job`, `3 jobs`.
 fn jobs(n: usize) -> String {
     if n == 1 {
@@ -417,23 +379,5 @@ impl Report {
             changed,
             unchanged,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn recorded_ids_collapse_to_ranges_and_a_count() {
-        assert_eq!(describe_ids(&[7]), "7");
-        assert_eq!(describe_ids(&[3, 1, 2, 7]), "1-3, 7 (4 ids)");
-        let thousand: Vec<i64> = (1001..=2000).collect();
-        assert_eq!(describe_ids(&thousand), "1001-2000 (1000 ids)");
-        let odd: Vec<i64> = (0..900).map(|n| n * 2 + 1).collect();
-        assert_eq!(
-            describe_ids(&odd),
-            "1, 3, 5, 7, 9, 11, 13, 15, 17, 19, … (900 ids)"
-        );
     }
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use super::filter::{self, JobFilter, JobRow};
-use super::table::{json_line, maybe_time, text, time, write_table};
+use super::table::{json_line, maybe_time, page_footer, text, time, write_table};
 use super::{CliError, connect_from_env, one_line};
 use crate::queries;
 use crate::sanitize::sanitize_json;
@@ -174,7 +174,7 @@ async fn list(
         ],
         &cells,
     )?;
-    if let Some(line) = footer(
+    if let Some(line) = page_footer(
         rows.len(),
         rows.last().map(|r| r.id).filter(|_| more),
         total,
@@ -182,20 +182,6 @@ async fn list(
         writeln!(out, "{line}")?;
     }
     Ok(())
-}
-
-/// The line under a `jobs list` table: how many are shown (of how many, with `--count`)
-/// and the cursor of the next page, when there is one.
-fn footer(shown: usize, next: Option<i64>, total: Option<u64>) -> Option<String> {
-    let next = next.map(|id| format!("; next page: --after {id}"));
-    match (total, next) {
-        (None, None) => None,
-        (Some(total), next) => Some(format!(
-            "{shown} shown of {total} matching{}",
-            next.unwrap_or_default()
-        )),
-        (None, Some(next)) => Some(format!("first {shown} matching shown{next}")),
-    }
 }
 
 #[derive(Debug, sqlx::FromRow, Serialize)]
@@ -396,27 +382,5 @@ fn write_entry(out: &mut impl Write, entry: &Entry) -> std::io::Result<()> {
                 a.id
             )
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_footer_gives_the_next_cursor_and_the_count_only_when_asked() {
-        assert_eq!(footer(3, None, None), None);
-        assert_eq!(
-            footer(2, Some(41), None).as_deref(),
-            Some("first 2 matching shown; next page: --after 41")
-        );
-        assert_eq!(
-            footer(2, Some(41), Some(9)).as_deref(),
-            Some("2 shown of 9 matching; next page: --after 41")
-        );
-        assert_eq!(
-            footer(2, None, Some(2)).as_deref(),
-            Some("2 shown of 2 matching")
-        );
     }
 }

@@ -58,6 +58,20 @@ pub(crate) fn maybe_time(t: Option<DateTime<Utc>>) -> String {
     t.map_or_else(|| "-".to_owned(), time)
 }
 
+/// The line under a paged table (`jobs list`): how many are shown (of how many, with `--count`)
+/// and the cursor of the next page, when there is one.
+pub(crate) fn page_footer(shown: usize, next: Option<i64>, total: Option<u64>) -> Option<String> {
+    let next = next.map(|id| format!("; next page: --after {id}"));
+    match (total, next) {
+        (None, None) => None,
+        (Some(total), next) => Some(format!(
+            "{shown} shown of {total} matching{}",
+            next.unwrap_or_default()
+        )),
+        (None, Some(next)) => Some(format!("first {shown} matching shown{next}")),
+    }
+}
+
 /// Writes `value` as one line of JSON. JSON already escapes newlines, ESC and every other
 /// C0 control character; DEL and the C1 controls (U+0080–U+009F, e.g. the one-character
 /// CSI) are escaped here too (`\u009b`), so no stored text reaches the terminal raw.
@@ -129,5 +143,22 @@ mod tests {
     fn times_say_they_are_utc() {
         let t = DateTime::from_timestamp(1_796_617_923, 0).unwrap_or_default();
         assert_eq!(time(t), "2026-12-07 04:32:03Z");
+    }
+
+    #[test]
+    fn the_footer_gives_the_next_cursor_and_the_count_only_when_asked() {
+        assert_eq!(page_footer(3, None, None), None);
+        assert_eq!(
+            page_footer(2, Some(41), None).as_deref(),
+            Some("first 2 matching shown; next page: --after 41")
+        );
+        assert_eq!(
+            page_footer(2, Some(41), Some(9)).as_deref(),
+            Some("2 shown of 9 matching; next page: --after 41")
+        );
+        assert_eq!(
+            page_footer(2, None, Some(2)).as_deref(),
+            Some("2 shown of 2 matching")
+        );
     }
 }
