@@ -277,25 +277,27 @@ fn a_closed_port_says_the_connection_was_refused_and_where() {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or_else(|e| panic!("{e}"));
-    let out = Command::new(herald_bin())
-        .args(["jobs", "list"])
-        .env(
-            "DATABASE_URL",
-            format!("postgres://op:secret-pw@127.0.0.1:{port}/herald"),
-        )
-        .env("HERALD_DB_ACQUIRE_TIMEOUT", "1s")
-        .env("HERALD_LOG", "warn")
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let stderr = one_line_error(
-        &out,
-        1,
-        &format!("cannot connect to the database at 127.0.0.1:{port}: connection refused"),
-    );
-    assert!(
-        !stderr.contains("secret-pw") && !stderr.contains("timed out"),
-        "{stderr}"
-    );
+    for command in [&["jobs", "list"][..], &["migrate"], &["worker"]] {
+        let out = Command::new(herald_bin())
+            .args(command)
+            .env(
+                "DATABASE_URL",
+                format!("postgres://op:secret-pw@127.0.0.1:{port}/herald"),
+            )
+            .env("HERALD_DB_ACQUIRE_TIMEOUT", "1s")
+            .env("HERALD_LOG", "warn")
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let stderr = one_line_error(
+            &out,
+            1,
+            &format!("cannot connect to the database at 127.0.0.1:{port}: connection refused"),
+        );
+        assert!(
+            !stderr.contains("secret-pw") && !stderr.contains("timed out"),
+            "{command:?}: {stderr}"
+        );
+    }
 }
 
 #[test]
@@ -305,10 +307,12 @@ fn a_malformed_database_url_says_so_without_echoing_it() {
         "op:secret-pw@db.example.com/herald",
         "postgres://op:secret-pw@db.example.com:port/herald",
     ] {
-        let out = herald(Some(url), &["jobs", "list"]);
-        let stderr = one_line_error(&out, 2, "DATABASE_URL is malformed");
-        assert!(!stderr.contains("secret-pw"), "{url}: {stderr}");
-        assert!(!stderr.contains("relative URL"), "{url}: {stderr}");
+        for args in [&["jobs", "list"][..], &["migrate"], &["worker"]] {
+            let out = herald(Some(url), args);
+            let stderr = one_line_error(&out, 2, "DATABASE_URL is malformed");
+            assert!(!stderr.contains("secret-pw"), "{url}: {stderr}");
+            assert!(!stderr.contains("relative URL"), "{url}: {stderr}");
+        }
     }
 }
 

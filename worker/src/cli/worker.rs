@@ -61,13 +61,17 @@ fn parse_metrics_addr(text: &str) -> Result<std::net::SocketAddr, String> {
     parse_addr("--metrics-addr", text).map_err(|e| e.to_string())
 }
 
-/// Runs the worker with the built-in job types.
+/// Runs the worker with the built-in job types. Fails at once, with the operator
+/// commands' one-line connection errors, when the database cannot be reached.
 pub async fn run(args: WorkerArgs) -> Result<(), CliError> {
     let mut cfg = WorkerConfig::from_env()?;
     if args.metrics_addr.is_some() {
         cfg.metrics_addr = args.metrics_addr;
     }
     let registry = crate::runtime::default_registry(&cfg)?;
+    // One connection first, so a malformed DATABASE_URL or an unreachable server fails
+    // the way every command does: one line saying where and why.
+    super::connect(&cfg).await?.close().await;
     crate::runtime::run(cfg, registry, crate::runtime::shutdown_signal()).await?;
     Ok(())
 }
