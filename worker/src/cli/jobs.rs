@@ -336,7 +336,7 @@ fn write_job(out: &mut impl Write, id: i64, job: Option<&JobDetail>) -> std::io:
     if let Some(key) = &j.idempotency_key {
         writeln!(out, "idempotency key {}", crate::sanitize::sanitize(key))?;
     }
-    writeln!(out, "payload {}", j.payload.0)
+    writeln!(out, "payload {}", text(&j.payload.0.to_string()))
 }
 
 fn write_entry(out: &mut impl Write, entry: &Entry) -> std::io::Result<()> {

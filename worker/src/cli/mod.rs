@@ -6,9 +6,9 @@
 //! | `herald worker [--metrics-addr ADDR]` | runs the worker until SIGINT/SIGTERM (configuration: `config.rs`), serving `/metrics` on ADDR |
 //! | `herald stats [--window 5m] [--json]` | the fleet-wide failure rate from the audit table |
 //! | `herald migrate` | applies Herald's migrations (idempotent) |
-//! | `herald enqueue <type> --payload <json>` | enqueues one job, printing its id |
+//! | `herald enqueue <type> --payload <json\|@file\|->` | enqueues one job, printing its id |
 //! | `herald demo` | the end-to-end demo (see `demo/`) |
-//! | `herald jobs list` / `herald jobs show <ID>` | jobs by filter; one job and its timeline |
+//! | `herald jobs list [--after ID] [--count]` / `herald jobs show <ID>` | jobs by filter, a page at a time; one job and its timeline |
 //! | `herald failures` | failed attempts grouped by fingerprint |
 //! | `herald replay <ID>… \| <filter>` | dead/cancelled jobs run again with a fresh budget |
 //! | `herald cancel <ID>… \| <filter>` | waiting jobs cancelled |
