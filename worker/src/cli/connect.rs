@@ -3,7 +3,7 @@
 //!
 //! | what happened | the line says |
 //! |---|---|
-//! | `DATABASE_URL` does not parse as `postgres://…` | `DATABASE_URL is malformed: …` (the value is not echoed; exit 2) |
+//! | `DATABASE_URL` does not parse as `postgres://…` | `DATABASE_URL is malformed (why): expected postgres://USER:PASSWORD@HOST:PORT/DATABASE` (the value is not echoed; exit 2) |
 //! | nothing listens at the host and port | `cannot connect to the database at HOST:PORT: connection refused` |
 //! | the server does not answer in `HERALD_DB_ACQUIRE_TIMEOUT` | `cannot connect to the database at HOST:PORT: no answer within …` |
 //! | Herald's tables (or newer parts of them) are missing | `…: the database has no Herald schema, or an older one: run \`herald migrate\`` |
