@@ -20,6 +20,7 @@ mod injection;
 mod logging;
 mod metrics;
 mod operator;
+mod operator_cli;
 mod outage;
 mod poison;
 mod privilege;

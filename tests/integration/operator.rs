@@ -736,7 +736,17 @@ async fn replay_never_makes_two_live_jobs_with_one_idempotency_key() {
         .execute(&db.pool)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let out = ok(&db, &["replay", &first.to_string(), &second.to_string()]);
+    let out = ok(
+        &db,
+        &[
+            "replay",
+            &first.to_string(),
+            &second.to_string(),
+            "--reason",
+            "retry order 1",
+            "--yes",
+        ],
+    );
     assert!(out.starts_with("replayed 1 job (action "), "{out}");
     assert!(
         out.contains(&format!("job {second} was dead: left alone (it changed meanwhile, or a live job holds its idempotency key)")),

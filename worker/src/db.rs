@@ -23,6 +23,19 @@ pub async fn connect(
         .await
 }
 
+/// Like [`connect`], with parsed connect options.
+pub async fn connect_with(
+    options: sqlx::postgres::PgConnectOptions,
+    size: u32,
+    acquire_timeout: Duration,
+) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(acquire_timeout)
+        .connect_with(options)
+        .await
+}
+
 /// Applies Herald's migrations (idempotent; concurrent callers serialise on sqlx's
 /// advisory lock).
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {

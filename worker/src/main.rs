@@ -32,7 +32,7 @@ async fn main() -> ExitCode {
     let result = cli::run(cli, &mut out).await;
     telemetry.shutdown().await;
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) | Err(cli::CliError::OutputClosed) => ExitCode::SUCCESS,
         Err(e) => fail(&e.to_string(), e.exit_code()),
     }
 }

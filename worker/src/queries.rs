@@ -43,6 +43,8 @@ pub(crate) const DEMO_DROP_DATABASE: &str = include_str!("../queries/demo/drop_d
 pub(crate) const DEMO_CREATE_DATABASE: &str = include_str!("../queries/demo/create_database.sql");
 /// Jobs matching an operator filter (`operator/select_jobs.sql`).
 pub(crate) const OP_SELECT_JOBS: &str = include_str!("../queries/operator/select_jobs.sql");
+/// How many jobs match an operator filter (`operator/count_jobs.sql`).
+pub(crate) const OP_COUNT_JOBS: &str = include_str!("../queries/operator/count_jobs.sql");
 /// One job with its payload (`operator/job.sql`).
 pub(crate) const OP_JOB: &str = include_str!("../queries/operator/job.sql");
 /// One job's audit trail (`operator/job_attempts.sql`).
@@ -80,3 +82,7 @@ pub(crate) const DEMO_ALERT_EVENTS: &str = include_str!("../queries/demo/alert_e
 /// (`audit/finish_attempts_unaudited.sql`).
 pub(crate) const FINISH_ATTEMPTS_UNAUDITED: &str =
     include_str!("../queries/audit/finish_attempts_unaudited.sql");
+/// Worker processes with their in-flight counts (`operator/workers.sql`).
+pub(crate) const OP_WORKERS: &str = include_str!("../queries/operator/workers.sql");
+/// Jobs by queue and state, one row per queue (`operator/queues.sql`).
+pub(crate) const OP_QUEUES: &str = include_str!("../queries/operator/queues.sql");

@@ -1,8 +1,9 @@
 -- Jobs matching an operator filter, newest first: ids $1 (NULL = any), shown states $2
 -- (`scheduled` = pending with a future run_at; NULL = any), type $3, queue $4, last
 -- error code $5, finished (else created) at or after $6 and before $7, at most $8 rows
--- (NULL = all). Each job comes with its last failed attempt's code and message, from
--- which the CLI computes its fingerprint.
+-- (NULL = all), ids below $9 only (NULL = any: the `jobs list --after` keyset cursor,
+-- served by the primary key however many jobs there are). Each job comes with its last
+-- failed attempt's code and message, from which the CLI computes its fingerprint.
 SELECT j.id, j.job_type, j.queue, s.state, j.attempt, j.max_attempts, j.priority,
        j.run_at, j.created_at, j.finished_at, j.last_error_code,
        f.error_code AS failure_code, f.message AS failure_message
@@ -25,5 +26,6 @@ WHERE ($1::bigint[] IS NULL OR j.id = ANY($1))
   AND ($5::text IS NULL OR j.last_error_code = $5)
   AND ($6::timestamptz IS NULL OR coalesce(j.finished_at, j.created_at) >= $6)
   AND ($7::timestamptz IS NULL OR coalesce(j.finished_at, j.created_at) < $7)
+  AND ($9::bigint IS NULL OR j.id < $9)
 ORDER BY j.id DESC
 LIMIT $8

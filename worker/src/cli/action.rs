@@ -2,6 +2,11 @@
 //! `--actor`, `--dry-run`, `--json`, batching), resolving ids or a filter to jobs,
 //! the safety checks, running the batches (each ONE statement that changes the jobs and
 //! records them in the operator-action row) and reporting the result.
+//!
+//! **The bulk-action rule** (the one place it is decided, [`Action::execute`]): an action
+//! that would change more than one job needs `--reason` and a confirmation on the
+//! terminal (or `--yes`), whether the jobs were chosen by a filter or by ids. One job
+//! needs neither. `--dry-run` needs neither.
 
 use std::io::Write;
 
@@ -11,7 +16,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use super::batch::{BatchArgs, confirm, run_batches};
-use super::filter::{self, JobFilter, JobRow, State};
+use super::filter::{self, JobFilter, JobRow, State, describe_ids};
 use super::table::{json_line, time, write_table};
 use super::{CliError, one_line};
 use crate::sanitize::sanitize;
@@ -19,10 +24,10 @@ use crate::sanitize::sanitize;
 /// The flags every job-changing command takes.
 #[derive(Debug, Clone, Args)]
 pub struct OperatorArgs {
-    /// Why (recorded in the audit log; required when a filter selects more than one job).
+    /// Why (recorded in the audit log; required when more than one job would change).
     #[arg(long)]
     pub reason: Option<String>,
-    /// Do not ask for confirmation.
+    /// Do not ask for confirmation (required for more than one job without a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// Who is acting (recorded in the audit log; default: the OS user).
@@ -160,22 +165,21 @@ impl Action<'_> {
                 raced: false,
             })
             .collect();
-        let by_filter = ids.is_empty();
-        let filter_json = if by_filter {
+        let filter_json = if ids.is_empty() {
             filter.describe(states)
         } else {
-            serde_json::json!({ "ids": ids })
+            serde_json::json!({ "ids": describe_ids(ids) })
         };
-        self.execute(args, by_filter, filter_json, &targets, skipped, out)
+        self.execute(args, filter_json, &targets, skipped, out)
             .await
     }
 
     /// Checks, confirms and applies the action to `targets` (already narrowed to the
-    /// jobs it applies to); `skipped` are selected jobs it does not apply to.
+    /// jobs it applies to); `skipped` are selected jobs it does not apply to. More than
+    /// one target needs a reason and a confirmation (the bulk-action rule above).
     pub(crate) async fn execute(
         &self,
         args: &OperatorArgs,
-        by_filter: bool,
         filter_json: serde_json::Value,
         targets: &[JobRow],
         skipped: Vec<Unchanged>,
@@ -197,10 +201,10 @@ impl Action<'_> {
             .as_deref()
             .map(str::trim)
             .filter(|r| !r.is_empty());
-        if by_filter && ids.len() > 1 {
+        if ids.len() > 1 {
             let Some(_) = reason else {
                 return Err(CliError::Usage(format!(
-                    "{} of {} by filter needs --reason \"...\"; nothing changed",
+                    "{} of {} needs --reason \"...\"; nothing changed",
                     self.name,
                     jobs(ids.len())
                 )));

@@ -1,5 +1,7 @@
-//! `herald audit`: the operator-action log, newest first — who did what, when, why,
-//! with which filter, to how many jobs and which.
+//! `herald audit`: the audit log, newest first — who did what, when, why, with which
+//! filter, to how many jobs and which (`herald.operator_actions`), merged with the
+//! failure-rate alert's trips and resolves (`herald.alert_events`, shown as action
+//! `alert`, actor = the worker that saw it, the numbers in `filter`).
 
 use std::io::Write;
 
@@ -39,6 +41,10 @@ impl ActionKind {
 
 /// Arguments of `herald audit`.
 #[derive(Debug, Args)]
+#[command(after_help = r#"Examples:
+  herald audit --since 24h
+  herald audit --action alert
+  herald audit --action replay --actor alice --json"#)]
 pub struct AuditArgs {
     /// Only this kind of action.
     #[arg(long, value_enum)]
@@ -57,9 +63,12 @@ pub struct AuditArgs {
     pub json: bool,
 }
 
-/// One operator action in `audit --json` (field names are a stable contract).
+/// One entry of `audit --json` (field names are a stable contract): an operator action
+/// (`kind` `operator_action`) or an alert transition (`kind` `alert_event`; `id` is then
+/// the alert event's id).
 #[derive(Debug, sqlx::FromRow, Serialize)]
 pub struct ActionRow {
+    kind: String,
     id: i64,
     at: StoredTime,
     actor: String,
@@ -91,7 +100,11 @@ pub async fn run(args: AuditArgs, out: &mut impl Write) -> Result<(), CliError> 
         .iter()
         .map(|r| {
             vec![
-                r.id.to_string(),
+                // Alert events are numbered apart from operator actions.
+                match r.kind.as_str() {
+                    "operator_action" => r.id.to_string(),
+                    _ => "-".to_owned(),
+                },
                 r.at.shown(time),
                 r.action.clone(),
                 r.actor.clone(),

@@ -1,7 +1,7 @@
 //! `herald cancel`: cancels pending, scheduled or retrying jobs (running jobs are left
 //! to finish). Jobs are named by id, or selected by a filter (default: every waiting
-//! state). A filter that selects more than one job needs `--reason` and a confirmation
-//! (or `--yes`). Each batch is ONE statement that changes the jobs and records them in
+//! state). More than one job, by ids or by filter, needs `--reason` and a confirmation
+//! (or `--yes`): the bulk-action rule in `action.rs`. Each batch is ONE statement that changes the jobs and records them in
 //! the operator-action row (`queries/operator/cancel.sql`). A cancelled job can be
 //! brought back with `herald replay`.
 
@@ -16,6 +16,12 @@ use crate::queries;
 
 /// Arguments of `herald cancel`.
 #[derive(Debug, Args)]
+#[command(after_help = r#"Examples:
+  herald cancel 4182
+  herald cancel --type notify.webhook --queue partners --dry-run
+  herald cancel --type notify.webhook --queue partners --reason "partner API retired" --yes
+
+More than one job (by ids or by filter) needs --reason and a confirmation, or --yes."#)]
 pub struct CancelArgs {
     /// Job ids to cancel (instead of a filter).
     pub ids: Vec<i64>,

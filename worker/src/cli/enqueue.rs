@@ -6,6 +6,9 @@
 //! `HERALD_MAX_PAYLOAD_BYTES` are rejected. A rejected payload is reported and nothing
 //! is enqueued. Every option follows the enqueue rules (`herald_jobs::rules`); one that
 //! breaks a rule is a usage error (exit 2) naming the option, found before connecting.
+//!
+//! `--payload` takes the JSON itself, `@FILE` (read from a file) or `-` (read from
+//! stdin): a payload near the 256 KiB limit does not fit the shell's argument limit.
 
 use std::io::Write;
 use std::time::Duration;
@@ -20,11 +23,15 @@ use crate::config::{WorkerConfig, format_duration, parse_duration_within};
 
 /// Arguments of `herald enqueue`.
 #[derive(Debug, Args)]
+#[command(after_help = r#"Examples:
+  herald enqueue notify.webhook --payload '{"url":"https://hooks.example.com/orders","body":{"id":1}}'
+  herald enqueue notify.webhook --payload @order.json --delay 5m --idempotency-key order-1
+  jq -c . order.json | herald enqueue notify.webhook --payload -"#)]
 pub struct EnqueueArgs {
     /// The job type, e.g. `notify.webhook`.
     pub job_type: String,
-    /// The payload: a JSON object.
-    #[arg(long)]
+    /// The payload: a JSON object, `@FILE` to read it from a file, or `-` for stdin.
+    #[arg(long, value_name = "JSON|@FILE|-")]
     pub payload: String,
     /// Run no earlier than this RFC 3339 time (e.g. 2026-12-01T09:00:00Z), between
     /// 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
@@ -106,10 +113,11 @@ fn usage(v: &RuleViolation) -> CliError {
 /// Validates and enqueues the job; prints `enqueued job <id>`.
 pub async fn run(args: EnqueueArgs, out: &mut impl Write) -> Result<(), CliError> {
     check_args(&args).map_err(|v| usage(&v))?;
-    let payload: serde_json::Value = serde_json::from_str(&args.payload)
+    let cfg = WorkerConfig::from_env()?;
+    let text = payload_text(&args.payload, cfg.max_payload_bytes)?;
+    let payload: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| CliError::Usage(format!("--payload is not valid JSON: {e}")))?;
     rules::check_payload_strings(&payload).map_err(|v| usage(&v))?;
-    let cfg = WorkerConfig::from_env()?;
     let registry = crate::runtime::default_registry(&cfg)?;
     let pool = connect(&cfg).await?;
     let (queue, max_attempts) = match registry.validate(&args.job_type, &payload) {
@@ -185,6 +193,40 @@ fn rejected(e: EnqueueError) -> CliError {
             crate::sanitize::sanitize(&other.to_string())
         )),
     }
+
+/// The payload text `--payload` names: the argument itself, the file after `@`, or
+/// stdin for `-`. Reading stops past 8 × `limit` bytes (room for pretty-printed JSON
+/// whose compact form fits the limit) with an error, so a wrong file is not slurped.
+fn payload_text(arg: &str, limit: usize) -> Result<String, CliError> {
+    use std::io::Read;
+    let cap = limit.saturating_mul(8).max(1024);
+    let (source, reader): (String, Box<dyn Read>) = if arg == "-" {
+        ("stdin".to_owned(), Box::new(std::io::stdin()))
+    } else if let Some(path) = arg.strip_prefix('@') {
+        let file = std::fs::File::open(path).map_err(|e| {
+            CliError::Usage(format!(
+                "cannot read --payload file {}: {e}",
+                crate::sanitize::escape_controls(path)
+            ))
+        })?;
+        (
+            format!("file {}", crate::sanitize::escape_controls(path)),
+            Box::new(file),
+        )
+    } else {
+        return Ok(arg.to_owned());
+    };
+    let mut text = String::new();
+    reader
+        .take(cap as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| CliError::Usage(format!("cannot read the --payload {source}: {e}")))?;
+    if text.len() > cap {
+        return Err(CliError::Failed(format!(
+            "payload rejected: the --payload {source} is over {cap} bytes"
+        )));
+    }
+    Ok(text)
 }
 
 async fn known_elsewhere(

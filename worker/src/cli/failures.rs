@@ -18,6 +18,10 @@ use crate::stored_time::StoredTime;
 
 /// Arguments of `herald failures`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  herald failures
+  herald failures --since 7d --type notify.email
+  herald failures --json | jq -r .fingerprint")]
 pub struct FailuresArgs {
     /// Failed attempts finished since: a duration ago (`24h`, `7d`) or an RFC 3339 time.
     #[arg(long, value_parser = parse_time_ago, default_value = "24h")]

@@ -113,6 +113,44 @@ impl JobFilter {
     }
 }
 
+/// Explicit ids as the audit row's `filter` records them, readable however many:
+/// ascending runs collapsed to ranges, at most [`SHOWN_RANGES`] of them, and the count:
+/// `"1-3, 7 (4 ids)"`, `"1001-2000 (1000 ids)"`, `"1, 3, 5, … (900 ids)"`. Every changed
+/// job's id is in the row's `job_ids` column.
+pub(crate) fn describe_ids(ids: &[i64]) -> String {
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut ranges: Vec<(i64, i64)> = Vec::new();
+    for id in &sorted {
+        match ranges.last_mut() {
+            Some((_, end)) if end.checked_add(1) == Some(*id) => *end = *id,
+            _ => ranges.push((*id, *id)),
+        }
+    }
+    let mut shown: Vec<String> = ranges
+        .iter()
+        .take(SHOWN_RANGES)
+        .map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect();
+    if ranges.len() > SHOWN_RANGES {
+        shown.push("…".to_owned());
+    }
+    match sorted.len() {
+        1 => shown.join(", "),
+        n => format!("{} ({n} ids)", shown.join(", ")),
+    }
+}
+
+/// How many id ranges an audit row's `filter` spells out.
+const SHOWN_RANGES: usize = 10;
+
 /// Parses a fingerprint id (12 hex digits).
 pub fn parse_fingerprint(text: &str) -> Result<String, String> {
     fingerprint::parse(text)
@@ -187,6 +225,17 @@ pub async fn select(
     filter: &JobFilter,
     states: &[State],
 ) -> Result<Vec<JobRow>, CliError> {
+    select_page(pool, ids, filter, states, None).await
+}
+
+/// Like [`select`], only jobs with an id below `before_id` (a keyset cursor).
+pub async fn select_page(
+    pool: &PgPool,
+    ids: Option<&[i64]>,
+    filter: &JobFilter,
+    states: &[State],
+    before_id: Option<i64>,
+) -> Result<Vec<JobRow>, CliError> {
     let states: Option<Vec<&str>> =
         (!states.is_empty()).then(|| states.iter().map(|s| s.as_str()).collect());
     // With a fingerprint the limit applies after matching it, here rather than in SQL.
@@ -203,6 +252,7 @@ pub async fn select(
         .bind(filter.since)
         .bind(filter.until)
         .bind(sql_limit)
+        .bind(before_id)
         .fetch_all(pool)
         .await
         .map_err(|e| CliError::Failed(format!("cannot read jobs: {}", one_line(&e))))?;
@@ -213,6 +263,31 @@ pub async fn select(
         }
     }
     Ok(rows)
+}
+
+/// How many jobs match `filter` in `states`, whatever its limit. Reads every matching
+/// job (and with a fingerprint, their last failures too): slow on very large tables.
+pub async fn count(pool: &PgPool, filter: &JobFilter, states: &[State]) -> Result<u64, CliError> {
+    if filter.fingerprint.is_some() {
+        let all = JobFilter {
+            limit: None,
+            ..filter.clone()
+        };
+        return Ok(select(pool, None, &all, states).await?.len() as u64);
+    }
+    let states: Option<Vec<&str>> =
+        (!states.is_empty()).then(|| states.iter().map(|s| s.as_str()).collect());
+    let n: i64 = sqlx::query_scalar(queries::OP_COUNT_JOBS)
+        .bind(states)
+        .bind(&filter.job_type)
+        .bind(&filter.queue)
+        .bind(&filter.error_code)
+        .bind(filter.since)
+        .bind(filter.until)
+        .fetch_one(pool)
+        .await
+        .map_err(|e| CliError::Failed(format!("cannot count jobs: {}", one_line(&e))))?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -241,6 +316,19 @@ mod tests {
         assert_eq!(
             filter.describe(&[State::Dead]),
             serde_json::json!({"state": ["dead"], "type": "t", "limit": 5})
+        );
+    }
+
+    #[test]
+    fn recorded_ids_collapse_to_ranges_and_a_count() {
+        assert_eq!(describe_ids(&[7]), "7");
+        assert_eq!(describe_ids(&[3, 1, 2, 7]), "1-3, 7 (4 ids)");
+        let thousand: Vec<i64> = (1001..=2000).collect();
+        assert_eq!(describe_ids(&thousand), "1001-2000 (1000 ids)");
+        let odd: Vec<i64> = (0..900).map(|n| n * 2 + 1).collect();
+        assert_eq!(
+            describe_ids(&odd),
+            "1, 3, 5, 7, 9, 11, 13, 15, 17, 19, … (900 ids)"
         );
     }
 }

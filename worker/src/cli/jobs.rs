@@ -9,7 +9,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use super::filter::{self, JobFilter, JobRow};
-use super::table::{json_line, time, write_table};
+use super::table::{json_line, maybe_time, page_footer, text, time, write_table};
 use super::{CliError, connect_from_env, one_line};
 use crate::queries;
 use crate::sanitize::sanitize_json;
@@ -17,6 +17,10 @@ use crate::stored_time::StoredTime;
 
 /// Arguments of `herald jobs`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  herald jobs list --state dead --since 2h
+  herald jobs list --after 1200 --limit 50
+  herald jobs show 4182")]
 pub struct JobsArgs {
     /// What to do.
     #[command(subcommand)]
@@ -27,11 +31,20 @@ pub struct JobsArgs {
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
     /// List jobs, newest first (all states unless --state; at most 100 unless --limit).
+    ///
+    /// A page ends with the cursor for the next one (`--after ID`, fast on any table);
+    /// `--count` adds how many jobs match in all, which reads every one of them.
     List {
         /// Which jobs.
         #[command(flatten)]
         filter: JobFilter,
-        /// One JSON object per line instead of a table.
+        /// Continue after this job: only ids below it (the last id of the previous page).
+        #[arg(long, value_name = "ID")]
+        after: Option<i64>,
+        /// Also say how many jobs match in all (reads every match: slow on huge tables).
+        #[arg(long, conflicts_with = "json")]
+        count: bool,
+        /// One JSON object per line instead of a table (page with --after the last id).
         #[arg(long)]
         json: bool,
     },
@@ -89,26 +102,49 @@ impl From<&JobRow> for JobJson {
 pub async fn run(args: JobsArgs, out: &mut impl Write) -> Result<(), CliError> {
     let pool = connect_from_env().await?;
     match args.command {
-        JobsCommand::List { filter, json } => list(&pool, &filter, json, out).await,
+        JobsCommand::List {
+            filter,
+            after,
+            count,
+            json,
+        } => {
+            let page = Page { after, count, json };
+            list(&pool, &filter, page, out).await
+        }
         JobsCommand::Show { id, json } => show(&pool, id, json, out).await,
     }
+}
+
+/// How `jobs list` pages and reports.
+struct Page {
+    after: Option<i64>,
+    count: bool,
+    json: bool,
 }
 
 async fn list(
     pool: &PgPool,
     filter: &JobFilter,
-    json: bool,
+    page: Page,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
-    let mut filter = filter.clone();
-    filter.limit = filter.limit.or(Some(DEFAULT_LIST_LIMIT));
-    let rows = filter::select(pool, None, &filter, &filter.state).await?;
-    if json {
+    let limit = filter.limit.unwrap_or(DEFAULT_LIST_LIMIT);
+    // One more than shown says whether another page follows.
+    let mut fetch = filter.clone();
+    fetch.limit = Some(limit.saturating_add(1));
+    let mut rows = filter::select_page(pool, None, &fetch, &filter.state, page.after).await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    if page.json {
         for row in &rows {
             json_line(out, &JobJson::from(row))?;
         }
         return Ok(());
     }
+    let total = match page.count {
+        true => Some(filter::count(pool, filter, &filter.state).await?),
+        false => None,
+    };
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -138,6 +174,13 @@ async fn list(
         ],
         &cells,
     )?;
+    if let Some(line) = page_footer(
+        rows.len(),
+        rows.last().map(|r| r.id).filter(|_| more),
+        total,
+    ) {
+        writeln!(out, "{line}")?;
+    }
     Ok(())
 }
 
@@ -273,7 +316,10 @@ fn write_job(out: &mut impl Write, id: i64, job: Option<&JobDetail>) -> std::io:
     writeln!(
         out,
         "job {}  {}  queue {}  {}",
-        j.id, j.job_type, j.queue, j.state
+        j.id,
+        text(&j.job_type),
+        text(&j.queue),
+        text(&j.state)
     )?;
     writeln!(
         out,
@@ -283,23 +329,23 @@ fn write_job(out: &mut impl Write, id: i64, job: Option<&JobDetail>) -> std::io:
         j.priority,
         j.run_at.shown(time),
         j.created_at.shown(time),
-        j.finished_at.map_or_else(|| "-".into(), |t| t.shown(time))
+        maybe_time(j.finished_at)
     )?;
     if let Some(worker) = &j.locked_by {
-        writeln!(out, "running on {worker}")?;
+        writeln!(out, "running on {}", text(worker))?;
     }
     if let Some(key) = &j.idempotency_key {
         writeln!(out, "idempotency key {}", crate::sanitize::sanitize(key))?;
     }
-    writeln!(out, "payload {}", j.payload.0)
+    writeln!(out, "payload {}", text(&j.payload.0.to_string()))
 }
 
 fn write_entry(out: &mut impl Write, entry: &Entry) -> std::io::Result<()> {
     match entry {
         Entry::Attempt(a) => {
             let error = match (&a.error_code, &a.error_class) {
-                (Some(code), Some(class)) => format!("  {code} ({class})"),
-                (Some(code), None) => format!("  {code}"),
+                (Some(code), Some(class)) => format!("  {} ({})", text(code), text(class)),
+                (Some(code), None) => format!("  {}", text(code)),
                 _ => String::new(),
             };
             let message = a
@@ -310,21 +356,21 @@ fn write_entry(out: &mut impl Write, entry: &Entry) -> std::io::Result<()> {
             let trace = a
                 .trace_id
                 .as_deref()
-                .map(|t| format!("  trace {t}"))
+                .map(|t| format!("  trace {}", text(t)))
                 .unwrap_or_default();
             writeln!(
                 out,
                 "  {}  attempt {}  {}  worker {}  {} ms{error}{message}{trace}",
                 a.started_at.shown(time),
                 a.attempt,
-                a.outcome,
-                a.worker_id,
+                text(&a.outcome),
+                text(&a.worker_id),
                 a.duration_ms
             )?;
             // The full cause chain, when it says more than the message.
             match a.error_chain.as_deref() {
                 Some(chain) if Some(chain) != a.message.as_deref() => {
-                    writeln!(out, "      cause: {chain:?}")
+                    writeln!(out, "      cause: {}", text(chain))
                 }
                 _ => Ok(()),
             }
@@ -339,8 +385,8 @@ fn write_entry(out: &mut impl Write, entry: &Entry) -> std::io::Result<()> {
                 out,
                 "  {}  {} by {} (action {}){reason}",
                 a.at.shown(time),
-                a.action,
-                a.actor,
+                text(&a.action),
+                text(&a.actor),
                 a.id
             )
         }

@@ -19,6 +19,10 @@ use crate::queries;
 
 /// Arguments of `herald purge`.
 #[derive(Debug, Args)]
+#[command(after_help = r#"Examples:
+  herald purge --older-than 30d --dry-run
+  herald purge --older-than 30d --reason "retention" --yes
+  herald purge --older-than 90d --state dead --include-audit --reason "retention" --yes"#)]
 pub struct PurgeArgs {
     /// Purge jobs that finished longer ago than this (e.g. 30d; at most 36500d).
     #[arg(long, value_parser = parse_age)]
@@ -77,7 +81,7 @@ pub async fn run(args: PurgeArgs, out: &mut impl Write) -> Result<(), CliError> 
         }),
     };
     action
-        .execute(&args.op, true, filter_json, &targets, Vec::new(), out)
+        .execute(&args.op, filter_json, &targets, Vec::new(), out)
         .await
 }
 

@@ -1,8 +1,9 @@
 //! `herald replay`: gives dead (or cancelled) jobs a fresh attempt budget and runs them
 //! now, keeping their history: attempt numbers, and so the audit trail, continue.
 //!
-//! Jobs are named by id, or selected by a filter (`--state dead` by default). A filter
-//! that selects more than one job needs `--reason` and a confirmation (or `--yes`).
+//! Jobs are named by id, or selected by a filter (`--state dead` by default). More than
+//! one job, by ids or by filter, needs `--reason` and a confirmation (or `--yes`): the
+//! bulk-action rule in `action.rs`.
 //! Replaying a pending, running or retrying job changes nothing and says so; running
 //! jobs are never touched. Each batch is ONE statement that changes the jobs and records
 //! them in the operator-action row (`queries/operator/replay.sql`).
@@ -18,6 +19,13 @@ use crate::queries;
 
 /// Arguments of `herald replay`.
 #[derive(Debug, Args)]
+#[command(after_help = r#"Examples:
+  herald replay 4182
+  herald replay --fingerprint 68bc02e7be01 --dry-run
+  herald replay --fingerprint 68bc02e7be01 --reason "smtp relay fixed" --rate 100/s
+  herald replay 4182 4190 4201 --reason "order service redeployed" --yes
+
+More than one job (by ids or by filter) needs --reason and a confirmation, or --yes."#)]
 pub struct ReplayArgs {
     /// Job ids to replay (instead of a filter).
     pub ids: Vec<i64>,

@@ -21,6 +21,9 @@ use crate::stored_time::StoredTime;
 
 /// Arguments of `herald stats`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  herald stats
+  herald stats --window 1h --json")]
 pub struct StatsArgs {
     /// How far back to look (e.g. 5m, 1h; 1s to 365d).
     #[arg(long, default_value = "5m", value_parser = parse_window)]
@@ -173,7 +176,7 @@ fn write_table(r: &Report, out: &mut impl Write) -> std::io::Result<()> {
             writeln!(
                 out,
                 "  {} {} {} at {:.2}% by {}",
-                a.occurred_at,
+                a.occurred_at.shown(super::table::time),
                 a.scope,
                 a.transition,
                 a.failure_rate * 100.0,

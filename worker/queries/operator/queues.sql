@@ -1,0 +1,27 @@
+-- Jobs by queue and state, one row per queue (names in order): the states that need work
+-- or attention, with `scheduled` = pending with a future run time. Finished history
+-- (succeeded, cancelled) is left out, as in telemetry/queue_depth.sql: it only grows.
+-- Queues that live workers serve but that hold no such job are listed with zeros;
+-- `workers` counts the live workers serving each queue.
+WITH depth AS (
+    SELECT queue,
+           count(*) FILTER (WHERE state = 'pending' AND run_at <= now()) AS pending,
+           count(*) FILTER (WHERE state = 'pending' AND run_at > now()) AS scheduled,
+           count(*) FILTER (WHERE state = 'running') AS running,
+           count(*) FILTER (WHERE state = 'retrying') AS retrying,
+           count(*) FILTER (WHERE state = 'dead') AS dead
+    FROM herald.jobs
+    WHERE state IN ('pending', 'running', 'retrying', 'dead')
+    GROUP BY queue
+), served AS (
+    SELECT q.queue, count(*) AS workers
+    FROM herald.workers AS w CROSS JOIN LATERAL unnest(w.queues) AS q(queue)
+    WHERE w.stopped_at IS NULL
+    GROUP BY q.queue
+)
+SELECT coalesce(d.queue, s.queue) AS queue,
+       coalesce(d.pending, 0) AS pending, coalesce(d.scheduled, 0) AS scheduled,
+       coalesce(d.running, 0) AS running, coalesce(d.retrying, 0) AS retrying,
+       coalesce(d.dead, 0) AS dead, coalesce(s.workers, 0) AS workers
+FROM depth AS d FULL JOIN served AS s ON s.queue = d.queue
+ORDER BY 1
