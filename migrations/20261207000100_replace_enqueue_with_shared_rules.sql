@@ -150,8 +150,8 @@ COMMENT ON FUNCTION herald.enqueue(text, jsonb, timestamptz, integer, integer, t
 -- migration that breaks a rule (a queue name with a space, a run time of -infinity)
 -- can still be claimed, failed, cancelled, replayed or purged. (One exception: a
 -- shutdown that releases such a row's FIRST attempt puts it back to pending with no
--- attempt made, which the check refuses; the release fails and the row's lease runs
--- out, so rescue takes it instead.) Replay raises max_attempts above the cap on purpose
+-- attempt made, which the check refuses; the worker then releases its jobs one by one,
+-- so only that row stays running and rescue takes it when its lease runs out.) Replay raises max_attempts above the cap on purpose
 -- (attempts made + budget), which the attempt > 0 clause allows.
 --
 -- NOT VALID: existing rows are not checked, so the migration neither fails on an old

@@ -14,8 +14,26 @@ use herald_tests::workers::InProcessWorker;
 use crate::cli::herald;
 use crate::enqueue_scripted;
 
-/// Inserts a `test.scripted` job in queue `default` with `run_at` as PostgreSQL reads the text `run_at`.
+/// Makes `db` look like a database whose rows were stored before the enqueue rules'
+/// CHECK constraints existed (they are `NOT VALID`: old rows are never checked), so the
+/// rows planted below are what such a deployment may still hold.
+async fn without_enqueue_checks(db: &TestDb) {
+    sqlx::raw_sql(
+        "ALTER TABLE herald.jobs
+             DROP CONSTRAINT IF EXISTS jobs_enqueued_run_at_in_range,
+             DROP CONSTRAINT IF EXISTS jobs_enqueued_queue_name,
+             DROP CONSTRAINT IF EXISTS jobs_enqueued_job_type_name,
+             DROP CONSTRAINT IF EXISTS jobs_enqueued_max_attempts_in_range",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap_or_else(|e| panic!("drop checks: {e}"));
+}
+
+/// Inserts a `test.scripted` job in queue `default` with `run_at` as PostgreSQL reads the
+/// text `run_at`, as a row stored before the enqueue rules (see [`without_enqueue_checks`]).
 async fn insert_raw(db: &TestDb, key: &str, run_at: &str) -> i64 {
+    without_enqueue_checks(db).await;
     let payload = serde_json::to_string(&ScriptedJob::new(key, vec![Step::Succeed]))
         .unwrap_or_else(|e| panic!("{e}"));
     sqlx::query_scalar(
@@ -159,5 +177,34 @@ async fn a_worker_row_with_an_infinite_heartbeat_does_not_hide_the_fleets_heartb
     .await;
     worker.stop().await;
     assert_eq!(age(&text, "poisoned"), Some(f64::INFINITY), "{text}");
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn a_claimed_row_that_breaks_the_enqueue_rules_never_holds_back_the_release_of_its_batch() {
+    let db = TestDb::new().await;
+    // Two claimed, unstarted first attempts of worker `w`: a good one, and one stored
+    // before the rules (a budget of 5000, over today's cap) that the CHECK refuses to put
+    // back to pending with no attempt made.
+    let good = enqueue_scripted(&db.pool, "good", vec![Step::Succeed], 3).await;
+    let old = enqueue_scripted(&db.pool, "old", vec![Step::Succeed], 3).await;
+    sqlx::query(
+        "UPDATE herald.jobs SET state = 'running', attempt = 1, locked_by = 'w',
+                claimed_at = now(), heartbeat_at = now(),
+                max_attempts = CASE WHEN id = $2 THEN 5000 ELSE max_attempts END
+         WHERE id = ANY($1)",
+    )
+    .bind(vec![good, old])
+    .bind(old)
+    .execute(&db.pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let released = herald_worker::queue::claim::release(&db.pool, "w", &[old, good])
+        .await
+        .unwrap_or_else(|e| panic!("release: {e}"));
+    assert_eq!(released, 1);
+    assert_eq!(state(&db.pool, good).await, "pending");
+    // Left running under its lease: rescue returns it (and audits the attempt).
+    assert_eq!(state(&db.pool, old).await, "running");
     db.finish().await;
 }

@@ -193,6 +193,7 @@ fn rejected(e: EnqueueError) -> CliError {
             crate::sanitize::sanitize(&other.to_string())
         )),
     }
+}
 
 /// The payload text `--payload` names: the argument itself, the file after `@`, or
 /// stdin for `-`. Reading stops past 8 × `limit` bytes (room for pretty-printed JSON

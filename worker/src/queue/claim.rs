@@ -93,13 +93,41 @@ pub async fn next_due(
 
 /// Puts back jobs `worker_id` claimed but never started, without charging an attempt.
 /// Returns how many were released.
+///
+/// One statement for the batch. If the table refuses it (a CHECK violation: a row stored
+/// before the enqueue rules whose first attempt would go back to `pending` breaking
+/// them), each job is released alone, so that row stays `running` for rescue and never
+/// holds its neighbours back.
 pub async fn release(pool: &PgPool, worker_id: &str, ids: &[i64]) -> Result<u64, sqlx::Error> {
+    match release_ids(pool, worker_id, ids).await {
+        Err(e) if ids.len() > 1 && is_check_violation(&e) => {
+            let mut released = 0;
+            for id in ids {
+                // A row refused alone is left to rescue (its lease runs out).
+                if let Ok(n) = release_ids(pool, worker_id, std::slice::from_ref(id)).await {
+                    released += n;
+                }
+            }
+            Ok(released)
+        }
+        other => other,
+    }
+}
+
+async fn release_ids(pool: &PgPool, worker_id: &str, ids: &[i64]) -> Result<u64, sqlx::Error> {
     let done = sqlx::query(queries::RELEASE)
         .bind(ids)
         .bind(worker_id)
         .execute(pool)
         .await?;
     Ok(done.rows_affected())
+}
+
+/// SQLSTATE 23514: a row broke a CHECK constraint.
+fn is_check_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == "23514")
 }
 
 #[cfg(test)]
