@@ -5,8 +5,8 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `DATABASE_URL` | (required; `herald demo` starts a private PostgreSQL when unset) | PostgreSQL to use |
-//! | `HERALD_QUEUES` | `default=100` | queues to run and their concurrency, `name=n,name=n`; a name without `=n` gets 100 (see BENCHMARKS.md) |
-//! | `HERALD_WORKER_ID` | `<hostname>-<pid>-<random>` | this process's id in locks and audit rows |
+//! | `HERALD_QUEUES` | `default=100` | queues to run and their concurrency, `name=n,name=n`; a name without `=n` gets 100 (see BENCHMARKS.md); names follow the enqueue rules (1 to 64 bytes of `A-Z a-z 0-9 _ . : -`) |
+//! | `HERALD_WORKER_ID` | `<hostname>-<pid>-<random>` | this process's id in locks and audit rows; 1 to 128 bytes of `A-Z a-z 0-9 _ . : -` |
 //! | `HERALD_LEASE` | `30s` | a running job whose heartbeat is older than this is rescued |
 //! | `HERALD_HEARTBEAT_INTERVAL` | lease / 6 | how often running jobs' leases are renewed |
 //! | `HERALD_RESCUE_INTERVAL` | lease / 2 | how often expired leases are looked for |
@@ -209,7 +209,10 @@ impl WorkerConfig {
         };
         Ok(Self {
             database_url,
-            worker_id: get("HERALD_WORKER_ID").unwrap_or_else(default_worker_id),
+            worker_id: match get("HERALD_WORKER_ID") {
+                Some(id) => worker_id(&id)?,
+                None => default_worker_id(),
+            },
             queues: queues(get("HERALD_QUEUES").as_deref().unwrap_or("default"))?,
             lease,
             heartbeat_interval: duration(&get, "HERALD_HEARTBEAT_INTERVAL", lease / 6)?,
@@ -282,7 +285,10 @@ fn queues(spec: &str) -> Result<Vec<QueueConfig>, ConfigError> {
             ),
         };
         let name = name.trim();
-        if name.is_empty() || seen.insert(name.to_owned(), ()).is_some() {
+        if let Err(rule) = herald_jobs::rules::check_queue(name) {
+            return Err(invalid("HERALD_QUEUES", spec, &rule.to_string()));
+        }
+        if seen.insert(name.to_owned(), ()).is_some() {
             return Err(invalid(
                 "HERALD_QUEUES",
                 spec,
@@ -298,6 +304,24 @@ fn queues(spec: &str) -> Result<Vec<QueueConfig>, ConfigError> {
         return Err(invalid("HERALD_QUEUES", spec, "at least one queue"));
     }
     Ok(out)
+}
+
+/// A worker id as given: 1 to 128 bytes of `A-Z a-z 0-9 _ . : -` (a hostname fits), so
+/// it prints safely in logs, tables and audit rows.
+fn worker_id(id: &str) -> Result<String, ConfigError> {
+    let fits = (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b));
+    if fits {
+        Ok(id.to_owned())
+    } else {
+        Err(invalid(
+            "HERALD_WORKER_ID",
+            id,
+            "1 to 128 bytes of A-Z a-z 0-9 _ . : -",
+        ))
+    }
 }
 
 fn default_worker_id() -> String {
@@ -358,6 +382,10 @@ mod tests {
             ("HERALD_LEASE", "0s"),
             ("HERALD_QUEUES", "a=0"),
             ("HERALD_QUEUES", "a=1,a=2"),
+            ("HERALD_QUEUES", "bad name=1"),
+            ("HERALD_QUEUES", "\u{1b}[2J"),
+            ("HERALD_WORKER_ID", "w\nforged"),
+            ("HERALD_WORKER_ID", "w\u{1b}[2J"),
             ("HERALD_DB_POOL_SIZE", "-1"),
             ("HERALD_RETRY_JITTER", "2"),
             ("HERALD_MAX_PAYLOAD_BYTES", "256k"),

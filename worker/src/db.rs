@@ -16,11 +16,7 @@ pub async fn connect(
     size: u32,
     acquire_timeout: Duration,
 ) -> Result<PgPool, sqlx::Error> {
-    PgPoolOptions::new()
-        .max_connections(size)
-        .acquire_timeout(acquire_timeout)
-        .connect(url)
-        .await
+    connect_with(url.parse()?, size, acquire_timeout).await
 }
 
 /// Like [`connect`], with parsed connect options.
