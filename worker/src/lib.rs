@@ -2,7 +2,8 @@
 //!
 //! How and when Herald's jobs run, and how operators see them: the PostgreSQL queue
 //! (an apalis-core backend of Herald's own), classification and per-attempt audit,
-//! configuration, the demo and the `herald` CLI.
+//! configuration and telemetry. The runner library: the `herald` command (package
+//! `herald`) and embedding applications build on it.
 //!
 //! # Layout
 //! - `config.rs`: the only environment reader; every variable and default
@@ -21,14 +22,11 @@
 //! - `runtime.rs`: [`runtime::run`]
 //! - `telemetry/`: logs, OTLP traces, Prometheus metrics, the failure-rate alert
 //! - `private_pg/`: a private PostgreSQL for the demo and the tests
-//! - `demo/`, `cli/`: the `herald` command
 
 pub mod audit;
-pub mod cli;
 pub mod config;
 pub mod cron;
 pub mod db;
-pub mod demo;
 pub mod dispatch;
 pub mod email;
 pub mod fingerprint;

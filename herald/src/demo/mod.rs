@@ -31,9 +31,9 @@ use tokio::sync::oneshot;
 use tracing::Instrument;
 
 use crate::cli::CliError;
-use crate::config::WorkerConfig;
-use crate::private_pg::{PrivatePgError, PrivatePostgres, default_home};
 use crate::queries;
+use herald_worker::config::WorkerConfig;
+use herald_worker::private_pg::{PrivatePgError, PrivatePostgres, default_home};
 
 mod alert;
 pub mod emails;
@@ -93,7 +93,10 @@ impl From<DemoError> for CliError {
             DemoError::Database(db) => crate::cli::one_line(db),
             other => other.to_string(),
         };
-        CliError::Failed(format!("demo failed: {}", crate::sanitize::sanitize(&text)))
+        CliError::Failed(format!(
+            "demo failed: {}",
+            herald_worker::sanitize::sanitize(&text)
+        ))
     }
 }
 
@@ -108,8 +111,8 @@ async fn run_demo(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), D
         "Herald demo: notification jobs through a real queue, worker and audit trail\n"
     )?;
     let (database_url, private) = database(out).await?;
-    let pool = crate::db::connect(&database_url, 4, Duration::from_secs(10)).await?;
-    crate::db::migrate(&pool)
+    let pool = herald_worker::db::connect(&database_url, 4, Duration::from_secs(10)).await?;
+    herald_worker::db::migrate(&pool)
         .await
         .map_err(|e| DemoError::Other(format!("cannot apply migrations: {e}")))?;
 
@@ -129,9 +132,9 @@ async fn run_demo(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), D
     let mut cfg = worker_config(&database_url, sink.port())?;
     cfg.metrics_addr = args.metrics_addr;
     let window = cfg.failure_rate.window;
-    let registry =
-        crate::runtime::default_registry(&cfg).map_err(|e| DemoError::Other(e.to_string()))?;
-    let worker = tokio::spawn(crate::runtime::run_with_pool(
+    let registry = herald_worker::runtime::default_registry(&cfg)
+        .map_err(|e| DemoError::Other(e.to_string()))?;
+    let worker = tokio::spawn(herald_worker::runtime::run_with_pool(
         cfg,
         registry,
         pool.clone(),
@@ -188,7 +191,7 @@ async fn database(out: &mut impl Write) -> Result<(String, Option<PrivatePostgre
         writeln!(
             out,
             "  database: {} (from DATABASE_URL)",
-            crate::sanitize::redact(&url)
+            herald_worker::sanitize::redact(&url)
         )?;
         return Ok((url, None));
     }
@@ -199,7 +202,7 @@ async fn database(out: &mut impl Write) -> Result<(String, Option<PrivatePostgre
     })
     .await
     .map_err(|e| DemoError::Other(format!("private PostgreSQL set-up failed: {e}")))??;
-    let admin = crate::db::connect(&pg.url("postgres"), 1, Duration::from_secs(10)).await?;
+    let admin = herald_worker::db::connect(&pg.url("postgres"), 1, Duration::from_secs(10)).await?;
     sqlx::query(queries::DEMO_DROP_DATABASE)
         .execute(&admin)
         .await?;
@@ -334,7 +337,7 @@ fn print_next_steps(
     writeln!(
         out,
         "  export DATABASE_URL='{}'",
-        crate::sanitize::redact(url)
+        herald_worker::sanitize::redact(url)
     )?;
     writeln!(
         out,
