@@ -8,9 +8,9 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use herald::demo::smtp_sink::SmtpSink;
 use herald_jobs::enqueue::{NewJob, enqueue};
 use herald_jobs::notify::EmailJob;
+use herald_testkit::smtp_sink::SmtpSink;
 use herald_tests::db::TestDb;
 use herald_tests::wait::{settled, trail};
 use herald_tests::workers::InProcessWorker;

@@ -7,10 +7,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use herald::demo::receiver::{Receiver, SCENARIOS};
 use herald::demo::{DEMO_SIGNING_KEY, MIX};
 use herald_jobs::enqueue::{NewJob, enqueue};
 use herald_jobs::notify::WebhookJob;
+use herald_testkit::receiver::{Receiver, SCENARIOS};
 use herald_tests::db::TestDb;
 use herald_tests::metrics::free_addr;
 use herald_tests::wait::eventually;

@@ -21,7 +21,6 @@
 //! - `sentry/`: optional Sentry reporting of dead jobs and handler panics
 //! - `runtime.rs`: [`runtime::run`]
 //! - `telemetry/`: logs, OTLP traces, Prometheus metrics, the failure-rate alert
-//! - `private_pg/`: a private PostgreSQL for the demo and the tests
 
 pub mod audit;
 pub mod config;
@@ -31,7 +30,6 @@ pub mod dispatch;
 pub mod email;
 pub mod fingerprint;
 pub mod panic_guard;
-pub mod private_pg;
 pub(crate) mod queries;
 pub mod queue;
 pub mod registry;

@@ -4,8 +4,8 @@
 //!    `$HERALD_HOME/demo` (default `/var/tmp/herald/demo`) on 127.0.0.1:54329 and
 //!    recreates its `herald_demo` database, so the audit table holds this run only.
 //! 2. Starts a local webhook receiver whose endpoints succeed, fail transiently, rate
-//!    limit, and fail permanently (`receiver.rs`), and a local SMTP sink that accepts,
-//!    answers 451 once, or answers 550 by recipient (`smtp_sink.rs`).
+//!    limit, and fail permanently (`herald_testkit::receiver`), and a local SMTP sink that accepts,
+//!    answers 451 once, or answers 550 by recipient (`herald_testkit::smtp_sink`).
 //! 3. Enqueues `--jobs` `notify.webhook` jobs in one transaction, in a fixed mix, and
 //!    shows a payload rejected at enqueue; then `--emails` `notify.email` jobs
 //!    (`emails.rs`).
@@ -32,16 +32,14 @@ use tracing::Instrument;
 
 use crate::cli::CliError;
 use crate::queries;
+use herald_testkit::private_pg::{PrivatePgError, PrivatePostgres, default_home};
 use herald_worker::config::WorkerConfig;
-use herald_worker::private_pg::{PrivatePgError, PrivatePostgres, default_home};
 
 mod alert;
 pub mod emails;
-pub mod receiver;
-pub mod smtp_sink;
 pub mod summary;
 
-use receiver::{Receiver, SCENARIOS};
+use herald_testkit::receiver::{Receiver, SCENARIOS};
 
 /// The private instance's port.
 pub const DEMO_PORT: u16 = 54329;
@@ -118,7 +116,7 @@ async fn run_demo(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), D
 
     let receiver = Receiver::start(DEMO_SIGNING_KEY).await?;
     writeln!(out, "  webhook receiver: {}", receiver.base_url())?;
-    let sink = smtp_sink::SmtpSink::start().await?;
+    let sink = herald_testkit::smtp_sink::SmtpSink::start().await?;
     writeln!(out, "  SMTP sink: {}:{}", sink.host(), sink.port())?;
     let enqueue_span = tracing::info_span!(target: "herald::trace", "demo enqueue");
     let mut ids = enqueue_mix(&pool, &receiver, args.jobs as usize, out)
