@@ -23,7 +23,7 @@ use regex::Regex;
 use sha2::{Digest, Sha256};
 
 /// Hex digits in a fingerprint id.
-pub const FINGERPRINT_LEN: usize = 12;
+pub(crate) const FINGERPRINT_LEN: usize = 12;
 
 static URL: LazyLock<Regex> =
     LazyLock::new(|| compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s?#]+)[/?#][^\s]*"));

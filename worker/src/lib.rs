@@ -22,20 +22,32 @@
 //! - `runtime.rs`: [`runtime::run`]
 //! - `telemetry/`: logs, OTLP traces, Prometheus metrics, the failure-rate alert
 
+//!
+//! # Public surface
+//! `pub` is what an embedding application, the `herald` crate or the integration tests
+//! use; everything else is `pub(crate)`, and `unreachable_pub` (below) keeps it so:
+//! [`WorkerConfig`] and [`config`]'s readers, [`Registry`], [`runtime`] (`run`,
+//! `run_with_pool`, `default_registry`, `shutdown_signal`), [`db`] (connect, migrate,
+//! outage tracking), [`telemetry`] (`init`, `Telemetry`), [`sanitize`], [`fingerprint`],
+//! [`stored_time`]. [`audit::Finisher`], [`queue::claim::release`] and
+//! [`telemetry::metrics::NAMES`] are public only for the integration tests.
+
+#![warn(unreachable_pub)]
+
 pub mod audit;
 pub mod config;
-pub mod cron;
+pub(crate) mod cron;
 pub mod db;
-pub mod dispatch;
-pub mod email;
+pub(crate) mod dispatch;
+pub(crate) mod email;
 pub mod fingerprint;
-pub mod panic_guard;
+pub(crate) mod panic_guard;
 pub(crate) mod queries;
 pub mod queue;
 pub mod registry;
 pub mod runtime;
 pub mod sanitize;
-pub mod sentry;
+pub(crate) mod sentry;
 pub mod stored_time;
 pub(crate) mod supervise;
 pub mod telemetry;

@@ -28,22 +28,22 @@ use std::sync::LazyLock;
 use regex::{Captures, Regex};
 
 /// Longest message kept, in characters; longer text is cut and marked `…[truncated]`.
-pub const MAX_MESSAGE_CHARS: usize = 2_000;
+pub(crate) const MAX_MESSAGE_CHARS: usize = 2_000;
 
 /// Key names whose values are always redacted (matched case-insensitively, as a
 /// substring of the key, so `smtp_password` and `X-Api-Key` count).
-pub const SECRET_KEYS: &str = "password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|authorization|credential|cookie|session[_-]?id|signature";
+pub(crate) const SECRET_KEYS: &str = "password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|authorization|credential|cookie|session[_-]?id|signature";
 
 /// Short key names redacted only when they are the whole key (or its last `_`/`.`/`-`
 /// part): as substrings they would catch `bypass` or `passenger`.
-pub const SHORT_SECRET_KEYS: &str = "pw|pass|pin";
+pub(crate) const SHORT_SECRET_KEYS: &str = "pw|pass|pin";
 
 /// URL query parameters whose values are redacted (signed URLs, OAuth codes, API keys);
 /// only after `?` or `&`, so `error.code=` in a message is kept.
-pub const QUERY_SECRET_KEYS: &str = "sig|code|key|auth|state|otp";
+pub(crate) const QUERY_SECRET_KEYS: &str = "sig|code|key|auth|state|otp";
 
 /// The placeholder for a redacted value.
-pub const REDACTED: &str = "[REDACTED]";
+pub(crate) const REDACTED: &str = "[REDACTED]";
 
 static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
     compile(&format!(
@@ -141,7 +141,7 @@ fn replace<'a>(
 }
 
 /// Whether the digits in `run` (ignoring spaces and dashes) pass the Luhn check.
-pub fn luhn_valid(run: &str) -> bool {
+pub(crate) fn luhn_valid(run: &str) -> bool {
     let digits: Vec<u32> = run.chars().filter_map(|c| c.to_digit(10)).collect();
     if !(13..=19).contains(&digits.len()) {
         return false;

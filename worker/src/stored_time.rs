@@ -26,7 +26,7 @@ pub struct StoredTime(i64);
 /// Why a [`StoredTime`] has no `DateTime<Utc>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum OutOfRange {
+pub(crate) enum OutOfRange {
     /// The stored value is `'infinity'`.
     #[error("infinity (out of range)")]
     Infinity,
@@ -44,7 +44,7 @@ fn pg_epoch() -> DateTime<Utc> {
 
 impl StoredTime {
     /// The time, or why it cannot be represented.
-    pub fn get(self) -> Result<DateTime<Utc>, OutOfRange> {
+    pub(crate) fn get(self) -> Result<DateTime<Utc>, OutOfRange> {
         match self.0 {
             PG_INFINITY => Err(OutOfRange::Infinity),
             PG_NEG_INFINITY => Err(OutOfRange::NegInfinity),

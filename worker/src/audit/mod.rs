@@ -6,10 +6,11 @@
 //! - `finisher.rs`: group commit of finished attempts, each ack resolved after its commit
 
 pub mod finisher;
-pub mod outcome;
-pub mod report;
+pub(crate) mod outcome;
+pub(crate) mod report;
 
-pub use finisher::{AttemptKey, FinishError, FinishRow, Finisher};
-pub use outcome::{
-    AttemptOutcome, AttemptResult, DeadReason, Failure, JobState, PanicReport, Transition, decide,
+pub(crate) use finisher::{AttemptKey, FinishError};
+pub use finisher::{FinishRow, Finisher};
+pub(crate) use outcome::{
+    AttemptOutcome, AttemptResult, Failure, JobState, PanicReport, Transition, decide,
 };

@@ -6,13 +6,13 @@
 //! - `holdings.rs`: [`Holdings`], the jobs this process holds (claimed, not yet recorded)
 //! - `lease.rs`: heartbeats and rescue of jobs whose worker died
 
-pub mod backend;
+pub(crate) mod backend;
 pub mod claim;
-pub mod holdings;
-pub mod lease;
-pub mod wakeup;
+pub(crate) mod holdings;
+pub(crate) mod lease;
+pub(crate) mod wakeup;
 
-pub use backend::{PgQueue, QueueSettings};
-pub use claim::ClaimedJob;
-pub use holdings::Holdings;
-pub use wakeup::Wakeups;
+pub(crate) use backend::{PgQueue, QueueSettings};
+pub(crate) use claim::ClaimedJob;
+pub(crate) use holdings::Holdings;
+pub(crate) use wakeup::Wakeups;

@@ -53,19 +53,19 @@
 //!
 //! Job ids and trace ids go on spans, never on metric labels.
 
-pub mod alert;
-pub mod failure_rate;
-pub mod logs;
+pub(crate) mod alert;
+pub(crate) mod failure_rate;
+pub(crate) mod logs;
 pub mod metrics;
-pub mod otel;
-pub mod scrape;
+pub(crate) mod otel;
+pub(crate) mod scrape;
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
-pub use otel::{OtelConfig, OtlpProtocol};
+pub(crate) use otel::{OtelConfig, OtlpProtocol};
 
 /// The installed telemetry; call [`Telemetry::shutdown`] before exiting so queued spans
 /// are exported.
@@ -75,11 +75,6 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
-    /// Whether spans are being exported.
-    pub fn exporting(&self) -> bool {
-        self.provider.is_some()
-    }
-
     /// Exports what is queued (bounded by the export timeout) and stops the exporter.
     pub async fn shutdown(self) {
         if let Some(provider) = self.provider {
@@ -115,16 +110,16 @@ pub fn init_logging(format: LogFormat, filter: &str) -> Result<(), String> {
 /// Where a finished, recorded attempt is counted: the metrics and the failure-rate
 /// alert of one worker.
 #[derive(Debug, Clone)]
-pub struct Observers {
+pub(crate) struct Observers {
     /// The worker's metrics.
-    pub metrics: std::sync::Arc<metrics::Metrics>,
+    pub(crate) metrics: std::sync::Arc<metrics::Metrics>,
     /// The worker's failure-rate alert.
-    pub alert: std::sync::Arc<alert::FailureRateAlert>,
+    pub(crate) alert: std::sync::Arc<alert::FailureRateAlert>,
 }
 
 impl Observers {
     /// Counts one attempt of `job_type` whose audit row has been written.
-    pub async fn attempt_recorded(
+    pub(crate) async fn attempt_recorded(
         &self,
         job_type: &str,
         t: &crate::audit::Transition,
