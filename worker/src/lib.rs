@@ -8,7 +8,8 @@
 //! # Layout
 //! - `config.rs`: the only environment reader; every variable and default
 //! - `db.rs`: pool, migrations, database-health tracking
-//! - `queries.rs`: every SQL statement by name (`queries/<area>/*.sql`)
+//! - `queries.rs`: the runner's SQL statements by name (`queries/<area>/*.sql`; the
+//!   operator commands' and the demo's are in the `herald` crate)
 //! - `queue/`: claim, the apalis backend, NOTIFY wake-ups, heartbeats and rescue
 //! - `audit/`: the outcome decision, the attempt log event, the group-commit finisher
 //! - `dispatch.rs`: the apalis service that runs one job
@@ -21,7 +22,6 @@
 //! - `sentry/`: optional Sentry reporting of dead jobs and handler panics
 //! - `runtime.rs`: [`runtime::run`]
 //! - `telemetry/`: logs, OTLP traces, Prometheus metrics, the failure-rate alert
-
 //!
 //! # Public surface
 //! `pub` is what an embedding application, the `herald` crate or the integration tests
