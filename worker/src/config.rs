@@ -16,11 +16,11 @@
 //! | `HERALD_DB_POOL_SIZE` | `10` | connections in the worker's pool |
 //! | `HERALD_DB_ACQUIRE_TIMEOUT` | `5s` | how long a query waits for a connection |
 //! | `HERALD_DB_OUTAGE_CRITICAL_AFTER` | `30s` | a database outage this long raises the CRITICAL event |
-//! | `HERALD_WEBHOOK_SIGNING_KEYS`, `HERALD_WEBHOOK_UNSIGNED` | (none: a worker running `notify.webhook` refuses to start) | Standard Webhooks signing keys `whsec_<base64>`, comma-separated, see [`webhook`] |
+//! | `HERALD_WEBHOOK_SIGNING_KEYS`, `HERALD_WEBHOOK_UNSIGNED` | (none: a worker running `notify.webhook` refuses to start) | Standard Webhooks signing keys `whsec_<base64>`, comma-separated, see `webhook` |
 //! | `HERALD_WEBHOOK_TIMEOUT` | `10s` | per-request timeout of `notify.webhook` |
 //! | `HERALD_MAX_PAYLOAD_BYTES` | `262144` (256 KiB) | largest payload (its JSON text) `herald enqueue` accepts; `herald.enqueue()` in SQL reads the database setting `herald.max_payload_bytes` instead |
-//! | `HERALD_CRON_FILE` | (none: no recurring jobs) | a TOML file of cron schedules, see [`crate::cron`] |
-//! | `SENTRY_DSN`, `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`, `HERALD_SENTRY_REPORT_RETRY` | (none: Sentry off) | error tracking, see [`crate::sentry::config`] |
+//! | `HERALD_CRON_FILE` | (none: no recurring jobs) | a TOML file of cron schedules, see `crate::cron` |
+//! | `SENTRY_DSN`, `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`, `HERALD_SENTRY_REPORT_RETRY` | (none: Sentry off) | error tracking, see `crate::sentry::config` |
 //! | `HERALD_LOG_FORMAT` | `text` | `text` or `json` |
 //! | `HERALD_LOG` (or `RUST_LOG`) | `info` | `tracing` filter, e.g. `info,herald::audit=debug` |
 //! | `USER` (or `LOGNAME`) | `unknown` | the operator recorded by `herald replay/cancel/purge` when `--actor` is not given |
@@ -35,7 +35,7 @@
 //! | `OTEL_RESOURCE_ATTRIBUTES` | (none) | extra resource attributes, `key=value,key=value` |
 //! | `OTEL_BSP_SCHEDULE_DELAY` | `5000` | milliseconds between span exports |
 //! | `OTEL_EXPORTER_OTLP_TIMEOUT` | `10000` | milliseconds one export may take |
-//! | `HERALD_SMTP_*`, `HERALD_EMAIL_*` | (e-mail off) | the `notify.email` channel: see [`email`] |
+//! | `HERALD_SMTP_*`, `HERALD_EMAIL_*` | (e-mail off) | the `notify.email` channel: see `email` |
 //!
 //! Durations are written `250ms`, `30s`, `5m`, `2h`, `7d`, or a bare number of seconds.
 //! Each duration and number setting has a range (`parse.rs`: `DURATION_RANGES`,

@@ -3,13 +3,13 @@
 //!
 //! [`sanitize`] first [`redact`]s secrets, then [`escape_controls`] so that user text
 //! (payload fields, upstream responses, error messages) cannot forge a log line or an
-//! audit field, then caps the length at [`MAX_MESSAGE_CHARS`].
+//! audit field, then caps the length at `MAX_MESSAGE_CHARS`.
 //!
 //! | what | becomes |
 //! |---|---|
-//! | `password=…`, `"token": "…"`, `api_key: …` (any of the [`SECRET_KEYS`], inside a key: `X-Amz-Signature=`, `access_token=`, `smtp_passwd:`) | `password=[REDACTED]` |
-//! | a key that is exactly one of the [`SHORT_SECRET_KEYS`] (`pw=`, `pass:`, `db_pass=`, `pin=`; not `bypass=` or `passes=`) | `pw=[REDACTED]` |
-//! | a URL query parameter named one of the [`QUERY_SECRET_KEYS`] (`?sig=…`, `&code=…`, `?key=…`) | `?sig=[REDACTED]` |
+//! | `password=…`, `"token": "…"`, `api_key: …` (any of the `SECRET_KEYS`, inside a key: `X-Amz-Signature=`, `access_token=`, `smtp_passwd:`) | `password=[REDACTED]` |
+//! | a key that is exactly one of the `SHORT_SECRET_KEYS` (`pw=`, `pass:`, `db_pass=`, `pin=`; not `bypass=` or `passes=`) | `pw=[REDACTED]` |
+//! | a URL query parameter named one of the `QUERY_SECRET_KEYS` (`?sig=…`, `&code=…`, `?key=…`) | `?sig=[REDACTED]` |
 //! | a well-known token shape, wherever it stands: AWS key ids `AKIA…`/`ASIA…` (20 chars), GitHub `ghp_…`/`gho_…`/`github_pat_…`, Slack `xox[baprs]-…`, Stripe `sk_live_…`/`rk_test_…`, Google `AIza…`, JWTs `eyJ….eyJ….…`, PEM private keys | `[REDACTED-TOKEN]` |
 //! | `Authorization: Bearer …` / `Basic …` | `Bearer [REDACTED]` |
 //! | `scheme://user:pass@host` | `scheme://[REDACTED]@host` |
@@ -192,7 +192,7 @@ fn truncate(mut text: String) -> String {
 static SECRET_KEY: LazyLock<Regex> = LazyLock::new(|| compile(&format!("(?i)(?:{SECRET_KEYS})")));
 
 /// A JSON value made safe to print, keeping it valid JSON: the value of every object
-/// key naming a secret (see [`SECRET_KEYS`]) becomes `"[REDACTED]"`, and every other
+/// key naming a secret (see `SECRET_KEYS`) becomes `"[REDACTED]"`, and every other
 /// string is [`sanitize`]d (URL credentials, card numbers, e-mail local parts …).
 pub fn sanitize_json(value: &serde_json::Value) -> serde_json::Value {
     use serde_json::Value;

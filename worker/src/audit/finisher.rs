@@ -1,15 +1,15 @@
 //! Group commit of finished attempts.
 //!
 //! Every finished attempt is sent to one [`Finisher`] task per process. When its writer
-//! (or one of its [`WRITES_IN_FLIGHT`] writers) is free it takes what has queued up (at most
-//! [`MAX_BATCH`]), writes all of it with ONE statement (`audit/finish_attempts.sql`: each
+//! (or one of its `WRITES_IN_FLIGHT` writers) is free it takes what has queued up (at most
+//! `MAX_BATCH`), writes all of it with ONE statement (`audit/finish_attempts.sql`: each
 //! job's update and its audit row together), and only then answers each sender. So an
 //! attempt is acknowledged only once it is durable, and while writes are in flight the
 //! next batch gathers: the busier the worker, the fewer round trips per attempt.
 //!
 //! While the database is unreachable the batch is retried with backoff (the attempts
 //! stay `running`, their leases are renewed by nothing, and rescue would find them if
-//! this process died). After [`Finisher::give_up`] (shutdown's deadline) a failed write
+//! this process died). After `Finisher::give_up` (shutdown's deadline) a failed write
 //! is reported to its senders instead of retried.
 
 use std::collections::HashSet;

@@ -85,7 +85,7 @@ impl Telemetry {
 
 /// Installs the global subscriber: the log layer (`format`, `filter`), when `otel`
 /// names an endpoint the OTLP trace layer, and when `SENTRY_DSN` is set the layer that
-/// sends CRITICAL events to Sentry ([`crate::sentry::alerts`]). Must run inside a Tokio runtime. Fails if
+/// sends CRITICAL events to Sentry (`crate::sentry::alerts`). Must run inside a Tokio runtime. Fails if
 /// `filter` is invalid, the exporter cannot be built, or a subscriber is installed.
 pub fn init(format: LogFormat, filter: &str, otel: &OtelConfig) -> Result<Telemetry, String> {
     let logs = logs::layer(format, filter)?;
