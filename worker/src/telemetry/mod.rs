@@ -13,7 +13,8 @@
 //! | target | what |
 //! |---|---|
 //! | `herald_worker::…` (module paths) | diagnostics: lifecycle, outages, rescue, exporter trouble |
-//! | `herald::cli::…`, `herald::demo::…` (module paths) | the `herald` command's own: operator actions, the demo's receivers |
+//! | `herald::cli::…`, `herald::demo::…` (module paths) | the `herald` command's own: operator actions |
+//! | `herald_testkit::…` (module paths) | the demo's fixtures: the private PostgreSQL, the webhook receiver |
 //! | `herald::audit` | one event per finished attempt (see `audit/report.rs`) |
 //! | `herald::alert` | alert events: CRITICAL (`severity = "CRITICAL"`) when the failure rate trips or the database is gone too long; INFO when the failure rate resolves |
 //! | `herald::trace` | spans and span events for OpenTelemetry only; never logged |
