@@ -10,9 +10,18 @@
 //! - [`enqueue`](crate::enqueue): the typed enqueue client, also usable inside the
 //!   caller's own transaction;
 //! - [`rules`]: the enqueue rules every producer path applies (Rust, CLI, cron, SQL);
-//! - [`notify`]: the notification jobs Herald ships (`notify.webhook`).
+//! - `notify`: the notification jobs Herald ships (`notify.webhook`, `notify.email`),
+//!   behind the default-on cargo feature `notify`.
 //!
 //! This crate reads no environment variables and starts no runtime.
+//!
+//! # Features
+//! - `notify` (default): the built-in handlers and the SMTP/HTTP stacks they need
+//!   (lettre, minijinja, reqwest). A producer that only enqueues its own job types
+//!   depends on `herald-jobs` with `default-features = false` and builds none of them.
+//!   The payload types [`WebhookJob`](notify::WebhookJob) and
+//!   [`EmailJob`](notify::EmailJob) validate with those stacks' own parsers (URL,
+//!   mailbox), so a producer that enqueues them keeps the feature on.
 //!
 //! # Layout
 //! - `job.rs`: the [`Job`] trait and [`AttemptInfo`]
@@ -21,12 +30,13 @@
 //! - `enqueue.rs`: [`NewJob`], [`enqueue()`], [`enqueue_in()`]
 //! - `batch.rs`: [`enqueue_many()`], [`enqueue_many_in()`] (one statement per batch)
 //! - `rules.rs`: [`rules`], what a producer may enqueue (the contract table; SQL mirrors it)
-//! - `notify/`: one file per notification job
+//! - `notify/`: one file per notification job (feature `notify`)
 
 pub mod batch;
 pub mod enqueue;
 pub mod error;
 pub mod job;
+#[cfg(feature = "notify")]
 pub mod notify;
 pub mod retry;
 pub mod rules;

@@ -1,4 +1,4 @@
-//! `notify.email` against a real SMTP server (the sink from `herald_worker::demo`),
+//! `notify.email` against a real SMTP server (the sink from `herald::demo`),
 //! scripted by recipient: 250 succeeds once, 451 is retried with backoff and then
 //! succeeds, 550 is dead after one attempt; audit rows and log levels match; the
 //! message carries the job-derived `Message-ID` and the rendered template; a rate limit
@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 
 use herald_jobs::enqueue::{NewJob, enqueue};
 use herald_jobs::notify::EmailJob;
+use herald_testkit::smtp_sink::SmtpSink;
 use herald_tests::db::TestDb;
 use herald_tests::wait::{settled, trail};
 use herald_tests::workers::InProcessWorker;
 use herald_worker::WorkerConfig;
-use herald_worker::demo::smtp_sink::SmtpSink;
 use herald_worker::runtime::default_registry;
 use serde_json::{Value, json};
 use tracing_subscriber::fmt::MakeWriter;

@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
+use herald_testkit::private_pg::{PrivatePostgres, default_home};
 use herald_tests::db::TestDb;
 use herald_tests::jobs::Step;
 use herald_tests::wait::{eventually, settled};
 use herald_tests::workers::test_env;
-use herald_worker::private_pg::{PrivatePostgres, default_home};
 use nix::sys::signal::Signal;
 
 use crate::enqueue_scripted;

@@ -7,13 +7,13 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use herald::demo::{DEMO_SIGNING_KEY, MIX};
 use herald_jobs::enqueue::{NewJob, enqueue};
 use herald_jobs::notify::WebhookJob;
+use herald_testkit::receiver::{Receiver, SCENARIOS};
 use herald_tests::db::TestDb;
 use herald_tests::metrics::free_addr;
 use herald_tests::wait::eventually;
-use herald_worker::demo::receiver::{Receiver, SCENARIOS};
-use herald_worker::demo::{DEMO_SIGNING_KEY, MIX};
 use serde_json::Value;
 use sqlx::PgPool;
 

@@ -8,7 +8,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use herald_worker::private_pg::{PrivatePostgres, default_home};
+use herald_testkit::private_pg::{PrivatePostgres, default_home};
 use sqlx::PgPool;
 
 /// Port of the private test instance.

@@ -16,11 +16,11 @@
 //! | `HERALD_DB_POOL_SIZE` | `10` | connections in the worker's pool |
 //! | `HERALD_DB_ACQUIRE_TIMEOUT` | `5s` | how long a query waits for a connection |
 //! | `HERALD_DB_OUTAGE_CRITICAL_AFTER` | `30s` | a database outage this long raises the CRITICAL event |
-//! | `HERALD_WEBHOOK_SIGNING_KEYS`, `HERALD_WEBHOOK_UNSIGNED` | (none: a worker running `notify.webhook` refuses to start) | Standard Webhooks signing keys `whsec_<base64>`, comma-separated, see [`webhook`] |
+//! | `HERALD_WEBHOOK_SIGNING_KEYS`, `HERALD_WEBHOOK_UNSIGNED` | (none: a worker running `notify.webhook` refuses to start) | Standard Webhooks signing keys `whsec_<base64>`, comma-separated, see `webhook` |
 //! | `HERALD_WEBHOOK_TIMEOUT` | `10s` | per-request timeout of `notify.webhook` |
 //! | `HERALD_MAX_PAYLOAD_BYTES` | `262144` (256 KiB) | largest payload (its JSON text) `herald enqueue` accepts; `herald.enqueue()` in SQL reads the database setting `herald.max_payload_bytes` instead |
-//! | `HERALD_CRON_FILE` | (none: no recurring jobs) | a TOML file of cron schedules, see [`crate::cron`] |
-//! | `SENTRY_DSN`, `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`, `HERALD_SENTRY_REPORT_RETRY` | (none: Sentry off) | error tracking, see [`crate::sentry::config`] |
+//! | `HERALD_CRON_FILE` | (none: no recurring jobs) | a TOML file of cron schedules, see `crate::cron` |
+//! | `SENTRY_DSN`, `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`, `HERALD_SENTRY_REPORT_RETRY` | (none: Sentry off) | error tracking, see `crate::sentry::config` |
 //! | `HERALD_LOG_FORMAT` | `text` | `text` or `json` |
 //! | `HERALD_LOG` (or `RUST_LOG`) | `info` | `tracing` filter, e.g. `info,herald::audit=debug` |
 //! | `USER` (or `LOGNAME`) | `unknown` | the operator recorded by `herald replay/cancel/purge` when `--actor` is not given |
@@ -35,7 +35,7 @@
 //! | `OTEL_RESOURCE_ATTRIBUTES` | (none) | extra resource attributes, `key=value,key=value` |
 //! | `OTEL_BSP_SCHEDULE_DELAY` | `5000` | milliseconds between span exports |
 //! | `OTEL_EXPORTER_OTLP_TIMEOUT` | `10000` | milliseconds one export may take |
-//! | `HERALD_SMTP_*`, `HERALD_EMAIL_*` | (e-mail off) | the `notify.email` channel: see [`email`] |
+//! | `HERALD_SMTP_*`, `HERALD_EMAIL_*` | (e-mail off) | the `notify.email` channel: see `email` |
 //!
 //! Durations are written `250ms`, `30s`, `5m`, `2h`, `7d`, or a bare number of seconds.
 //! Each duration and number setting has a range (`parse.rs`: `DURATION_RANGES`,
@@ -52,19 +52,16 @@ use herald_jobs::RetryPolicy;
 
 use crate::telemetry::failure_rate::FailureRateConfig;
 
-pub mod email;
+pub(crate) mod email;
 mod parse;
 mod telemetry;
-pub mod webhook;
+pub(crate) mod webhook;
 
-pub use parse::{
-    DurationError, MAX_DURATION, format_duration, parse_addr, parse_duration, parse_duration_within,
-};
+pub use parse::{DurationError, MAX_DURATION, format_duration, parse_addr, parse_duration_within};
 use parse::{duration, invalid, number};
 use telemetry::failure_rate;
-pub use telemetry::{
-    log_filter_from_env, log_format_from_env, otel_from_env, otel_from_lookup, sentry_dsn_set,
-};
+pub(crate) use telemetry::sentry_dsn_set;
+pub use telemetry::{log_filter_from_env, log_format_from_env, otel_from_env};
 
 /// Concurrency of a queue named in `HERALD_QUEUES` without `=n`, and of the default
 /// queue when `HERALD_QUEUES` is unset. 100, as River's default: one process is
@@ -94,11 +91,11 @@ pub enum ConfigError {
 
 /// One queue this worker runs, with its concurrency limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueConfig {
+pub(crate) struct QueueConfig {
     /// The queue's name.
-    pub name: String,
+    pub(crate) name: String,
     /// At most this many of its attempts run at once in this process.
-    pub concurrency: usize,
+    pub(crate) concurrency: usize,
 }
 
 /// Log output settings.
@@ -117,43 +114,43 @@ pub struct WorkerConfig {
     /// The PostgreSQL URL (may hold a password: never log it whole).
     pub database_url: String,
     /// This process's id.
-    pub worker_id: String,
+    pub(crate) worker_id: String,
     /// Queues and their concurrency.
-    pub queues: Vec<QueueConfig>,
+    pub(crate) queues: Vec<QueueConfig>,
     /// Lease length; see the module table.
-    pub lease: Duration,
+    pub(crate) lease: Duration,
     /// Heartbeat interval.
-    pub heartbeat_interval: Duration,
+    pub(crate) heartbeat_interval: Duration,
     /// Rescue interval.
-    pub rescue_interval: Duration,
+    pub(crate) rescue_interval: Duration,
     /// Safety poll interval.
-    pub poll_interval: Duration,
+    pub(crate) poll_interval: Duration,
     /// Shutdown grace period.
-    pub shutdown_grace: Duration,
+    pub(crate) shutdown_grace: Duration,
     /// Durable retry schedule.
-    pub retry: RetryPolicy,
+    pub(crate) retry: RetryPolicy,
     /// Pool size.
     pub pool_size: u32,
     /// Pool acquire timeout.
     pub acquire_timeout: Duration,
     /// Outage length that raises the CRITICAL event.
-    pub outage_critical_after: Duration,
+    pub(crate) outage_critical_after: Duration,
     /// `notify.webhook` signing keys, or unsigned delivery chosen explicitly.
-    pub webhook_signing: webhook::WebhookSigning,
+    pub(crate) webhook_signing: webhook::WebhookSigning,
     /// `notify.webhook` request timeout.
-    pub webhook_timeout: Duration,
+    pub(crate) webhook_timeout: Duration,
     /// Largest payload (JSON text, bytes) accepted at enqueue.
     pub max_payload_bytes: usize,
     /// Recurring jobs from `HERALD_CRON_FILE` (empty when unset).
-    pub cron: Vec<crate::cron::CronSchedule>,
+    pub(crate) cron: Vec<crate::cron::CronSchedule>,
     /// Where to serve `/metrics`, if anywhere.
     pub metrics_addr: Option<SocketAddr>,
     /// The failure-rate alert's settings.
     pub failure_rate: FailureRateConfig,
     /// The `notify.email` channel; `None` when `HERALD_SMTP_HOST` is unset.
-    pub email: Option<email::EmailConfig>,
+    pub(crate) email: Option<email::EmailConfig>,
     /// Sentry reporting (`None`, the default, when `SENTRY_DSN` is unset).
-    pub sentry: Option<crate::sentry::SentryConfig>,
+    pub(crate) sentry: Option<crate::sentry::SentryConfig>,
     /// Benchmark only: finish attempts WITHOUT their audit rows, so the benchmark can put
     /// a number on the audit's cost. No environment variable sets it; always `false`
     /// outside `cargo bench -p herald-tests --bench throughput`.
@@ -254,7 +251,7 @@ impl WorkerConfig {
     }
 
     /// The queue names, in configuration order.
-    pub fn queue_names(&self) -> Vec<String> {
+    pub(crate) fn queue_names(&self) -> Vec<String> {
         self.queues.iter().map(|q| q.name.clone()).collect()
     }
 }
@@ -337,6 +334,8 @@ fn default_worker_id() -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::parse::parse_duration;
+    use super::telemetry::otel_from_lookup;
     use super::*;
     use crate::telemetry::OtlpProtocol;
     use std::collections::HashMap;

@@ -65,7 +65,7 @@ impl DbHealth {
     }
 
     /// Also counts pool timeouts and CRITICAL events in `metrics`.
-    pub fn with_metrics(
+    pub(crate) fn with_metrics(
         mut self,
         metrics: std::sync::Arc<crate::telemetry::metrics::Metrics>,
     ) -> Self {
@@ -74,7 +74,7 @@ impl DbHealth {
     }
 
     /// Records a failed database operation `what`.
-    pub fn failed(&self, what: &'static str, err: &sqlx::Error) {
+    pub(crate) fn failed(&self, what: &'static str, err: &sqlx::Error) {
         if let (sqlx::Error::PoolTimedOut, Some(m)) = (err, &self.metrics) {
             m.pool_timed_out();
         }
@@ -111,7 +111,7 @@ impl DbHealth {
     }
 
     /// Records a successful database operation.
-    pub fn ok(&self) {
+    pub(crate) fn ok(&self) {
         let Ok(mut outage) = self.outage.lock() else {
             return;
         };
@@ -121,11 +121,6 @@ impl DbHealth {
                 "database reachable again; work resumes"
             );
         }
-    }
-
-    /// Whether an outage is in progress.
-    pub fn is_down(&self) -> bool {
-        self.outage.lock().map(|o| o.is_some()).unwrap_or(false)
     }
 }
 
@@ -146,7 +141,7 @@ pub fn server_unavailable(err: &sqlx::Error) -> bool {
 }
 
 /// The backoff used while the database is unreachable: 100 ms doubling to 5 s, forever.
-pub fn outage_backoff() -> impl Iterator<Item = Duration> {
+pub(crate) fn outage_backoff() -> impl Iterator<Item = Duration> {
     use backon::BackoffBuilder;
     backon::ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(100))

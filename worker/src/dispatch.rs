@@ -32,33 +32,33 @@ use crate::telemetry::Observers;
 use crate::telemetry::otel::{parent_context, trace_id_of};
 
 /// What every attempt of this process shares.
-pub struct DispatchShared {
+pub(crate) struct DispatchShared {
     /// Registered job types.
-    pub registry: Registry,
+    pub(crate) registry: Registry,
     /// This process's worker id.
-    pub worker_id: String,
+    pub(crate) worker_id: String,
     /// Durable retry schedule.
-    pub retry: RetryPolicy,
+    pub(crate) retry: RetryPolicy,
     /// Where finished attempts go.
-    pub finisher: Finisher,
+    pub(crate) finisher: Finisher,
     /// Turns `true` when shutdown's grace period is over: running attempts stop.
-    pub hard_stop: watch::Receiver<bool>,
+    pub(crate) hard_stop: watch::Receiver<bool>,
     /// Metrics and the failure-rate alert.
-    pub observers: Observers,
+    pub(crate) observers: Observers,
     /// The jobs this process holds: an attempt lets go of its job once it has ended.
-    pub holdings: Holdings,
+    pub(crate) holdings: Holdings,
 }
 
 /// The tower service apalis calls for each task of one queue.
 #[derive(Clone)]
-pub struct Dispatcher {
+pub(crate) struct Dispatcher {
     shared: Arc<DispatchShared>,
     in_flight: Arc<AtomicUsize>,
 }
 
 impl Dispatcher {
     /// A dispatcher counting its running attempts in `in_flight`.
-    pub fn new(shared: Arc<DispatchShared>, in_flight: Arc<AtomicUsize>) -> Self {
+    pub(crate) fn new(shared: Arc<DispatchShared>, in_flight: Arc<AtomicUsize>) -> Self {
         Self { shared, in_flight }
     }
 }

@@ -10,7 +10,7 @@ use crate::runtime::RunError;
 
 /// Builds the context `notify.email` runs with; fails on a missing or invalid template
 /// folder, a bad sender or a TLS set-up error.
-pub fn context(cfg: &EmailConfig) -> Result<EmailContext, RunError> {
+pub(crate) fn context(cfg: &EmailConfig) -> Result<EmailContext, RunError> {
     let setup = |message: String| RunError::Setup {
         kind: "notify.email",
         message: crate::sanitize::sanitize(&message),

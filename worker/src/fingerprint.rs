@@ -2,7 +2,7 @@
 //! failures`, `herald replay --fingerprint` (and any later consumer, such as error
 //! tracking).
 //!
-//! A fingerprint is the first [`FINGERPRINT_LEN`] lowercase hex digits of
+//! A fingerprint is the first `FINGERPRINT_LEN` lowercase hex digits of
 //! `sha256(job_type + "\0" + error_code + "\0" + normalise(message))`. [`normalise`]
 //! removes what varies between occurrences of one cause:
 //!
@@ -23,7 +23,7 @@ use regex::Regex;
 use sha2::{Digest, Sha256};
 
 /// Hex digits in a fingerprint id.
-pub const FINGERPRINT_LEN: usize = 12;
+pub(crate) const FINGERPRINT_LEN: usize = 12;
 
 static URL: LazyLock<Regex> =
     LazyLock::new(|| compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s?#]+)[/?#][^\s]*"));
@@ -73,7 +73,7 @@ pub fn fingerprint(job_type: &str, error_code: &str, message: &str) -> String {
     id
 }
 
-/// Parses a fingerprint id given by a user: exactly [`FINGERPRINT_LEN`] hex digits
+/// Parses a fingerprint id given by a user: exactly `FINGERPRINT_LEN` hex digits
 /// (any case); returns it lowercased, or an error message.
 pub fn parse(text: &str) -> Result<String, String> {
     let text = text.trim();

@@ -2,12 +2,14 @@
 //!
 //! How and when Herald's jobs run, and how operators see them: the PostgreSQL queue
 //! (an apalis-core backend of Herald's own), classification and per-attempt audit,
-//! configuration, the demo and the `herald` CLI.
+//! configuration and telemetry. The runner library: the `herald` command (package
+//! `herald`) and embedding applications build on it.
 //!
 //! # Layout
 //! - `config.rs`: the only environment reader; every variable and default
 //! - `db.rs`: pool, migrations, database-health tracking
-//! - `queries.rs`: every SQL statement by name (`queries/<area>/*.sql`)
+//! - `queries.rs`: the runner's SQL statements by name (`queries/<area>/*.sql`; the
+//!   operator commands' and the demo's are in the `herald` crate)
 //! - `queue/`: claim, the apalis backend, NOTIFY wake-ups, heartbeats and rescue
 //! - `audit/`: the outcome decision, the attempt log event, the group-commit finisher
 //! - `dispatch.rs`: the apalis service that runs one job
@@ -20,26 +22,32 @@
 //! - `sentry/`: optional Sentry reporting of dead jobs and handler panics
 //! - `runtime.rs`: [`runtime::run`]
 //! - `telemetry/`: logs, OTLP traces, Prometheus metrics, the failure-rate alert
-//! - `private_pg/`: a private PostgreSQL for the demo and the tests
-//! - `demo/`, `cli/`: the `herald` command
+//!
+//! # Public surface
+//! `pub` is what an embedding application, the `herald` crate or the integration tests
+//! use; everything else is `pub(crate)`, and `unreachable_pub` (below) keeps it so:
+//! [`WorkerConfig`] and [`config`]'s readers, [`Registry`], [`runtime`] (`run`,
+//! `run_with_pool`, `default_registry`, `shutdown_signal`), [`db`] (connect, migrate,
+//! outage tracking), [`telemetry`] (`init`, `Telemetry`), [`sanitize`], [`fingerprint`],
+//! [`stored_time`]. [`audit::Finisher`], [`queue::claim::release`] and
+//! [`telemetry::metrics::NAMES`] are public only for the integration tests.
+
+#![warn(unreachable_pub)]
 
 pub mod audit;
-pub mod cli;
 pub mod config;
-pub mod cron;
+pub(crate) mod cron;
 pub mod db;
-pub mod demo;
-pub mod dispatch;
-pub mod email;
+pub(crate) mod dispatch;
+pub(crate) mod email;
 pub mod fingerprint;
-pub mod panic_guard;
-pub mod private_pg;
+pub(crate) mod panic_guard;
 pub(crate) mod queries;
 pub mod queue;
 pub mod registry;
 pub mod runtime;
 pub mod sanitize;
-pub mod sentry;
+pub(crate) mod sentry;
 pub mod stored_time;
 pub(crate) mod supervise;
 pub mod telemetry;

@@ -23,7 +23,7 @@ thread_local! {
 static HOOK: Once = Once::new();
 
 /// Installs the panic hook (once per process; later calls do nothing).
-pub fn install_hook() {
+pub(crate) fn install_hook() {
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
@@ -59,13 +59,13 @@ fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// A future that turns a panic of its inner future into `Err(PanicReport)`.
-pub struct CatchPanic<F> {
+pub(crate) struct CatchPanic<F> {
     inner: Pin<Box<F>>,
 }
 
 impl<F: Future> CatchPanic<F> {
     /// Guards `inner`.
-    pub fn new(inner: F) -> Self {
+    pub(crate) fn new(inner: F) -> Self {
         Self {
             inner: Box::pin(inner),
         }

@@ -101,7 +101,7 @@ impl Registry {
     }
 
     /// `(kind, default queue, max attempts)` of every registered type.
-    pub fn describe(&self) -> Vec<(&'static str, &'static str, u32)> {
+    pub(crate) fn describe(&self) -> Vec<(&'static str, &'static str, u32)> {
         self.handlers
             .iter()
             .map(|(kind, h)| (*kind, h.queue(), h.max_attempts()))

@@ -2,8 +2,8 @@
 //!
 //! `run` starts, per process: the finisher (group commit), the LISTEN task, heartbeats,
 //! rescue, one cron scheduler per configured schedule, and one apalis worker per
-//! configured queue (a [`PgQueue`] backend, a
-//! concurrency limit, the [`Dispatcher`]) under an apalis `Monitor` that restarts a queue
+//! configured queue (a `PgQueue` backend, a
+//! concurrency limit, the `Dispatcher`) under an apalis `Monitor` that restarts a queue
 //! worker that dies (see `supervise`). When `shutdown`
 //! resolves, no new job is claimed, in-flight attempts get `shutdown_grace` to finish,
 //! then the rest are interrupted and put back; claimed, unstarted jobs are released.

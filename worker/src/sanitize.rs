@@ -3,13 +3,13 @@
 //!
 //! [`sanitize`] first [`redact`]s secrets, then [`escape_controls`] so that user text
 //! (payload fields, upstream responses, error messages) cannot forge a log line or an
-//! audit field, then caps the length at [`MAX_MESSAGE_CHARS`].
+//! audit field, then caps the length at `MAX_MESSAGE_CHARS`.
 //!
 //! | what | becomes |
 //! |---|---|
-//! | `password=…`, `"token": "…"`, `api_key: …` (any of the [`SECRET_KEYS`], inside a key: `X-Amz-Signature=`, `access_token=`, `smtp_passwd:`) | `password=[REDACTED]` |
-//! | a key that is exactly one of the [`SHORT_SECRET_KEYS`] (`pw=`, `pass:`, `db_pass=`, `pin=`; not `bypass=` or `passes=`) | `pw=[REDACTED]` |
-//! | a URL query parameter named one of the [`QUERY_SECRET_KEYS`] (`?sig=…`, `&code=…`, `?key=…`) | `?sig=[REDACTED]` |
+//! | `password=…`, `"token": "…"`, `api_key: …` (any of the `SECRET_KEYS`, inside a key: `X-Amz-Signature=`, `access_token=`, `smtp_passwd:`) | `password=[REDACTED]` |
+//! | a key that is exactly one of the `SHORT_SECRET_KEYS` (`pw=`, `pass:`, `db_pass=`, `pin=`; not `bypass=` or `passes=`) | `pw=[REDACTED]` |
+//! | a URL query parameter named one of the `QUERY_SECRET_KEYS` (`?sig=…`, `&code=…`, `?key=…`) | `?sig=[REDACTED]` |
 //! | a well-known token shape, wherever it stands: AWS key ids `AKIA…`/`ASIA…` (20 chars), GitHub `ghp_…`/`gho_…`/`github_pat_…`, Slack `xox[baprs]-…`, Stripe `sk_live_…`/`rk_test_…`, Google `AIza…`, JWTs `eyJ….eyJ….…`, PEM private keys | `[REDACTED-TOKEN]` |
 //! | `Authorization: Bearer …` / `Basic …` | `Bearer [REDACTED]` |
 //! | `scheme://user:pass@host` | `scheme://[REDACTED]@host` |
@@ -28,22 +28,22 @@ use std::sync::LazyLock;
 use regex::{Captures, Regex};
 
 /// Longest message kept, in characters; longer text is cut and marked `…[truncated]`.
-pub const MAX_MESSAGE_CHARS: usize = 2_000;
+pub(crate) const MAX_MESSAGE_CHARS: usize = 2_000;
 
 /// Key names whose values are always redacted (matched case-insensitively, as a
 /// substring of the key, so `smtp_password` and `X-Api-Key` count).
-pub const SECRET_KEYS: &str = "password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|authorization|credential|cookie|session[_-]?id|signature";
+pub(crate) const SECRET_KEYS: &str = "password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|authorization|credential|cookie|session[_-]?id|signature";
 
 /// Short key names redacted only when they are the whole key (or its last `_`/`.`/`-`
 /// part): as substrings they would catch `bypass` or `passenger`.
-pub const SHORT_SECRET_KEYS: &str = "pw|pass|pin";
+pub(crate) const SHORT_SECRET_KEYS: &str = "pw|pass|pin";
 
 /// URL query parameters whose values are redacted (signed URLs, OAuth codes, API keys);
 /// only after `?` or `&`, so `error.code=` in a message is kept.
-pub const QUERY_SECRET_KEYS: &str = "sig|code|key|auth|state|otp";
+pub(crate) const QUERY_SECRET_KEYS: &str = "sig|code|key|auth|state|otp";
 
 /// The placeholder for a redacted value.
-pub const REDACTED: &str = "[REDACTED]";
+pub(crate) const REDACTED: &str = "[REDACTED]";
 
 static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
     compile(&format!(
@@ -141,7 +141,7 @@ fn replace<'a>(
 }
 
 /// Whether the digits in `run` (ignoring spaces and dashes) pass the Luhn check.
-pub fn luhn_valid(run: &str) -> bool {
+pub(crate) fn luhn_valid(run: &str) -> bool {
     let digits: Vec<u32> = run.chars().filter_map(|c| c.to_digit(10)).collect();
     if !(13..=19).contains(&digits.len()) {
         return false;
@@ -192,7 +192,7 @@ fn truncate(mut text: String) -> String {
 static SECRET_KEY: LazyLock<Regex> = LazyLock::new(|| compile(&format!("(?i)(?:{SECRET_KEYS})")));
 
 /// A JSON value made safe to print, keeping it valid JSON: the value of every object
-/// key naming a secret (see [`SECRET_KEYS`]) becomes `"[REDACTED]"`, and every other
+/// key naming a secret (see `SECRET_KEYS`) becomes `"[REDACTED]"`, and every other
 /// string is [`sanitize`]d (URL credentials, card numbers, e-mail local parts …).
 pub fn sanitize_json(value: &serde_json::Value) -> serde_json::Value {
     use serde_json::Value;

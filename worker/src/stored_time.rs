@@ -3,7 +3,7 @@
 //! PostgreSQL accepts `'infinity'`, `'-infinity'` and years up to 294276; chrono stops at
 //! year 262143, and sqlx's chrono decoding panics on an overflow. Every stored time Herald
 //! reads is a `StoredTime`: decoding never fails or panics for any value the column can
-//! hold, and [`StoredTime::get`] says whether the value converts. A row whose time does
+//! hold, and `StoredTime::get` says whether the value converts. A row whose time does
 //! not convert is that row's problem (shown as e.g. `infinity (out of range)`), never the
 //! reading loop's or command's.
 
@@ -26,7 +26,7 @@ pub struct StoredTime(i64);
 /// Why a [`StoredTime`] has no `DateTime<Utc>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum OutOfRange {
+pub(crate) enum OutOfRange {
     /// The stored value is `'infinity'`.
     #[error("infinity (out of range)")]
     Infinity,
@@ -44,7 +44,7 @@ fn pg_epoch() -> DateTime<Utc> {
 
 impl StoredTime {
     /// The time, or why it cannot be represented.
-    pub fn get(self) -> Result<DateTime<Utc>, OutOfRange> {
+    pub(crate) fn get(self) -> Result<DateTime<Utc>, OutOfRange> {
         match self.0 {
             PG_INFINITY => Err(OutOfRange::Infinity),
             PG_NEG_INFINITY => Err(OutOfRange::NegInfinity),
@@ -75,7 +75,7 @@ impl From<DateTime<Utc>> for StoredTime {
 }
 
 impl fmt::Display for StoredTime {
-    /// RFC 3339 when in range, else the [`OutOfRange`] text.
+    /// RFC 3339 when in range, else the `OutOfRange` text.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.get() {
             Ok(at) => write!(f, "{}", at.to_rfc3339()),
@@ -85,7 +85,7 @@ impl fmt::Display for StoredTime {
 }
 
 impl serde::Serialize for StoredTime {
-    /// As `DateTime<Utc>` when in range, else the [`OutOfRange`] text.
+    /// As `DateTime<Utc>` when in range, else the `OutOfRange` text.
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.get() {
             Ok(at) => at.serialize(s),

@@ -1,15 +1,15 @@
 //! Group commit of finished attempts.
 //!
 //! Every finished attempt is sent to one [`Finisher`] task per process. When its writer
-//! (or one of its [`WRITES_IN_FLIGHT`] writers) is free it takes what has queued up (at most
-//! [`MAX_BATCH`]), writes all of it with ONE statement (`audit/finish_attempts.sql`: each
+//! (or one of its `WRITES_IN_FLIGHT` writers) is free it takes what has queued up (at most
+//! `MAX_BATCH`), writes all of it with ONE statement (`audit/finish_attempts.sql`: each
 //! job's update and its audit row together), and only then answers each sender. So an
 //! attempt is acknowledged only once it is durable, and while writes are in flight the
 //! next batch gathers: the busier the worker, the fewer round trips per attempt.
 //!
 //! While the database is unreachable the batch is retried with backoff (the attempts
 //! stay `running`, their leases are renewed by nothing, and rescue would find them if
-//! this process died). After [`Finisher::give_up`] (shutdown's deadline) a failed write
+//! this process died). After `Finisher::give_up` (shutdown's deadline) a failed write
 //! is reported to its senders instead of retried.
 
 use std::collections::HashSet;
@@ -26,7 +26,7 @@ use crate::db::{DbHealth, outage_backoff};
 use crate::queries;
 
 /// Most attempts written by one statement.
-pub const MAX_BATCH: usize = 512;
+pub(crate) const MAX_BATCH: usize = 512;
 
 /// Batches written concurrently (each on its own connection). A finished attempt holds
 /// its concurrency slot until its batch commits. One write at a time makes the fewest,
@@ -34,7 +34,7 @@ pub const MAX_BATCH: usize = 512;
 /// every setting measured (BENCHMARKS.md, "found" 10); three had looked better in runs
 /// on a machine loaded by other builds, where the time waiting for the write in flight
 /// dominated.
-pub const WRITES_IN_FLIGHT: usize = 1;
+pub(crate) const WRITES_IN_FLIGHT: usize = 1;
 
 /// One finished attempt, ready to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,24 +69,24 @@ pub struct FinishRow {
 
 /// Which attempt a [`FinishRow`] finishes: everything but the decision.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AttemptKey {
+pub(crate) struct AttemptKey {
     /// The job.
-    pub job_id: i64,
+    pub(crate) job_id: i64,
     /// The attempt number.
-    pub attempt: i32,
+    pub(crate) attempt: i32,
     /// The worker that held the job.
-    pub worker_id: String,
+    pub(crate) worker_id: String,
     /// When the attempt started.
-    pub started_at: DateTime<Utc>,
+    pub(crate) started_at: DateTime<Utc>,
     /// When it finished.
-    pub finished_at: DateTime<Utc>,
+    pub(crate) finished_at: DateTime<Utc>,
     /// The trace the attempt ran in.
-    pub trace_id: Option<String>,
+    pub(crate) trace_id: Option<String>,
 }
 
 impl FinishRow {
     /// The row that records `transition` for attempt `key`.
-    pub fn new(key: AttemptKey, transition: &Transition) -> Self {
+    pub(crate) fn new(key: AttemptKey, transition: &Transition) -> Self {
         let failure = transition.failure.as_ref();
         Self {
             job_id: key.job_id,
@@ -143,7 +143,7 @@ impl Finisher {
     /// [`Finisher::spawn`], or, with `bench_skip_audit` (benchmark only, see
     /// `WorkerConfig::bench_skip_audit`), a finisher that writes no audit rows.
     #[doc(hidden)]
-    pub fn spawn_with(
+    pub(crate) fn spawn_with(
         pool: PgPool,
         health: Arc<DbHealth>,
         give_up: watch::Receiver<bool>,
@@ -295,7 +295,7 @@ async fn write_until_done(
 }
 
 /// Writes `rows` with one statement; returns the job ids that applied.
-pub async fn write_batch<'c>(
+pub(crate) async fn write_batch<'c>(
     executor: impl PgExecutor<'c>,
     rows: &[&FinishRow],
 ) -> Result<HashSet<i64>, sqlx::Error> {

@@ -26,14 +26,18 @@ use herald_jobs::{ErrorCode, FailureClass, JobError, RetryPolicy};
 use crate::sanitize::sanitize;
 
 /// The longest `Retry-After` honoured; longer requests are capped to this.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// A job's state, as stored in `herald.jobs.state`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobState {
+pub(crate) enum JobState {
     /// Waiting to run.
     Pending,
     /// Claimed by a worker.
+    #[expect(
+        dead_code,
+        reason = "a stored state the claim query sets; no decision yields it"
+    )]
     Running,
     /// Failed retryably, waiting for `run_at`.
     Retrying,
@@ -42,22 +46,16 @@ pub enum JobState {
     /// Terminal, or out of attempts.
     Dead,
     /// Cancelled by an operator.
+    #[expect(
+        dead_code,
+        reason = "a stored state operator commands set; no decision yields it"
+    )]
     Cancelled,
 }
 
 impl JobState {
-    /// Every state.
-    pub const ALL: [JobState; 6] = [
-        Self::Pending,
-        Self::Running,
-        Self::Retrying,
-        Self::Succeeded,
-        Self::Dead,
-        Self::Cancelled,
-    ];
-
     /// The stored name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Running => "running",
@@ -71,7 +69,7 @@ impl JobState {
 
 /// What happened to one attempt, as stored in `herald.attempts.outcome`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttemptOutcome {
+pub(crate) enum AttemptOutcome {
     /// The handler succeeded.
     Succeeded,
     /// It failed and the job will be retried.
@@ -86,7 +84,7 @@ pub enum AttemptOutcome {
 
 impl AttemptOutcome {
     /// The stored name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Succeeded => "succeeded",
             Self::Retrying => "retrying",
@@ -99,7 +97,7 @@ impl AttemptOutcome {
 
 /// Why a job is dead: the `dead.reason` log field and the ERROR line's wording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeadReason {
+pub(crate) enum DeadReason {
     /// A terminal error code: no attempt can succeed, so none was left to try.
     TerminalError,
     /// A retryable failure on the last attempt of the budget.
@@ -110,7 +108,7 @@ pub enum DeadReason {
 
 impl DeadReason {
     /// The stable name (`terminal_error`, `attempts_exhausted`, `worker_lost`).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::TerminalError => "terminal_error",
             Self::AttemptsExhausted => "attempts_exhausted",
@@ -121,18 +119,18 @@ impl DeadReason {
 
 /// A panic caught in a handler.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PanicReport {
+pub(crate) struct PanicReport {
     /// The panic message.
-    pub message: String,
+    pub(crate) message: String,
     /// `file:line` where it panicked, if known.
-    pub location: Option<String>,
+    pub(crate) location: Option<String>,
     /// The backtrace, when `RUST_BACKTRACE` enables capture.
-    pub backtrace: Option<String>,
+    pub(crate) backtrace: Option<String>,
 }
 
 /// How an attempt ended, before classification.
 #[derive(Debug)]
-pub enum AttemptResult {
+pub(crate) enum AttemptResult {
     /// The handler returned `Ok`.
     Succeeded,
     /// The handler returned an error (or timed out, or its payload did not decode).
@@ -147,39 +145,39 @@ pub enum AttemptResult {
 
 /// A classified failure, with text already sanitised for logs and audit rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
+pub(crate) struct Failure {
     /// The stable code.
-    pub code: ErrorCode,
+    pub(crate) code: ErrorCode,
     /// Retryable or terminal.
-    pub class: FailureClass,
+    pub(crate) class: FailureClass,
     /// The one-line message (sanitised).
-    pub message: String,
+    pub(crate) message: String,
     /// The full cause chain for the log (sanitised).
-    pub chain: String,
+    pub(crate) chain: String,
     /// A panic's backtrace, for the log only.
-    pub backtrace: Option<String>,
+    pub(crate) backtrace: Option<String>,
     /// Whether the handler panicked (rather than returning an error).
-    pub panicked: bool,
+    pub(crate) panicked: bool,
 }
 
 /// The decision for one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transition {
+pub(crate) struct Transition {
     /// The attempt's audit outcome.
-    pub outcome: AttemptOutcome,
+    pub(crate) outcome: AttemptOutcome,
     /// The job's next state.
-    pub job_state: JobState,
+    pub(crate) job_state: JobState,
     /// When it runs next, for `retrying` and `pending`.
-    pub next_run_at: Option<DateTime<Utc>>,
+    pub(crate) next_run_at: Option<DateTime<Utc>>,
     /// The failure, if the attempt failed.
-    pub failure: Option<Failure>,
+    pub(crate) failure: Option<Failure>,
     /// Why the job is dead, when it is.
-    pub dead_reason: Option<DeadReason>,
+    pub(crate) dead_reason: Option<DeadReason>,
 }
 
 /// Maps attempt `attempt` of `max_attempts` that ended with `result` at `now` to the
 /// job's next state; `random` in `[0, 1)` feeds the backoff jitter.
-pub fn decide(
+pub(crate) fn decide(
     attempt: u32,
     max_attempts: u32,
     result: AttemptResult,

@@ -20,21 +20,21 @@ use super::outcome::{AttemptOutcome, DeadReason, Transition};
 
 /// Which job an attempt belonged to, for the log.
 #[derive(Debug, Clone, Copy)]
-pub struct AttemptRef<'a> {
+pub(crate) struct AttemptRef<'a> {
     /// Job id.
-    pub job_id: i64,
+    pub(crate) job_id: i64,
     /// Job type.
-    pub job_type: &'a str,
+    pub(crate) job_type: &'a str,
     /// Queue.
-    pub queue: &'a str,
+    pub(crate) queue: &'a str,
     /// Attempt number.
-    pub attempt: u32,
+    pub(crate) attempt: u32,
     /// Attempt budget.
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
     /// How long the attempt ran.
-    pub duration_ms: u64,
+    pub(crate) duration_ms: u64,
     /// The trace the attempt belongs to (32 hex digits), if the job carries one.
-    pub trace_id: Option<&'a str>,
+    pub(crate) trace_id: Option<&'a str>,
 }
 
 macro_rules! attempt_event {
@@ -63,7 +63,7 @@ macro_rules! attempt_event {
 }
 
 /// Emits the attempt's one event (and reports it to Sentry when that is on).
-pub fn log_attempt(job: AttemptRef<'_>, t: &Transition) {
+pub(crate) fn log_attempt(job: AttemptRef<'_>, t: &Transition) {
     crate::sentry::report_attempt(&job, t);
     match (t.outcome, t.job_state) {
         (AttemptOutcome::Succeeded, _) => attempt_event!(debug, job, t, "attempt succeeded"),

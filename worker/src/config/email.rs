@@ -21,32 +21,32 @@ use super::ConfigError;
 use super::parse::{duration, invalid};
 
 /// The shipped template folder, relative to the working directory.
-pub const DEFAULT_TEMPLATES: &str = "templates/email";
+pub(crate) const DEFAULT_TEMPLATES: &str = "templates/email";
 
 /// Settings of the `notify.email` channel; `None` in [`super::WorkerConfig`] when
 /// `HERALD_SMTP_HOST` is unset.
 #[derive(Clone)]
-pub struct EmailConfig {
+pub(crate) struct EmailConfig {
     /// The relay's host.
-    pub host: String,
+    pub(crate) host: String,
     /// The relay's port.
-    pub port: u16,
+    pub(crate) port: u16,
     /// Transport security.
-    pub tls: SmtpTls,
+    pub(crate) tls: SmtpTls,
     /// SMTP AUTH user name.
-    pub username: Option<String>,
+    pub(crate) username: Option<String>,
     /// SMTP AUTH password (never logged).
-    pub password: Option<String>,
+    pub(crate) password: Option<String>,
     /// How long one send may take.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// The `From` mailbox.
-    pub from: String,
+    pub(crate) from: String,
     /// The Message-ID domain.
-    pub message_id_domain: String,
+    pub(crate) message_id_domain: String,
     /// The template folder.
-    pub templates: PathBuf,
+    pub(crate) templates: PathBuf,
     /// Messages per second per process; `None` for no limit.
-    pub rate_limit: Option<f64>,
+    pub(crate) rate_limit: Option<f64>,
 }
 
 impl std::fmt::Debug for EmailConfig {
@@ -65,7 +65,9 @@ impl std::fmt::Debug for EmailConfig {
 
 impl EmailConfig {
     /// Reads the channel's variables through `get`; `Ok(None)` without a relay host.
-    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
+    pub(crate) fn from_lookup(
+        get: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, ConfigError> {
         let Some(host) = get("HERALD_SMTP_HOST") else {
             return Ok(None);
         };

@@ -21,7 +21,8 @@ pub const MAX_DURATION: Duration = Duration::from_secs(36_500 * 86_400);
 
 /// Parses `250ms`, `30s`, `5m`, `2h`, `7d` or a bare number of seconds, up to
 /// [`MAX_DURATION`]; `None` for anything else (never panics, whatever the number).
-pub fn parse_duration(text: &str) -> Option<Duration> {
+#[cfg(test)]
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     parse_duration_within(text, Duration::ZERO..=MAX_DURATION).ok()
 }
 
@@ -37,7 +38,7 @@ pub enum DurationError {
     OutOfRange(String, String),
 }
 
-/// [`parse_duration`] restricted to `range`, with the error a person reads: not a
+/// `parse_duration` restricted to `range`, with the error a person reads: not a
 /// duration, or out of range (naming the range).
 pub fn parse_duration_within(
     text: &str,
@@ -76,7 +77,7 @@ fn seconds_of(text: &str) -> Option<f64> {
     (seconds.is_finite() && seconds >= 0.0).then_some(seconds)
 }
 
-/// A duration the way [`parse_duration`] reads it back: `7d`, `2h`, `5m`, `30s`, `250ms`.
+/// A duration the way `parse_duration` reads it back: `7d`, `2h`, `5m`, `30s`, `250ms`.
 pub fn format_duration(d: Duration) -> String {
     let (secs, ms) = (d.as_secs(), d.subsec_millis());
     match (secs, ms) {

@@ -43,7 +43,9 @@ pub fn otel_from_env() -> Result<OtelConfig, ConfigError> {
 }
 
 /// [`otel_from_env`] through `get`.
-pub fn otel_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<OtelConfig, ConfigError> {
+pub(crate) fn otel_from_lookup(
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<OtelConfig, ConfigError> {
     let defaults = OtelConfig::default();
     let protocol = match get("OTEL_EXPORTER_OTLP_PROTOCOL").as_deref().map(str::trim) {
         None | Some("grpc") => OtlpProtocol::Grpc,
@@ -88,7 +90,7 @@ pub fn otel_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<OtelConf
 
 /// Whether `SENTRY_DSN` is set (non-empty): the log subscriber adds the Sentry alert
 /// layer only then. The DSN itself is validated by [`WorkerConfig::from_lookup`].
-pub fn sentry_dsn_set() -> bool {
+pub(crate) fn sentry_dsn_set() -> bool {
     std::env::var_os("SENTRY_DSN").is_some_and(|v| !v.is_empty())
 }
 

@@ -13,11 +13,11 @@ use super::parse::invalid;
 
 /// How `notify.webhook` signs its requests.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct WebhookSigning {
+pub(crate) struct WebhookSigning {
     /// Raw HMAC keys, in configuration order; each signs every request.
-    pub keys: Vec<Vec<u8>>,
+    pub(crate) keys: Vec<Vec<u8>>,
     /// Unsigned delivery was chosen explicitly (`HERALD_WEBHOOK_UNSIGNED=true`).
-    pub unsigned: bool,
+    pub(crate) unsigned: bool,
 }
 
 impl std::fmt::Debug for WebhookSigning {
@@ -75,7 +75,7 @@ impl WebhookSigning {
 
     /// Whether a worker running `notify.webhook` may start: it needs a key, or unsigned
     /// delivery chosen explicitly. The error says how to fix it.
-    pub fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         if self.keys.is_empty() && !self.unsigned {
             return Err("no signing key: set HERALD_WEBHOOK_SIGNING_KEYS=whsec_<base64> (several, comma-separated, while rotating), or HERALD_WEBHOOK_UNSIGNED=true to deliver unsigned on purpose".to_owned());
         }

@@ -34,23 +34,23 @@ use crate::config::ConfigError;
 
 /// One recurring job.
 #[derive(Debug, Clone)]
-pub struct CronSchedule {
+pub(crate) struct CronSchedule {
     /// Stable name; ticks are recorded per name.
-    pub name: String,
+    pub(crate) name: String,
     /// The cron expression as written.
-    pub expression: String,
+    pub(crate) expression: String,
     /// The parsed expression.
-    pub schedule: cron::Schedule,
+    pub(crate) schedule: cron::Schedule,
     /// The job type to enqueue.
-    pub job_type: String,
+    pub(crate) job_type: String,
     /// The payload (a JSON object).
-    pub payload: serde_json::Value,
+    pub(crate) payload: serde_json::Value,
     /// The queue, when not the job type's.
-    pub queue: Option<String>,
+    pub(crate) queue: Option<String>,
     /// Priority within the queue.
-    pub priority: i16,
+    pub(crate) priority: i16,
     /// The attempt budget, when not the job type's.
-    pub max_attempts: Option<u32>,
+    pub(crate) max_attempts: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -85,7 +85,7 @@ const VAR: &str = "HERALD_CRON_FILE";
 /// repeated, an expression is not a valid 6- or 7-field cron expression, the payload is
 /// not a table, or the job type, queue, `max_attempts` or a payload string breaks an
 /// enqueue rule (`herald_jobs::rules`: the same rules as every other producer path).
-pub fn load(path: &str) -> Result<Vec<CronSchedule>, ConfigError> {
+pub(crate) fn load(path: &str) -> Result<Vec<CronSchedule>, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| invalid(path, &format!("cannot read the file: {e}")))?;
     parse(&text).map_err(|reason| invalid(path, &reason))

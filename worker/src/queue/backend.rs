@@ -36,17 +36,17 @@ use crate::stored_time::StoredTime;
 
 /// What one queue's backend needs to know.
 #[derive(Debug, Clone)]
-pub struct QueueSettings {
+pub(crate) struct QueueSettings {
     /// The queue's name.
-    pub queue: String,
+    pub(crate) queue: String,
     /// Job types this worker can run (only these are claimed).
-    pub job_types: Vec<String>,
+    pub(crate) job_types: Vec<String>,
     /// This process's worker id.
-    pub worker_id: String,
+    pub(crate) worker_id: String,
     /// Concurrency limit of the queue in this process.
-    pub concurrency: usize,
+    pub(crate) concurrency: usize,
     /// Safety poll interval.
-    pub poll_interval: Duration,
+    pub(crate) poll_interval: Duration,
 }
 
 struct Shared {
@@ -70,7 +70,7 @@ enum Fetch {
 }
 
 /// The backend of one queue. Build one per apalis worker with [`PgQueue::new`].
-pub struct PgQueue {
+pub(crate) struct PgQueue {
     shared: Arc<Shared>,
     buffer: VecDeque<ClaimedJob>,
     fetch: Fetch,
@@ -82,7 +82,7 @@ impl PgQueue {
     /// A backend for `settings.queue`. `wake` is the queue's NOTIFY signal; `in_flight`
     /// counts attempts running now (shared with the dispatcher), which sizes claims;
     /// `holdings` receives every claimed job (its lease is renewed from then on).
-    pub fn new(
+    pub(crate) fn new(
         pool: PgPool,
         settings: QueueSettings,
         health: Arc<DbHealth>,
@@ -108,7 +108,7 @@ impl PgQueue {
 
     /// This backend with its first claim `delay` from now (a restarted queue worker
     /// backs off; see `supervise`).
-    pub fn claiming_after(mut self, delay: Duration) -> Self {
+    pub(crate) fn claiming_after(mut self, delay: Duration) -> Self {
         if !delay.is_zero() {
             self.fetch = Fetch::Waiting(tokio::time::sleep(delay).boxed());
         }

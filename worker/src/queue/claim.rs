@@ -7,53 +7,53 @@ use crate::stored_time::StoredTime;
 
 /// A job claimed by this worker: its row, as the claim returned it.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct ClaimedJob {
+pub(crate) struct ClaimedJob {
     /// Job id.
-    pub id: i64,
+    pub(crate) id: i64,
     /// Job type.
-    pub job_type: String,
+    pub(crate) job_type: String,
     /// Queue.
-    pub queue: String,
+    pub(crate) queue: String,
     /// The payload's JSON text (decoded by the job's handler, so a payload that does
     /// not decode fails its own job and never the claim).
-    pub payload: String,
+    pub(crate) payload: String,
     /// Priority (higher first).
-    pub priority: i16,
+    pub(crate) priority: i16,
     /// This attempt's number (already incremented by the claim).
-    pub attempt: i32,
+    pub(crate) attempt: i32,
     /// Attempt budget.
-    pub max_attempts: i32,
+    pub(crate) max_attempts: i32,
     /// When it became runnable, as stored: a value out of chrono's range (`'-infinity'`)
     /// still claims, and the dispatcher fails that job with `VALIDATION_ERROR`.
-    pub run_at: StoredTime,
+    pub(crate) run_at: StoredTime,
     /// The enqueuer's W3C traceparent, if any.
-    pub trace_context: Option<String>,
+    pub(crate) trace_context: Option<String>,
 }
 
 impl ClaimedJob {
     /// The attempt number as unsigned.
-    pub fn attempt_number(&self) -> u32 {
+    pub(crate) fn attempt_number(&self) -> u32 {
         u32::try_from(self.attempt).unwrap_or(0)
     }
     /// The budget as unsigned.
-    pub fn max_attempts_number(&self) -> u32 {
+    pub(crate) fn max_attempts_number(&self) -> u32 {
         u32::try_from(self.max_attempts).unwrap_or(1)
     }
     /// The trace id carried by the traceparent (`00-<trace id>-<span id>-<flags>`).
-    pub fn trace_id(&self) -> Option<String> {
+    pub(crate) fn trace_id(&self) -> Option<String> {
         trace_id_of(self.trace_context.as_deref()?)
     }
 }
 
 /// The trace id in a W3C traceparent (`00-<32 hex>-<16 hex>-<flags>`), if it is valid.
-pub fn trace_id_of(traceparent: &str) -> Option<String> {
+pub(crate) fn trace_id_of(traceparent: &str) -> Option<String> {
     let id = traceparent.split('-').nth(1)?;
     (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| id.to_owned())
 }
 
 /// Claims up to `limit` runnable jobs of `queue` whose type is in `types`, in priority
 /// order, for `worker_id`.
-pub async fn claim(
+pub(crate) async fn claim(
     pool: &PgPool,
     worker_id: &str,
     queue: &str,
@@ -79,7 +79,7 @@ pub async fn claim(
 
 /// When the next job of `queue` with a type in `types` becomes runnable (as stored: it
 /// may be `'infinity'`).
-pub async fn next_due(
+pub(crate) async fn next_due(
     pool: &PgPool,
     queue: &str,
     types: &[String],

@@ -18,18 +18,18 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// The job ids this process holds, each with how many holds it has. Cheap to clone
 /// (shared).
 #[derive(Debug, Clone, Default)]
-pub struct Holdings {
+pub(crate) struct Holdings {
     ids: Arc<Mutex<HashMap<i64, u32>>>,
 }
 
 impl Holdings {
     /// An empty set.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Records that this process now holds `ids` (a claim returned them): one hold each.
-    pub fn hold(&self, ids: impl IntoIterator<Item = i64>) {
+    pub(crate) fn hold(&self, ids: impl IntoIterator<Item = i64>) {
         self.with(|held| {
             for id in ids {
                 *held.entry(id).or_insert(0) += 1;
@@ -39,7 +39,7 @@ impl Holdings {
 
     /// Ends one hold on each of `ids` (recorded or released); a job is no longer held
     /// once its last hold ends.
-    pub fn let_go(&self, ids: impl IntoIterator<Item = i64>) {
+    pub(crate) fn let_go(&self, ids: impl IntoIterator<Item = i64>) {
         self.with(|held| {
             for id in ids {
                 if let Some(count) = held.get_mut(&id) {
@@ -54,7 +54,7 @@ impl Holdings {
 
     /// A guard that ends one hold on `id` when dropped: however the attempt ends
     /// (recorded, failed to record, cancelled), its hold ends with it.
-    pub fn guard(&self, id: i64) -> Held {
+    pub(crate) fn guard(&self, id: i64) -> Held {
         Held {
             holdings: self.clone(),
             id,
@@ -62,7 +62,7 @@ impl Holdings {
     }
 
     /// The ids held now.
-    pub fn snapshot(&self) -> Vec<i64> {
+    pub(crate) fn snapshot(&self) -> Vec<i64> {
         self.with(|held| held.keys().copied().collect())
     }
 
@@ -76,7 +76,7 @@ impl Holdings {
 
 /// Ends one hold on a job when dropped (see [`Holdings::guard`]).
 #[derive(Debug)]
-pub struct Held {
+pub(crate) struct Held {
     holdings: Holdings,
     id: i64,
 }

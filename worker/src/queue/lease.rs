@@ -27,11 +27,11 @@ use crate::queries;
 use crate::stored_time::StoredTime;
 
 /// Most expired jobs one rescue pass takes.
-pub const RESCUE_BATCH: i64 = 500;
+pub(crate) const RESCUE_BATCH: i64 = 500;
 
 /// Renews the leases of the jobs in `holdings` every `interval` (and marks worker
 /// `worker_id` alive) until `stop` turns true.
-pub async fn heartbeat(
+pub(crate) async fn heartbeat(
     pool: PgPool,
     worker_id: String,
     holdings: Holdings,
@@ -68,19 +68,19 @@ async fn beat(pool: &PgPool, worker_id: &str, held: &[i64]) -> Result<(), sqlx::
 
 /// What [`rescue`] runs with.
 #[derive(Debug, Clone)]
-pub struct RescueSettings {
+pub(crate) struct RescueSettings {
     /// The jobs this process holds (alive, so never rescued by it).
-    pub holdings: Holdings,
+    pub(crate) holdings: Holdings,
     /// A lease older than this has expired.
-    pub lease: Duration,
+    pub(crate) lease: Duration,
     /// How often to look.
-    pub interval: Duration,
+    pub(crate) interval: Duration,
     /// The retry schedule for rescued jobs.
-    pub policy: RetryPolicy,
+    pub(crate) policy: RetryPolicy,
 }
 
 /// Runs [`rescue_once`] every `interval` (± 20 % jitter) until `stop` turns true.
-pub async fn rescue(
+pub(crate) async fn rescue(
     pool: PgPool,
     settings: RescueSettings,
     health: Arc<DbHealth>,
@@ -122,7 +122,7 @@ struct StaleJob {
 
 /// Which running jobs a rescue pass takes.
 #[derive(Debug, Clone, Copy)]
-pub enum Lost<'a> {
+pub(crate) enum Lost<'a> {
     /// Jobs whose lease expired `lease` ago, except those the rescuing process holds.
     Expired {
         /// The jobs the rescuing process holds (alive, whatever their lease says).
@@ -141,7 +141,7 @@ pub enum Lost<'a> {
 /// One rescue pass: audits every attempt `lost` selects as `abandoned` and reschedules
 /// or kills its job, in one transaction. Returns how many it rescued (at most
 /// [`RESCUE_BATCH`]).
-pub async fn rescue_once(
+pub(crate) async fn rescue_once(
     pool: &PgPool,
     lost: Lost<'_>,
     policy: &RetryPolicy,

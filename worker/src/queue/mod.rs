@@ -1,18 +1,18 @@
 //! Herald's PostgreSQL queue: the apalis backend and the machinery around it.
 //!
 //! - `claim.rs`: claiming batches (`FOR UPDATE SKIP LOCKED`), releasing unstarted jobs
-//! - `backend.rs`: [`PgQueue`], the apalis-core `Backend` for one queue
+//! - `backend.rs`: `PgQueue`, the apalis-core `Backend` for one queue
 //! - `wakeup.rs`: LISTEN/NOTIFY wake-ups shared by every queue of the process
-//! - `holdings.rs`: [`Holdings`], the jobs this process holds (claimed, not yet recorded)
+//! - `holdings.rs`: `Holdings`, the jobs this process holds (claimed, not yet recorded)
 //! - `lease.rs`: heartbeats and rescue of jobs whose worker died
 
-pub mod backend;
+pub(crate) mod backend;
 pub mod claim;
-pub mod holdings;
-pub mod lease;
-pub mod wakeup;
+pub(crate) mod holdings;
+pub(crate) mod lease;
+pub(crate) mod wakeup;
 
-pub use backend::{PgQueue, QueueSettings};
-pub use claim::ClaimedJob;
-pub use holdings::Holdings;
-pub use wakeup::Wakeups;
+pub(crate) use backend::{PgQueue, QueueSettings};
+pub(crate) use claim::ClaimedJob;
+pub(crate) use holdings::Holdings;
+pub(crate) use wakeup::Wakeups;

@@ -16,17 +16,17 @@ use tokio::sync::{Notify, watch};
 use crate::db::{DbHealth, outage_backoff};
 
 /// The NOTIFY channel.
-pub const CHANNEL: &str = "herald_jobs";
+pub(crate) const CHANNEL: &str = "herald_jobs";
 
 /// Per-queue wake-up signals.
 #[derive(Debug, Clone, Default)]
-pub struct Wakeups {
+pub(crate) struct Wakeups {
     queues: Arc<HashMap<String, Arc<Notify>>>,
 }
 
 impl Wakeups {
     /// Signals for `queues`.
-    pub fn new(queues: &[String]) -> Self {
+    pub(crate) fn new(queues: &[String]) -> Self {
         let queues = queues
             .iter()
             .map(|q| (q.clone(), Arc::new(Notify::new())))
@@ -37,24 +37,24 @@ impl Wakeups {
     }
 
     /// The signal of `queue` (a fresh, never-fired one for an unknown queue).
-    pub fn signal(&self, queue: &str) -> Arc<Notify> {
+    pub(crate) fn signal(&self, queue: &str) -> Arc<Notify> {
         self.queues.get(queue).cloned().unwrap_or_default()
     }
 
     /// Wakes `queue`'s backend (a wake-up is kept if nobody waits yet).
-    pub fn wake(&self, queue: &str) {
+    pub(crate) fn wake(&self, queue: &str) {
         if let Some(n) = self.queues.get(queue) {
             n.notify_one();
         }
     }
 
     /// Wakes every queue.
-    pub fn wake_all(&self) {
+    pub(crate) fn wake_all(&self) {
         self.queues.values().for_each(|n| n.notify_one());
     }
 
     /// Listens until `stop` turns true, reconnecting with backoff through outages.
-    pub async fn listen(
+    pub(crate) async fn listen(
         self,
         pool: PgPool,
         health: Arc<DbHealth>,

@@ -12,14 +12,14 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 /// The target of CRITICAL events.
-pub const ALERT_TARGET: &str = "herald::alert";
+pub(crate) const ALERT_TARGET: &str = "herald::alert";
 
 /// The layer that reports CRITICAL events to Sentry.
-pub struct AlertLayer(ErrorLayer);
+pub(crate) struct AlertLayer(ErrorLayer);
 
 impl AlertLayer {
     /// A layer reporting [`ALERT_TARGET`] events.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self(ErrorLayer::new())
     }
 }
@@ -43,7 +43,7 @@ where
 
 /// The layer to add to the log subscriber: `Some` only when `SENTRY_DSN` is set, so a
 /// worker without Sentry pays nothing per event.
-pub fn alert_layer() -> Option<AlertLayer> {
+pub(crate) fn alert_layer() -> Option<AlertLayer> {
     crate::config::sentry_dsn_set().then(AlertLayer::new)
 }
 

@@ -13,15 +13,15 @@ use crate::config::ConfigError;
 
 /// Where and how to report to Sentry.
 #[derive(Clone, PartialEq, Eq)]
-pub struct SentryConfig {
+pub(crate) struct SentryConfig {
     /// The DSN (`https://public@host/project`).
-    pub dsn: sentry::types::Dsn,
+    pub(crate) dsn: sentry::types::Dsn,
     /// `SENTRY_ENVIRONMENT`.
-    pub environment: Option<String>,
+    pub(crate) environment: Option<String>,
     /// `SENTRY_RELEASE`.
-    pub release: Option<String>,
+    pub(crate) release: Option<String>,
     /// Report the failure of attempt `n` when it is retried (default: never).
-    pub report_retry_at: Option<u32>,
+    pub(crate) report_retry_at: Option<u32>,
 }
 
 impl std::fmt::Debug for SentryConfig {
@@ -39,7 +39,9 @@ impl std::fmt::Debug for SentryConfig {
 impl SentryConfig {
     /// The settings from `get`; `None` when `SENTRY_DSN` is unset. Fails on a DSN that
     /// does not parse or a retry number that is not a positive integer.
-    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
+    pub(crate) fn from_lookup(
+        get: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, ConfigError> {
         let Some(dsn) = get("SENTRY_DSN") else {
             return Ok(None);
         };

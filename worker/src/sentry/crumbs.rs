@@ -11,9 +11,9 @@ use std::collections::{HashMap, VecDeque};
 use sentry::protocol::Breadcrumb;
 
 /// Most jobs with breadcrumbs held at once.
-pub const MAX_JOBS: usize = 10_000;
+pub(crate) const MAX_JOBS: usize = 10_000;
 /// Most breadcrumbs held per job (the newest are kept).
-pub const MAX_PER_JOB: usize = 20;
+pub(crate) const MAX_PER_JOB: usize = 20;
 
 /// A bounded map from job id to its breadcrumbs.
 #[derive(Debug)]

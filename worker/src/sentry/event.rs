@@ -218,7 +218,7 @@ mod tests {
             job_state: JobState::Dead,
             next_run_at: None,
             failure: Some(failure.clone()),
-            dead_reason: Some(crate::audit::DeadReason::AttemptsExhausted),
+            dead_reason: Some(crate::audit::outcome::DeadReason::AttemptsExhausted),
         };
         (t, failure)
     }

@@ -28,25 +28,25 @@
 //! - `event.rs`: the event and breadcrumb builders, and the `before_send` scrub
 //! - `transport.rs`: the bounded, non-blocking sender
 
-pub mod alerts;
-pub mod config;
+pub(crate) mod alerts;
+pub(crate) mod config;
 pub(crate) mod crumbs;
 pub(crate) mod event;
-pub mod transport;
+pub(crate) mod transport;
 
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use tracing::{info, warn};
 
-pub use self::config::SentryConfig;
+pub(crate) use self::config::SentryConfig;
 use self::crumbs::Crumbs;
 use self::event::Reason;
 use crate::audit::report::AttemptRef;
 use crate::audit::{AttemptOutcome, JobState, Transition};
 
 /// How long closing the client waits for queued events.
-pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 static REPORTER: OnceLock<Reporter> = OnceLock::new();
 
@@ -58,12 +58,12 @@ struct Reporter {
 /// Keeps the Sentry client open; [`SentryGuard::close`] flushes queued events (for at
 /// most [`CLOSE_TIMEOUT`]).
 #[must_use = "dropping the guard closes the Sentry client"]
-pub struct SentryGuard(Option<Arc<sentry::Client>>);
+pub(crate) struct SentryGuard(Option<Arc<sentry::Client>>);
 
 impl SentryGuard {
     /// Flushes queued events (bounded by [`CLOSE_TIMEOUT`]) without blocking the async
     /// runtime, and closes the client.
-    pub async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         if let Some(client) = self.0.take() {
             let _ = tokio::task::spawn_blocking(move || client.close(Some(CLOSE_TIMEOUT))).await;
         }
@@ -80,7 +80,7 @@ impl Drop for SentryGuard {
 
 /// Starts reporting to Sentry when `cfg` is set; a no-op guard otherwise. A transport
 /// that cannot start is logged at WARN and leaves Sentry off (jobs still run).
-pub fn init(cfg: Option<&SentryConfig>) -> SentryGuard {
+pub(crate) fn init(cfg: Option<&SentryConfig>) -> SentryGuard {
     let Some(cfg) = cfg else {
         return SentryGuard(None);
     };

@@ -23,11 +23,11 @@ use tracing::{info, warn};
 use crate::sanitize::sanitize;
 
 /// Envelopes waiting to be sent at most; more are dropped.
-pub const QUEUE_CAPACITY: usize = 64;
+pub(crate) const QUEUE_CAPACITY: usize = 64;
 /// Connection timeout of a request to Sentry.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Whole-request timeout of a request to Sentry.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 enum Task {
     Send(Box<Envelope>),

@@ -22,11 +22,11 @@ use crate::audit::AttemptOutcome;
 use crate::queries;
 
 /// The alert's stable name.
-pub const ALERT_NAME: &str = "job_failure_rate";
+pub(crate) const ALERT_NAME: &str = "job_failure_rate";
 
 /// The failure-rate alert of one worker.
 #[derive(Debug)]
-pub struct FailureRateAlert {
+pub(crate) struct FailureRateAlert {
     cfg: FailureRateConfig,
     tracker: Mutex<FailureRateTracker>,
     metrics: Arc<Metrics>,
@@ -36,7 +36,7 @@ pub struct FailureRateAlert {
 
 impl FailureRateAlert {
     /// An alert with `cfg`, reporting to `metrics` and recording rows through `pool`.
-    pub fn new(
+    pub(crate) fn new(
         cfg: FailureRateConfig,
         metrics: Arc<Metrics>,
         pool: PgPool,
@@ -53,7 +53,7 @@ impl FailureRateAlert {
 
     /// Counts one finished attempt (interrupted ones are not counted) and acts on any
     /// transition it causes.
-    pub async fn attempt_finished(&self, job_type: &str, outcome: AttemptOutcome) {
+    pub(crate) async fn attempt_finished(&self, job_type: &str, outcome: AttemptOutcome) {
         let failed = match outcome {
             AttemptOutcome::Succeeded => false,
             AttemptOutcome::Retrying | AttemptOutcome::Dead | AttemptOutcome::Abandoned => true,
@@ -66,7 +66,7 @@ impl FailureRateAlert {
     }
 
     /// Re-evaluates the window (old attempts age out), acting on any transition.
-    pub async fn evaluate(&self) {
+    pub(crate) async fn evaluate(&self) {
         let (states, changes) = match self.tracker.lock() {
             Ok(mut tracker) => tracker.evaluate(Instant::now()),
             Err(_) => return,
@@ -81,7 +81,7 @@ impl FailureRateAlert {
 
     /// Re-evaluates every 1/60 of the window (at least every 5 s) until `stop` turns
     /// true, so an alert resolves when failures age out even without new attempts.
-    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+    pub(crate) async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let every =
             (self.cfg.window / 60).clamp(Duration::from_millis(100), Duration::from_secs(5));
         loop {

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 const BUCKETS: u32 = 60;
 
 /// The scope name for all job types together.
-pub const ALL: &str = "*";
+pub(crate) const ALL: &str = "*";
 
 /// The tracker's settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,9 +32,9 @@ pub struct FailureRateConfig {
     /// Trips when the rate is above this (0..1).
     pub threshold: f64,
     /// Resolves when the rate is below this (0..threshold).
-    pub resolve_below: f64,
+    pub(crate) resolve_below: f64,
     /// Trips only when the window holds at least this many attempts.
-    pub min_samples: u64,
+    pub(crate) min_samples: u64,
 }
 
 impl Default for FailureRateConfig {
@@ -50,27 +50,27 @@ impl Default for FailureRateConfig {
 
 /// A change of one scope's alert state.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AlertChange {
+pub(crate) struct AlertChange {
     /// `*` or a job type.
-    pub scope: String,
+    pub(crate) scope: String,
     /// `true` when it tripped, `false` when it resolved.
-    pub firing: bool,
+    pub(crate) firing: bool,
     /// The window's state when it changed.
-    pub sample: Sample,
+    pub(crate) sample: Sample,
 }
 
 /// The attempts in one scope's window.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Sample {
+pub(crate) struct Sample {
     /// Finished attempts.
-    pub attempts: u64,
+    pub(crate) attempts: u64,
     /// Of which failed.
-    pub failures: u64,
+    pub(crate) failures: u64,
 }
 
 impl Sample {
     /// `failures / attempts`, 0 when empty.
-    pub fn rate(&self) -> f64 {
+    pub(crate) fn rate(&self) -> f64 {
         if self.attempts == 0 {
             0.0
         } else {
@@ -113,7 +113,7 @@ impl Scope {
 
 /// The tracker.
 #[derive(Debug)]
-pub struct FailureRateTracker {
+pub(crate) struct FailureRateTracker {
     cfg: FailureRateConfig,
     origin: Instant,
     scopes: BTreeMap<String, Scope>,
@@ -121,7 +121,7 @@ pub struct FailureRateTracker {
 
 impl FailureRateTracker {
     /// An empty tracker whose clock starts at `origin`.
-    pub fn new(cfg: FailureRateConfig, origin: Instant) -> Self {
+    pub(crate) fn new(cfg: FailureRateConfig, origin: Instant) -> Self {
         Self {
             cfg,
             origin,
@@ -136,7 +136,7 @@ impl FailureRateTracker {
     }
 
     /// Records one finished attempt of `job_type` at `now`.
-    pub fn record(&mut self, job_type: &str, failed: bool, now: Instant) {
+    pub(crate) fn record(&mut self, job_type: &str, failed: bool, now: Instant) {
         let bucket = self.bucket(now);
         self.scopes
             .entry(ALL.to_owned())
@@ -150,7 +150,10 @@ impl FailureRateTracker {
 
     /// Evaluates every scope at `now`: its current sample and firing state, and the
     /// scopes whose alert state changed.
-    pub fn evaluate(&mut self, now: Instant) -> (Vec<(String, Sample, bool)>, Vec<AlertChange>) {
+    pub(crate) fn evaluate(
+        &mut self,
+        now: Instant,
+    ) -> (Vec<(String, Sample, bool)>, Vec<AlertChange>) {
         let bucket = self.bucket(now);
         let cfg = self.cfg;
         let mut states = Vec::new();

@@ -36,7 +36,7 @@ pub const NAMES: &[&str] = &[
 
 /// One worker's metrics.
 #[derive(Debug, Clone)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     attempts: IntCounterVec,
     duration: HistogramVec,
@@ -90,7 +90,7 @@ fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
 
 impl Metrics {
     /// A fresh registry with every Herald metric registered.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let r = Registry::new();
         let duration = HistogramVec::new(
             HistogramOpts::new(
@@ -189,7 +189,7 @@ impl Metrics {
 
     /// Starts `job_type`'s counters at 0, so a rate over them counts from the first
     /// scrape even when attempts finish before it.
-    pub fn job_type_registered(&self, job_type: &str) {
+    pub(crate) fn job_type_registered(&self, job_type: &str) {
         for outcome in [
             AttemptOutcome::Succeeded,
             AttemptOutcome::Retrying,
@@ -208,7 +208,7 @@ impl Metrics {
     }
 
     /// Counts one finished attempt of `job_type` that ran `duration`.
-    pub fn attempt_finished(
+    pub(crate) fn attempt_finished(
         &self,
         job_type: &str,
         t: &Transition,
@@ -232,22 +232,22 @@ impl Metrics {
     }
 
     /// Counts attempts this worker rescued from dead workers.
-    pub fn rescued(&self, count: usize) {
+    pub(crate) fn rescued(&self, count: usize) {
         self.rescued.inc_by(u64::try_from(count).unwrap_or(0));
     }
 
     /// Counts a query that timed out waiting for a pool connection.
-    pub fn pool_timed_out(&self) {
+    pub(crate) fn pool_timed_out(&self) {
         self.pool_timeouts.inc();
     }
 
     /// Counts a CRITICAL event of `alert`.
-    pub fn critical_event(&self, alert: &str) {
+    pub(crate) fn critical_event(&self, alert: &str) {
         self.critical.with_label_values(&[alert]).inc();
     }
 
     /// Sets the failure rate and alert state of `scope` (a job type or `*`).
-    pub fn failure_rate(&self, scope: &str, rate: f64, firing: bool) {
+    pub(crate) fn failure_rate(&self, scope: &str, rate: f64, firing: bool) {
         self.failure_rate.with_label_values(&[scope]).set(rate);
         self.alert_firing
             .with_label_values(&[scope])
@@ -255,7 +255,7 @@ impl Metrics {
     }
 
     /// Every metric in Prometheus' text format.
-    pub fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         let mut out = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         String::from_utf8(out).unwrap_or_default()

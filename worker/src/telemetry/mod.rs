@@ -13,6 +13,8 @@
 //! | target | what |
 //! |---|---|
 //! | `herald_worker::…` (module paths) | diagnostics: lifecycle, outages, rescue, exporter trouble |
+//! | `herald::cli::…`, `herald::demo::…` (module paths) | the `herald` command's own: operator actions |
+//! | `herald_testkit::…` (module paths) | the demo's fixtures: the private PostgreSQL, the webhook receiver |
 //! | `herald::audit` | one event per finished attempt (see `audit/report.rs`) |
 //! | `herald::alert` | alert events: CRITICAL (`severity = "CRITICAL"`) when the failure rate trips or the database is gone too long; INFO when the failure rate resolves |
 //! | `herald::trace` | spans and span events for OpenTelemetry only; never logged |
@@ -52,19 +54,19 @@
 //!
 //! Job ids and trace ids go on spans, never on metric labels.
 
-pub mod alert;
-pub mod failure_rate;
-pub mod logs;
+pub(crate) mod alert;
+pub(crate) mod failure_rate;
+pub(crate) mod logs;
 pub mod metrics;
-pub mod otel;
-pub mod scrape;
+pub(crate) mod otel;
+pub(crate) mod scrape;
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
-pub use otel::{OtelConfig, OtlpProtocol};
+pub(crate) use otel::{OtelConfig, OtlpProtocol};
 
 /// The installed telemetry; call [`Telemetry::shutdown`] before exiting so queued spans
 /// are exported.
@@ -74,11 +76,6 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
-    /// Whether spans are being exported.
-    pub fn exporting(&self) -> bool {
-        self.provider.is_some()
-    }
-
     /// Exports what is queued (bounded by the export timeout) and stops the exporter.
     pub async fn shutdown(self) {
         if let Some(provider) = self.provider {
@@ -89,7 +86,7 @@ impl Telemetry {
 
 /// Installs the global subscriber: the log layer (`format`, `filter`), when `otel`
 /// names an endpoint the OTLP trace layer, and when `SENTRY_DSN` is set the layer that
-/// sends CRITICAL events to Sentry ([`crate::sentry::alerts`]). Must run inside a Tokio runtime. Fails if
+/// sends CRITICAL events to Sentry (`crate::sentry::alerts`). Must run inside a Tokio runtime. Fails if
 /// `filter` is invalid, the exporter cannot be built, or a subscriber is installed.
 pub fn init(format: LogFormat, filter: &str, otel: &OtelConfig) -> Result<Telemetry, String> {
     let logs = logs::layer(format, filter)?;
@@ -114,16 +111,16 @@ pub fn init_logging(format: LogFormat, filter: &str) -> Result<(), String> {
 /// Where a finished, recorded attempt is counted: the metrics and the failure-rate
 /// alert of one worker.
 #[derive(Debug, Clone)]
-pub struct Observers {
+pub(crate) struct Observers {
     /// The worker's metrics.
-    pub metrics: std::sync::Arc<metrics::Metrics>,
+    pub(crate) metrics: std::sync::Arc<metrics::Metrics>,
     /// The worker's failure-rate alert.
-    pub alert: std::sync::Arc<alert::FailureRateAlert>,
+    pub(crate) alert: std::sync::Arc<alert::FailureRateAlert>,
 }
 
 impl Observers {
     /// Counts one attempt of `job_type` whose audit row has been written.
-    pub async fn attempt_recorded(
+    pub(crate) async fn attempt_recorded(
         &self,
         job_type: &str,
         t: &crate::audit::Transition,

@@ -36,7 +36,7 @@ const MAX_QUEUED_SPANS: usize = 2048;
 
 /// The OTLP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OtlpProtocol {
+pub(crate) enum OtlpProtocol {
     /// OTLP over gRPC (the default; collector port 4317).
     #[default]
     Grpc,
@@ -48,17 +48,17 @@ pub enum OtlpProtocol {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OtelConfig {
     /// Where to send spans; `None` turns export off.
-    pub endpoint: Option<String>,
+    pub(crate) endpoint: Option<String>,
     /// gRPC or HTTP/protobuf.
-    pub protocol: OtlpProtocol,
+    pub(crate) protocol: OtlpProtocol,
     /// `service.name` (default `herald`).
-    pub service_name: String,
+    pub(crate) service_name: String,
     /// Extra resource attributes from `OTEL_RESOURCE_ATTRIBUTES`.
-    pub resource_attributes: Vec<(String, String)>,
+    pub(crate) resource_attributes: Vec<(String, String)>,
     /// How often queued spans are exported (default 5 s).
-    pub schedule_delay: Duration,
+    pub(crate) schedule_delay: Duration,
     /// How long one export may take before it counts as failed (default 10 s).
-    pub export_timeout: Duration,
+    pub(crate) export_timeout: Duration,
 }
 
 impl Default for OtelConfig {

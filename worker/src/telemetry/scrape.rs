@@ -28,7 +28,7 @@ struct Scrape {
 
 /// Binds `addr` and serves `/metrics` until `stop` turns true. Fails at once when the
 /// address cannot be bound.
-pub async fn serve(
+pub(crate) async fn serve(
     addr: SocketAddr,
     metrics: Arc<Metrics>,
     pool: PgPool,

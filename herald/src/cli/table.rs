@@ -7,8 +7,8 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
-use crate::sanitize::escape_controls;
-use crate::stored_time::StoredTime;
+use herald_worker::sanitize::escape_controls;
+use herald_worker::stored_time::StoredTime;
 
 /// Writes `rows` under `headers`, columns padded to their widest cell, two spaces apart;
 /// control characters in cells are escaped.

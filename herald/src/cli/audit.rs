@@ -13,7 +13,7 @@ use super::filter::parse_time_ago;
 use super::table::{json_line, time, write_table};
 use super::{CliError, connect_from_env, one_line};
 use crate::queries;
-use crate::stored_time::StoredTime;
+use herald_worker::stored_time::StoredTime;
 
 /// An operator action kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

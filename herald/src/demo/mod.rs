@@ -4,8 +4,8 @@
 //!    `$HERALD_HOME/demo` (default `/var/tmp/herald/demo`) on 127.0.0.1:54329 and
 //!    recreates its `herald_demo` database, so the audit table holds this run only.
 //! 2. Starts a local webhook receiver whose endpoints succeed, fail transiently, rate
-//!    limit, and fail permanently (`receiver.rs`), and a local SMTP sink that accepts,
-//!    answers 451 once, or answers 550 by recipient (`smtp_sink.rs`).
+//!    limit, and fail permanently (`herald_testkit::receiver`), and a local SMTP sink that accepts,
+//!    answers 451 once, or answers 550 by recipient (`herald_testkit::smtp_sink`).
 //! 3. Enqueues `--jobs` `notify.webhook` jobs in one transaction, in a fixed mix, and
 //!    shows a payload rejected at enqueue; then `--emails` `notify.email` jobs
 //!    (`emails.rs`).
@@ -31,17 +31,15 @@ use tokio::sync::oneshot;
 use tracing::Instrument;
 
 use crate::cli::CliError;
-use crate::config::WorkerConfig;
-use crate::private_pg::{PrivatePgError, PrivatePostgres, default_home};
 use crate::queries;
+use herald_testkit::private_pg::{PrivatePgError, PrivatePostgres, default_home};
+use herald_worker::config::WorkerConfig;
 
 mod alert;
 pub mod emails;
-pub mod receiver;
-pub mod smtp_sink;
 pub mod summary;
 
-use receiver::{Receiver, SCENARIOS};
+use herald_testkit::receiver::{Receiver, SCENARIOS};
 
 /// The private instance's port.
 pub const DEMO_PORT: u16 = 54329;
@@ -93,7 +91,10 @@ impl From<DemoError> for CliError {
             DemoError::Database(db) => crate::cli::one_line(db),
             other => other.to_string(),
         };
-        CliError::Failed(format!("demo failed: {}", crate::sanitize::sanitize(&text)))
+        CliError::Failed(format!(
+            "demo failed: {}",
+            herald_worker::sanitize::sanitize(&text)
+        ))
     }
 }
 
@@ -108,14 +109,14 @@ async fn run_demo(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), D
         "Herald demo: notification jobs through a real queue, worker and audit trail\n"
     )?;
     let (database_url, private) = database(out).await?;
-    let pool = crate::db::connect(&database_url, 4, Duration::from_secs(10)).await?;
-    crate::db::migrate(&pool)
+    let pool = herald_worker::db::connect(&database_url, 4, Duration::from_secs(10)).await?;
+    herald_worker::db::migrate(&pool)
         .await
         .map_err(|e| DemoError::Other(format!("cannot apply migrations: {e}")))?;
 
     let receiver = Receiver::start(DEMO_SIGNING_KEY).await?;
     writeln!(out, "  webhook receiver: {}", receiver.base_url())?;
-    let sink = smtp_sink::SmtpSink::start().await?;
+    let sink = herald_testkit::smtp_sink::SmtpSink::start().await?;
     writeln!(out, "  SMTP sink: {}:{}", sink.host(), sink.port())?;
     let enqueue_span = tracing::info_span!(target: "herald::trace", "demo enqueue");
     let mut ids = enqueue_mix(&pool, &receiver, args.jobs as usize, out)
@@ -129,9 +130,9 @@ async fn run_demo(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), D
     let mut cfg = worker_config(&database_url, sink.port())?;
     cfg.metrics_addr = args.metrics_addr;
     let window = cfg.failure_rate.window;
-    let registry =
-        crate::runtime::default_registry(&cfg).map_err(|e| DemoError::Other(e.to_string()))?;
-    let worker = tokio::spawn(crate::runtime::run_with_pool(
+    let registry = herald_worker::runtime::default_registry(&cfg)
+        .map_err(|e| DemoError::Other(e.to_string()))?;
+    let worker = tokio::spawn(herald_worker::runtime::run_with_pool(
         cfg,
         registry,
         pool.clone(),
@@ -188,7 +189,7 @@ async fn database(out: &mut impl Write) -> Result<(String, Option<PrivatePostgre
         writeln!(
             out,
             "  database: {} (from DATABASE_URL)",
-            crate::sanitize::redact(&url)
+            herald_worker::sanitize::redact(&url)
         )?;
         return Ok((url, None));
     }
@@ -199,7 +200,7 @@ async fn database(out: &mut impl Write) -> Result<(String, Option<PrivatePostgre
     })
     .await
     .map_err(|e| DemoError::Other(format!("private PostgreSQL set-up failed: {e}")))??;
-    let admin = crate::db::connect(&pg.url("postgres"), 1, Duration::from_secs(10)).await?;
+    let admin = herald_worker::db::connect(&pg.url("postgres"), 1, Duration::from_secs(10)).await?;
     sqlx::query(queries::DEMO_DROP_DATABASE)
         .execute(&admin)
         .await?;
@@ -334,7 +335,7 @@ fn print_next_steps(
     writeln!(
         out,
         "  export DATABASE_URL='{}'",
-        crate::sanitize::redact(url)
+        herald_worker::sanitize::redact(url)
     )?;
     writeln!(
         out,

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use herald_worker::cli::{self, Cli};
+use herald::cli::{self, Cli};
 use herald_worker::config;
 use herald_worker::telemetry;
 

@@ -5,7 +5,7 @@
 use clap::Args;
 
 use super::CliError;
-use crate::config::{WorkerConfig, parse_addr};
+use herald_worker::config::{WorkerConfig, parse_addr};
 
 /// Arguments of `herald worker`.
 #[derive(Debug, Args, Default)]
@@ -21,7 +21,7 @@ const EXAMPLES: &str = "Examples:
   HERALD_QUEUES=default=100,mail=10 herald worker --metrics-addr 0.0.0.0:9464";
 
 /// The source of `config.rs`, whose module docs hold the environment table.
-const CONFIG_SOURCE: &str = include_str!("../config.rs");
+const CONFIG_SOURCE: &str = include_str!("../../../worker/src/config.rs");
 
 /// The examples, then every environment variable the worker reads, its default and
 /// meaning, rendered from the table in `config.rs`'s module docs.
@@ -68,11 +68,11 @@ pub async fn run(args: WorkerArgs) -> Result<(), CliError> {
     if args.metrics_addr.is_some() {
         cfg.metrics_addr = args.metrics_addr;
     }
-    let registry = crate::runtime::default_registry(&cfg)?;
+    let registry = herald_worker::runtime::default_registry(&cfg)?;
     // One connection first, so a malformed DATABASE_URL or an unreachable server fails
     // the way every command does: one line saying where and why.
     super::connect(&cfg).await?.close().await;
-    crate::runtime::run(cfg, registry, crate::runtime::shutdown_signal()).await?;
+    herald_worker::runtime::run(cfg, registry, herald_worker::runtime::shutdown_signal()).await?;
     Ok(())
 }
 

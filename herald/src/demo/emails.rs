@@ -9,8 +9,8 @@ use herald_jobs::notify::EmailJob;
 use sqlx::PgPool;
 
 use super::DemoError;
-use super::smtp_sink::SmtpSink;
 use crate::queries;
+use herald_testkit::smtp_sink::SmtpSink;
 
 /// The shipped template folder the demo renders from.
 pub const TEMPLATES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../templates/email");

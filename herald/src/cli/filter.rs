@@ -8,10 +8,10 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use super::{CliError, one_line};
-use crate::config::{DurationError, MAX_DURATION, parse_duration_within};
-use crate::fingerprint;
 use crate::queries;
-use crate::stored_time::StoredTime;
+use herald_worker::config::{DurationError, MAX_DURATION, parse_duration_within};
+use herald_worker::fingerprint;
+use herald_worker::stored_time::StoredTime;
 
 /// A job state as operators name it (`scheduled` = pending with a future run time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]

@@ -19,7 +19,7 @@ use super::batch::{BatchArgs, confirm, run_batches};
 use super::filter::{self, JobFilter, JobRow, State, describe_ids};
 use super::table::{json_line, time, write_table};
 use super::{CliError, one_line};
-use crate::sanitize::sanitize;
+use herald_worker::sanitize::sanitize;
 
 /// The flags every job-changing command takes.
 #[derive(Debug, Clone, Args)]
@@ -216,7 +216,7 @@ impl Action<'_> {
         let actor = sanitize(
             args.actor
                 .clone()
-                .unwrap_or_else(crate::config::operator_from_env)
+                .unwrap_or_else(herald_worker::config::operator_from_env)
                 .trim(),
         );
         if actor.is_empty() {

@@ -14,8 +14,8 @@ use clap::Args;
 use super::action::{Action, OperatorArgs, PurgeScope, states_within};
 use super::filter::{JobFilter, State};
 use super::{CliError, connect_from_env};
-use crate::config::{MAX_DURATION, parse_duration_within};
 use crate::queries;
+use herald_worker::config::{MAX_DURATION, parse_duration_within};
 
 /// Arguments of `herald purge`.
 #[derive(Debug, Args)]

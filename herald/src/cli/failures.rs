@@ -12,9 +12,9 @@ use serde::Serialize;
 use super::filter::parse_time_ago;
 use super::table::{json_line, time, write_table};
 use super::{CliError, connect_from_env, one_line};
-use crate::fingerprint::{fingerprint, normalise};
 use crate::queries;
-use crate::stored_time::StoredTime;
+use herald_worker::fingerprint::{fingerprint, normalise};
+use herald_worker::stored_time::StoredTime;
 
 /// Arguments of `herald failures`.
 #[derive(Debug, Args)]

@@ -19,7 +19,7 @@ use herald_jobs::enqueue::{EnqueueError, NewJob, enqueue};
 use herald_jobs::rules::{self, RuleViolation};
 
 use super::{CliError, connect, one_line};
-use crate::config::{WorkerConfig, format_duration, parse_duration_within};
+use herald_worker::config::{WorkerConfig, format_duration, parse_duration_within};
 
 /// Arguments of `herald enqueue`.
 #[derive(Debug, Args)]
@@ -106,7 +106,7 @@ fn usage(v: &RuleViolation) -> CliError {
     };
     CliError::Usage(format!(
         "{option} is invalid: {}",
-        crate::sanitize::sanitize(&v.message)
+        herald_worker::sanitize::sanitize(&v.message)
     ))
 }
 
@@ -118,13 +118,13 @@ pub async fn run(args: EnqueueArgs, out: &mut impl Write) -> Result<(), CliError
     let payload: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| CliError::Usage(format!("--payload is not valid JSON: {e}")))?;
     rules::check_payload_strings(&payload).map_err(|v| usage(&v))?;
-    let registry = crate::runtime::default_registry(&cfg)?;
+    let registry = herald_worker::runtime::default_registry(&cfg)?;
     let pool = connect(&cfg).await?;
     let (queue, max_attempts) = match registry.validate(&args.job_type, &payload) {
         Some(Err(e)) => {
             return Err(CliError::Failed(format!(
                 "payload rejected: {}",
-                crate::sanitize::sanitize(&e.to_string())
+                herald_worker::sanitize::sanitize(&e.to_string())
             )));
         }
         Some(Ok(())) => registry
@@ -136,7 +136,7 @@ pub async fn run(args: EnqueueArgs, out: &mut impl Write) -> Result<(), CliError
             .ok_or_else(|| {
                 CliError::Failed(format!(
                     "unknown job type {:?}: no worker has registered it (known here: {})",
-                    crate::sanitize::sanitize(&args.job_type),
+                    herald_worker::sanitize::sanitize(&args.job_type),
                     registry.kinds().join(", ")
                 ))
             })?,
@@ -190,7 +190,7 @@ fn rejected(e: EnqueueError) -> CliError {
         }),
         other => CliError::Failed(format!(
             "payload rejected: {}",
-            crate::sanitize::sanitize(&other.to_string())
+            herald_worker::sanitize::sanitize(&other.to_string())
         )),
     }
 }
@@ -207,11 +207,11 @@ fn payload_text(arg: &str, limit: usize) -> Result<String, CliError> {
         let file = std::fs::File::open(path).map_err(|e| {
             CliError::Usage(format!(
                 "cannot read --payload file {}: {e}",
-                crate::sanitize::escape_controls(path)
+                herald_worker::sanitize::escape_controls(path)
             ))
         })?;
         (
-            format!("file {}", crate::sanitize::escape_controls(path)),
+            format!("file {}", herald_worker::sanitize::escape_controls(path)),
             Box::new(file),
         )
     } else {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::table::{json_line, maybe_time, time, write_table};
 use super::{CliError, connect_from_env, one_line};
 use crate::queries;
-use crate::stored_time::StoredTime;
+use herald_worker::stored_time::StoredTime;
 
 /// Arguments of `herald workers`.
 #[derive(Debug, Args)]

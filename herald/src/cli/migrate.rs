@@ -3,16 +3,16 @@
 use std::io::Write;
 
 use super::{CliError, connect};
-use crate::config::WorkerConfig;
+use herald_worker::config::WorkerConfig;
 
 /// Applies the migrations to `DATABASE_URL`.
 pub async fn run(out: &mut impl Write) -> Result<(), CliError> {
     let cfg = WorkerConfig::from_env()?;
     let pool = connect(&cfg).await?;
-    crate::db::migrate(&pool).await.map_err(|e| {
+    herald_worker::db::migrate(&pool).await.map_err(|e| {
         CliError::Failed(format!(
             "cannot apply migrations: {}",
-            crate::sanitize::sanitize(&e.to_string())
+            herald_worker::sanitize::sanitize(&e.to_string())
         ))
     })?;
     writeln!(out, "migrations applied")?;

@@ -10,7 +10,7 @@ use sqlx::PgPool;
 
 use super::DemoError;
 use crate::queries;
-use crate::stored_time::StoredTime;
+use herald_worker::stored_time::StoredTime;
 
 /// The demo's failure-rate window (the worker's default is 5 minutes).
 pub(crate) const WINDOW: &str = "10s";

@@ -12,8 +12,8 @@ use super::filter::{self, JobFilter, JobRow};
 use super::table::{json_line, maybe_time, page_footer, text, time, write_table};
 use super::{CliError, connect_from_env, one_line};
 use crate::queries;
-use crate::sanitize::sanitize_json;
-use crate::stored_time::StoredTime;
+use herald_worker::sanitize::sanitize_json;
+use herald_worker::stored_time::StoredTime;
 
 /// Arguments of `herald jobs`.
 #[derive(Debug, Args)]
@@ -219,7 +219,7 @@ impl From<String> for ShownPayload {
             Err(e) => Self(serde_json::Value::String(format!(
                 "[payload not shown: {} bytes that cannot be read as a JSON value to redact ({})]",
                 text.len(),
-                crate::sanitize::sanitize(&e.to_string())
+                herald_worker::sanitize::sanitize(&e.to_string())
             ))),
         }
     }
@@ -335,7 +335,11 @@ fn write_job(out: &mut impl Write, id: i64, job: Option<&JobDetail>) -> std::io:
         writeln!(out, "running on {}", text(worker))?;
     }
     if let Some(key) = &j.idempotency_key {
-        writeln!(out, "idempotency key {}", crate::sanitize::sanitize(key))?;
+        writeln!(
+            out,
+            "idempotency key {}",
+            herald_worker::sanitize::sanitize(key)
+        )?;
     }
     writeln!(out, "payload {}", text(&j.payload.0.to_string()))
 }

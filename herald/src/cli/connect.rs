@@ -16,8 +16,8 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, PgPool};
 
 use super::CliError;
-use crate::config::WorkerConfig;
-use crate::sanitize::sanitize;
+use herald_worker::config::WorkerConfig;
+use herald_worker::sanitize::sanitize;
 
 /// SQLSTATEs that mean Herald's schema is missing or older than this binary: undefined
 /// table, schema, function, column.
@@ -28,7 +28,7 @@ const UNMIGRATED: [&str; 4] = ["42P01", "3F000", "42883", "42703"];
 pub(crate) async fn connect(cfg: &WorkerConfig) -> Result<PgPool, CliError> {
     let options = parse_url(&cfg.database_url)?;
     let timeout = cfg.acquire_timeout;
-    let e = match crate::db::connect_with(options.clone(), 2, timeout).await {
+    let e = match herald_worker::db::connect_with(options.clone(), 2, timeout).await {
         Ok(pool) => return Ok(pool),
         Err(e) => e,
     };

@@ -14,10 +14,10 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{CliError, connect, one_line};
-use crate::config::{WorkerConfig, parse_duration_within};
 use crate::queries;
-use crate::sanitize::sanitize;
-use crate::stored_time::StoredTime;
+use herald_worker::config::{WorkerConfig, parse_duration_within};
+use herald_worker::sanitize::sanitize;
+use herald_worker::stored_time::StoredTime;
 
 /// Arguments of `herald stats`.
 #[derive(Debug, Args)]

@@ -32,8 +32,8 @@ use clap::{Parser, Subcommand};
 
 pub(crate) use connect::{connect, connect_from_env, one_line};
 
-use crate::config::ConfigError;
-use crate::runtime::RunError;
+use herald_worker::config::ConfigError;
+use herald_worker::runtime::RunError;
 
 pub(crate) mod action;
 pub mod audit;
@@ -144,7 +144,7 @@ impl From<ConfigError> for CliError {
 
 impl From<RunError> for CliError {
     fn from(e: RunError) -> Self {
-        Self::Failed(crate::sanitize::sanitize(&e.to_string()))
+        Self::Failed(herald_worker::sanitize::sanitize(&e.to_string()))
     }
 }
 

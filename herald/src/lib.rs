@@ -1,0 +1,15 @@
+//! # herald
+//!
+//! The `herald` command: `herald worker` runs the runner library (`herald-worker`),
+//! the operator commands read and change the queue, and `herald demo` shows Herald's
+//! main job end to end. `main.rs` only parses the arguments, starts telemetry and
+//! calls [`cli::run`].
+//!
+//! # Layout
+//! - `cli/`: one file per command (the table in [`cli`])
+//! - `demo/`: `herald demo`
+//! - `queries.rs`: the SQL only these commands run (`queries/<area>/*.sql`)
+
+pub mod cli;
+pub mod demo;
+pub(crate) mod queries;
