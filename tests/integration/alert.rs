@@ -54,15 +54,19 @@ async fn the_alert_trips_once_and_resolves_once() {
     })
     .await;
     // The gauge is set before the transition's row is written: wait for the row too.
-    eventually("the trip to be recorded", Duration::from_secs(10), || async {
-        let trips: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM herald.alert_events WHERE transition = 'tripped'",
-        )
-        .fetch_one(&db.pool)
-        .await
-        .ok()?;
-        (trips > 0).then_some(())
-    })
+    eventually(
+        "the trip to be recorded",
+        Duration::from_secs(10),
+        || async {
+            let trips: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM herald.alert_events WHERE transition = 'tripped'",
+            )
+            .fetch_one(&db.pool)
+            .await
+            .ok()?;
+            (trips > 0).then_some(())
+        },
+    )
     .await;
 
     let stats = herald(Some(&db.url), &["stats", "--window", "1h", "--json"]);
