@@ -208,3 +208,47 @@ async fn a_claimed_row_that_breaks_the_enqueue_rules_never_holds_back_the_releas
     assert_eq!(state(&db.pool, old).await, "running");
     db.finish().await;
 }
+
+#[tokio::test]
+async fn a_dead_job_with_an_attempt_count_near_the_integer_limit_never_fails_a_bulk_replay() {
+    let db = TestDb::new().await;
+    let ordinary = enqueue_scripted(&db.pool, "ordinary", vec![Step::Succeed], 3).await;
+    let counted_out = enqueue_scripted(&db.pool, "counted-out", vec![Step::Succeed], 3).await;
+    // Both dead; one with an attempt count written around enqueue, near i32::MAX.
+    sqlx::query(
+        "UPDATE herald.jobs SET state = 'dead', finished_at = now(),
+                attempt = CASE WHEN id = $2 THEN 2147483646 ELSE 0 END
+         WHERE id = ANY($1)",
+    )
+    .bind(vec![ordinary, counted_out])
+    .bind(counted_out)
+    .execute(&db.pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = herald(
+        Some(&db.url),
+        &["replay", "--state", "dead", "--reason", "test", "--yes"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for id in [ordinary, counted_out] {
+        assert_eq!(state(&db.pool, id).await, "pending", "job {id}");
+    }
+    let budget: i32 = sqlx::query_scalar("SELECT max_attempts FROM herald.jobs WHERE id = $1")
+        .bind(counted_out)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(budget, i32::MAX);
+    // Neither runs here: the audit check applies to attempts made, and these rows' made
+    // attempts were written by hand.
+    sqlx::query("DELETE FROM herald.jobs WHERE id = ANY($1)")
+        .bind(vec![ordinary, counted_out])
+        .execute(&db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    db.finish().await;
+}

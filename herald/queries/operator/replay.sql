@@ -30,10 +30,12 @@ changed AS (
     SET state = 'pending',
         run_at = now(),
         finished_at = NULL,
-        max_attempts = j.attempt + coalesce(
+        -- Saturates at integer's maximum: a row whose attempt count was written near it
+        -- (around enqueue) is replayed with what is left, never failing the batch.
+        max_attempts = least(j.attempt::bigint + coalesce(
             j.enqueued_max_attempts,
             (SELECT jt.max_attempts FROM herald.job_types AS jt WHERE jt.job_type = j.job_type),
-            j.max_attempts)
+            j.max_attempts), 2147483647)::integer
     FROM picked AS p
     WHERE j.id = p.id
     RETURNING j.id
