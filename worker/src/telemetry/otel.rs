@@ -79,7 +79,7 @@ impl Default for OtelConfig {
 /// example an endpoint that is not a URL).
 pub(crate) fn layer<S>(
     cfg: &OtelConfig,
-) -> Result<Option<(SdkTracerProvider, BoxedLayer<S>)>, String>
+) -> Result<Option<(SdkTracerProvider, BoxedLayer<S>)>, super::TelemetryError>
 where
     S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
 {
@@ -99,7 +99,7 @@ where
             .with_timeout(cfg.export_timeout)
             .build(),
     }
-    .map_err(|e| format!("cannot build the OTLP exporter: {e}"))?;
+    .map_err(super::TelemetryError::Exporter)?;
     let exporter = ReportingExporter {
         inner: exporter,
         endpoint: crate::sanitize::sanitize(&endpoint),
