@@ -306,16 +306,7 @@ pub fn current_traceparent() -> Option<String> {
     use opentelemetry::trace::TraceContextExt;
     use tracing_opentelemetry::OpenTelemetrySpanExt;
     let cx = tracing::Span::current().context();
-    let span = cx.span();
-    let sc = span.span_context();
-    sc.is_valid().then(|| {
-        format!(
-            "00-{}-{}-{:02x}",
-            sc.trace_id(),
-            sc.span_id(),
-            sc.trace_flags().to_u8()
-        )
-    })
+    crate::Traceparent::from_span_context(cx.span().span_context()).map(|t| t.to_string())
 }
 
 fn json_kind(value: &serde_json::Value) -> &'static str {
