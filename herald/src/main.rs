@@ -26,7 +26,7 @@ async fn main() -> ExitCode {
     };
     let telemetry = match telemetry::init(format, &filter, &otel) {
         Ok(t) => t,
-        Err(e) => return fail(&e, 2),
+        Err(e) => return fail(&e.to_string(), 2),
     };
     let mut out = std::io::stdout();
     let result = cli::run(cli, &mut out).await;

@@ -21,8 +21,9 @@ const RETRIES: usize = 3;
 
 /// Enqueues `jobs` in one transaction of its own; returns their ids in input order.
 /// Fails with [`EnqueueError::InvalidOption`] before touching the database when any job
-/// breaks an enqueue rule ([`crate::rules`]), and with [`EnqueueError::Database`] when the insert fails
-/// (then no job of the batch exists).
+/// breaks an enqueue rule ([`crate::rules`]), with [`EnqueueError::Database`] when the
+/// insert fails and with [`EnqueueError::Contended`] when concurrent enqueues keep racing
+/// a row's idempotency key (then no job of the batch exists).
 pub async fn enqueue_many(pool: &PgPool, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>, EnqueueError> {
     let mut tx = pool.begin().await?;
     let out = enqueue_many_in(&mut tx, jobs).await?;
@@ -58,7 +59,7 @@ pub async fn enqueue_many_in(
     }
     results
         .into_iter()
-        .map(|r| r.ok_or(EnqueueError::Database(sqlx::Error::RowNotFound)))
+        .map(|r| r.ok_or(EnqueueError::Contended))
         .collect()
 }
 

@@ -36,9 +36,18 @@ pub enum EnqueueError {
     /// The job's own validation rejected the payload.
     #[error("payload rejected: {0}")]
     Invalid(#[source] JobError),
-    /// The payload could not be serialised, or is not a JSON object.
+    /// The payload is not a JSON object.
     #[error("payload is not a JSON object: {0}")]
     NotAnObject(String),
+    /// The job could not be serialised to JSON (its `Serialize` impl failed, e.g. a map
+    /// with non-string keys).
+    #[error("payload cannot be serialised: {0}")]
+    Serialize(#[source] serde_json::Error),
+    /// A concurrent enqueue with the same idempotency key kept committing between the
+    /// insert's conflict check and the lookup; nothing was enqueued. Try again (SQL's
+    /// `herald.enqueue` reports the same case as SQLSTATE 40001).
+    #[error("idempotency key is contended; try again")]
+    Contended,
     /// The serialised payload exceeds the size limit.
     #[error("payload is {size} bytes, over the limit of {limit} bytes")]
     TooLarge {
@@ -85,7 +94,8 @@ pub struct NewJob {
 
 impl NewJob {
     /// Validates `job` and serialises it with its type's default queue and budget.
-    /// Fails with [`EnqueueError::Invalid`], [`EnqueueError::NotAnObject`],
+    /// Fails with [`EnqueueError::Invalid`], [`EnqueueError::Serialize`],
+    /// [`EnqueueError::NotAnObject`],
     /// [`EnqueueError::TooLarge`] (over [`DEFAULT_MAX_PAYLOAD_BYTES`]) or
     /// [`EnqueueError::InvalidOption`] (a type, queue, budget or payload string that
     /// breaks an enqueue rule).
@@ -97,8 +107,7 @@ impl NewJob {
     /// length) instead of the default, e.g. a service's configured limit.
     pub fn new_with_limit<J: Job>(job: &J, max_payload_bytes: usize) -> Result<Self, EnqueueError> {
         job.validate().map_err(EnqueueError::Invalid)?;
-        let payload =
-            serde_json::to_value(job).map_err(|e| EnqueueError::NotAnObject(e.to_string()))?;
+        let payload = serde_json::to_value(job).map_err(EnqueueError::Serialize)?;
         Self::from_json_with_limit(
             J::KIND,
             J::QUEUE,
@@ -257,6 +266,8 @@ pub async fn enqueue(pool: &PgPool, job: NewJob) -> Result<Enqueued, EnqueueErro
 
 /// Enqueues `job` on `conn`, typically the caller's open transaction
 /// (`enqueue_in(&mut tx, job)`): the job exists only if that transaction commits.
+/// Fails with [`EnqueueError::Contended`] when concurrent enqueues with the same
+/// idempotency key keep racing this one.
 pub async fn enqueue_in(conn: &mut PgConnection, job: NewJob) -> Result<Enqueued, EnqueueError> {
     let max_attempts = job.attempt_budget()?;
     // A concurrent enqueue with the same key may commit between the insert's conflict
@@ -266,7 +277,7 @@ pub async fn enqueue_in(conn: &mut PgConnection, job: NewJob) -> Result<Enqueued
             return Ok(found);
         }
     }
-    Err(EnqueueError::Database(sqlx::Error::RowNotFound))
+    Err(EnqueueError::Contended)
 }
 
 async fn insert_once<'c>(
@@ -295,16 +306,7 @@ pub fn current_traceparent() -> Option<String> {
     use opentelemetry::trace::TraceContextExt;
     use tracing_opentelemetry::OpenTelemetrySpanExt;
     let cx = tracing::Span::current().context();
-    let span = cx.span();
-    let sc = span.span_context();
-    sc.is_valid().then(|| {
-        format!(
-            "00-{}-{}-{:02x}",
-            sc.trace_id(),
-            sc.span_id(),
-            sc.trace_flags().to_u8()
-        )
-    })
+    crate::Traceparent::from_span_context(cx.span().span_context()).map(|t| t.to_string())
 }
 
 fn json_kind(value: &serde_json::Value) -> &'static str {
@@ -327,6 +329,32 @@ mod tests {
     fn non_object_payload_is_rejected() {
         let err = NewJob::from_json("t", "default", 3, json!([1, 2]));
         assert!(matches!(err, Err(EnqueueError::NotAnObject(m)) if m == "got an array"));
+    }
+
+    /// A job whose map keys are not strings: JSON cannot represent it.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct TupleKeys {
+        by_pair: std::collections::BTreeMap<(u8, u8), u8>,
+    }
+
+    impl Job for TupleKeys {
+        const KIND: &'static str = "test.tuple_keys";
+        type Context = ();
+        async fn perform(self, _: (), _: crate::job::AttemptInfo) -> Result<(), JobError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_job_that_cannot_be_serialised_is_reported_as_a_serialisation_failure() {
+        let job = TupleKeys {
+            by_pair: [((1, 2), 3)].into_iter().collect(),
+        };
+        let err = NewJob::new(&job);
+        assert!(
+            matches!(&err, Err(EnqueueError::Serialize(e)) if e.to_string().contains("key must be a string")),
+            "{err:?}"
+        );
     }
 
     #[test]

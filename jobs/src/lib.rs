@@ -29,6 +29,7 @@
 //! - `retry.rs`: [`RetryPolicy`]
 //! - `enqueue.rs`: [`NewJob`], [`enqueue()`], [`enqueue_in()`]
 //! - `batch.rs`: [`enqueue_many()`], [`enqueue_many_in()`] (one statement per batch)
+//! - `traceparent.rs`: [`Traceparent`], the W3C `traceparent` (formatted and parsed here only)
 //! - `rules.rs`: [`rules`], what a producer may enqueue (the contract table; SQL mirrors it)
 //! - `notify/`: one file per notification job (feature `notify`)
 
@@ -40,9 +41,11 @@ pub mod job;
 pub mod notify;
 pub mod retry;
 pub mod rules;
+pub mod traceparent;
 
 pub use batch::{enqueue_many, enqueue_many_in};
 pub use enqueue::{EnqueueError, Enqueued, NewJob, enqueue, enqueue_in};
 pub use error::{ErrorCode, FailureClass, JobError};
 pub use job::{AttemptInfo, Job};
 pub use retry::RetryPolicy;
+pub use traceparent::Traceparent;

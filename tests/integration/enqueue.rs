@@ -85,3 +85,27 @@ async fn an_idempotency_key_is_free_again_once_its_job_has_ended() {
     assert!(after.created && after.id != first.id);
     db.finish().await;
 }
+
+#[tokio::test]
+async fn a_key_whose_insert_keeps_finding_no_row_is_reported_as_contended() {
+    let db = TestDb::new().await;
+    // Stand-in for a race lost every time: the insert writes nothing and the lookup
+    // finds no live job with the key, as when concurrent enqueues keep committing.
+    for sql in [
+        "CREATE FUNCTION public.herald_test_skip_insert() RETURNS trigger LANGUAGE plpgsql \
+         AS $$ BEGIN RETURN NULL; END $$",
+        "CREATE TRIGGER skip_insert BEFORE INSERT ON herald.jobs \
+         FOR EACH ROW EXECUTE FUNCTION public.herald_test_skip_insert()",
+    ] {
+        sqlx::query(sql)
+            .execute(&db.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let err = enqueue(&db.pool, job("contended").idempotency_key("order-7")).await;
+    assert!(
+        matches!(err, Err(herald_jobs::EnqueueError::Contended)),
+        "{err:?}"
+    );
+    db.finish().await;
+}

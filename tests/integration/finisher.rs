@@ -90,3 +90,32 @@ async fn an_attempt_whose_lease_was_taken_is_not_recorded_twice() {
     assert_eq!(state(&db.pool, id).await, "running");
     db.finish().await;
 }
+
+#[tokio::test]
+async fn a_rejected_record_reports_the_database_error_itself() {
+    let db = TestDb::new().await;
+    let bad = enqueue_scripted(&db.pool, "bad", vec![Step::Succeed], 1).await;
+    sqlx::query("UPDATE herald.jobs SET state = 'running', attempt = 1, locked_by = 'w', claimed_at = now(), heartbeat_at = now()")
+        .execute(&db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (_give_up, give_up_rx) = watch::channel(false);
+    let health = Arc::new(DbHealth::new(Duration::from_secs(60)));
+    let (finisher, task) = Finisher::spawn(db.pool.clone(), health, give_up_rx);
+
+    let ack = finisher.finish(row(bad, "no-such-state")).await;
+    let code = ack
+        .as_ref()
+        .err()
+        .and_then(|e| e.database_error())
+        .and_then(|e| e.as_database_error())
+        .and_then(|e| e.code());
+    assert!(
+        code.is_some(),
+        "the SQLSTATE is kept, not stringified: {ack:?}"
+    );
+
+    drop(finisher);
+    task.await.unwrap_or_else(|e| panic!("{e}"));
+    db.finish().await;
+}

@@ -165,6 +165,7 @@ pub async fn run(args: EnqueueArgs, out: &mut impl Write) -> Result<(), CliError
         EnqueueError::Database(db) => {
             CliError::Failed(format!("cannot enqueue: {}", one_line(&db)))
         }
+        EnqueueError::Contended => CliError::Failed(format!("cannot enqueue: {e}")),
         other => rejected(other),
     })?;
     if enqueued.created {

@@ -113,9 +113,21 @@ pub enum FinishError {
     /// The finisher has stopped (the worker is shutting down past its deadline).
     #[error("the finisher has stopped; the attempt stays running and will be rescued")]
     Stopped,
-    /// The database refused the write after shutdown's deadline.
+    /// The database rejected the record, or could not be reached before shutdown's
+    /// deadline. Holds the database's own error (shared: one failed write answers every
+    /// attempt of its batch).
     #[error("could not record the attempt: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[source] Arc<sqlx::Error>),
+}
+
+impl FinishError {
+    /// The database's error, when the write failed there.
+    pub fn database_error(&self) -> Option<&sqlx::Error> {
+        match self {
+            Self::Database(e) => Some(e),
+            Self::Stopped => None,
+        }
+    }
 }
 
 struct Request {
@@ -169,7 +181,7 @@ impl Finisher {
             .map_err(|_| FinishError::Stopped)?;
         match answer.await {
             Ok(Ok(applied)) => Ok(applied),
-            Ok(Err(e)) => Err(FinishError::Database(sqlx::Error::Protocol(e.to_string()))),
+            Ok(Err(e)) => Err(FinishError::Database(e)),
             Err(_) => Err(FinishError::Stopped),
         }
     }

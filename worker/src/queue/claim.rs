@@ -41,14 +41,8 @@ impl ClaimedJob {
     }
     /// The trace id carried by the traceparent (`00-<trace id>-<span id>-<flags>`).
     pub(crate) fn trace_id(&self) -> Option<String> {
-        trace_id_of(self.trace_context.as_deref()?)
+        herald_jobs::traceparent::trace_id(self.trace_context.as_deref()?)
     }
-}
-
-/// The trace id in a W3C traceparent (`00-<32 hex>-<16 hex>-<flags>`), if it is valid.
-pub(crate) fn trace_id_of(traceparent: &str) -> Option<String> {
-    let id = traceparent.split('-').nth(1)?;
-    (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| id.to_owned())
 }
 
 /// Claims up to `limit` runnable jobs of `queue` whose type is in `types`, in priority

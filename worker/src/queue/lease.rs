@@ -17,7 +17,6 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use tracing::info;
 
-use super::claim::trace_id_of;
 use super::holdings::Holdings;
 use crate::audit::finisher::write_batch;
 use crate::audit::report::{AttemptRef, log_attempt};
@@ -199,7 +198,7 @@ pub(crate) async fn rescue_once(
                 trace_id: job
                     .trace_context
                     .as_deref()
-                    .and_then(trace_id_of)
+                    .and_then(herald_jobs::traceparent::trace_id)
                     .as_deref(),
             },
             t,
@@ -224,7 +223,10 @@ fn finish_row(job: &StaleJob, t: &Transition, now: DateTime<Utc>) -> FinishRow {
         worker_id: job.locked_by.clone().unwrap_or_default(),
         started_at: job.claimed_at.and_then(StoredTime::ok).unwrap_or(now),
         finished_at: now,
-        trace_id: job.trace_context.as_deref().and_then(trace_id_of),
+        trace_id: job
+            .trace_context
+            .as_deref()
+            .and_then(herald_jobs::traceparent::trace_id),
     };
     FinishRow::new(key, t)
 }

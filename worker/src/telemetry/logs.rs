@@ -22,11 +22,11 @@ pub(crate) const TRACE_TARGET: &str = "herald::trace";
 pub(crate) fn layer<S>(
     format: LogFormat,
     filter: &str,
-) -> Result<Box<dyn Layer<S> + Send + Sync>, String>
+) -> Result<Box<dyn Layer<S> + Send + Sync>, super::TelemetryError>
 where
     S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
 {
-    let env = EnvFilter::try_new(filter).map_err(|e| format!("invalid log filter: {e}"))?;
+    let env = EnvFilter::try_new(filter).map_err(super::TelemetryError::InvalidFilter)?;
     let not_trace_only = filter_fn(|meta| meta.target() != TRACE_TARGET);
     let base = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)

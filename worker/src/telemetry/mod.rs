@@ -84,11 +84,30 @@ impl Telemetry {
     }
 }
 
+/// Why [`init`] could not install telemetry.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TelemetryError {
+    /// The log filter (`HERALD_LOG` / `RUST_LOG`) is not a valid `tracing` filter.
+    #[error("invalid log filter: {0}")]
+    InvalidFilter(#[source] tracing_subscriber::filter::ParseError),
+    /// The OTLP exporter could not be built (for example an endpoint that is not a URL).
+    #[error("cannot build the OTLP exporter: {0}")]
+    Exporter(#[source] opentelemetry_otlp::ExporterBuildError),
+    /// A global subscriber is already installed.
+    #[error("cannot install the log subscriber: {0}")]
+    Install(#[source] tracing_subscriber::util::TryInitError),
+}
+
 /// Installs the global subscriber: the log layer (`format`, `filter`), when `otel`
 /// names an endpoint the OTLP trace layer, and when `SENTRY_DSN` is set the layer that
 /// sends CRITICAL events to Sentry (`crate::sentry::alerts`). Must run inside a Tokio runtime. Fails if
 /// `filter` is invalid, the exporter cannot be built, or a subscriber is installed.
-pub fn init(format: LogFormat, filter: &str, otel: &OtelConfig) -> Result<Telemetry, String> {
+pub fn init(
+    format: LogFormat,
+    filter: &str,
+    otel: &OtelConfig,
+) -> Result<Telemetry, TelemetryError> {
     let logs = logs::layer(format, filter)?;
     let (provider, otel_layer) = match otel::layer(otel)? {
         Some((provider, layer)) => (Some(provider), Some(layer)),
@@ -99,12 +118,12 @@ pub fn init(format: LogFormat, filter: &str, otel: &OtelConfig) -> Result<Teleme
         .with(otel_layer)
         .with(crate::sentry::alerts::alert_layer())
         .try_init()
-        .map_err(|e| format!("cannot install the log subscriber: {e}"))?;
+        .map_err(TelemetryError::Install)?;
     Ok(Telemetry { provider })
 }
 
 /// Installs the log layer only (no trace export). Fails like [`init`].
-pub fn init_logging(format: LogFormat, filter: &str) -> Result<(), String> {
+pub fn init_logging(format: LogFormat, filter: &str) -> Result<(), TelemetryError> {
     init(format, filter, &OtelConfig::default()).map(|_| ())
 }
 
@@ -130,5 +149,20 @@ impl Observers {
         self.metrics
             .attempt_finished(job_type, t, panicked, duration);
         self.alert.attempt_finished(job_type, t.outcome).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invalid_log_filter_is_a_typed_error_keeping_the_parse_error() {
+        let err = init(LogFormat::Text, "herald=notalevel", &OtelConfig::default()).err();
+        assert!(
+            matches!(&err, Some(TelemetryError::InvalidFilter(_))),
+            "{err:?}"
+        );
+        assert!(err.as_ref().and_then(std::error::Error::source).is_some());
     }
 }

@@ -12,9 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use opentelemetry::trace::{
-    SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, TracerProvider as _,
-};
+use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
@@ -79,7 +77,7 @@ impl Default for OtelConfig {
 /// example an endpoint that is not a URL).
 pub(crate) fn layer<S>(
     cfg: &OtelConfig,
-) -> Result<Option<(SdkTracerProvider, BoxedLayer<S>)>, String>
+) -> Result<Option<(SdkTracerProvider, BoxedLayer<S>)>, super::TelemetryError>
 where
     S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
 {
@@ -99,7 +97,7 @@ where
             .with_timeout(cfg.export_timeout)
             .build(),
     }
-    .map_err(|e| format!("cannot build the OTLP exporter: {e}"))?;
+    .map_err(super::TelemetryError::Exporter)?;
     let exporter = ReportingExporter {
         inner: exporter,
         endpoint: crate::sanitize::sanitize(&endpoint),
@@ -185,33 +183,14 @@ impl<E: SpanExporter> SpanExporter for ReportingExporter<E> {
     }
 }
 
-/// The remote parent a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`) names, or an
-/// empty context when it is missing or invalid (the attempt then starts a new trace).
+/// The remote parent a W3C `traceparent` names ([`herald_jobs::Traceparent::parse`]),
+/// or an empty context when it is missing or invalid (the attempt then starts a new
+/// trace).
 pub(crate) fn parent_context(traceparent: Option<&str>) -> Context {
     traceparent
-        .and_then(span_context_of)
-        .map(|sc| Context::new().with_remote_span_context(sc))
+        .and_then(herald_jobs::Traceparent::parse)
+        .map(|t| Context::new().with_remote_span_context(t.remote_span_context()))
         .unwrap_or_default()
-}
-
-fn span_context_of(traceparent: &str) -> Option<SpanContext> {
-    let mut parts = traceparent.trim().split('-');
-    let (version, trace, span, flags) =
-        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    if version != "00" || parts.next().is_some() || trace.len() != 32 || span.len() != 16 {
-        return None;
-    }
-    let trace_id = TraceId::from_hex(trace).ok()?;
-    let span_id = SpanId::from_hex(span).ok()?;
-    let flags = u8::from_str_radix(flags, 16).ok()?;
-    let sc = SpanContext::new(
-        trace_id,
-        span_id,
-        TraceFlags::new(flags),
-        true,
-        TraceState::default(),
-    );
-    sc.is_valid().then_some(sc)
 }
 
 /// The trace id of `cx`'s span as 32 hex digits, if it is valid.
