@@ -24,15 +24,8 @@ impl Job for Noop {
 }
 
 /// Environment of a Herald worker child: `concurrency` `None` keeps Herald's default.
-pub fn worker_env(
-    url: &str,
-    concurrency: Option<usize>,
-    audit: bool,
-) -> Vec<(&'static str, String)> {
-    let mut env = vec![
-        ("BENCH_DATABASE_URL", url.to_owned()),
-        ("BENCH_AUDIT", audit.to_string()),
-    ];
+pub fn worker_env(url: &str, concurrency: Option<usize>) -> Vec<(&'static str, String)> {
+    let mut env = vec![("BENCH_DATABASE_URL", url.to_owned())];
     if let Some(c) = concurrency {
         env.push(("BENCH_CONCURRENCY", c.to_string()));
     }
@@ -56,8 +49,7 @@ pub async fn worker_role() -> BenchResult<()> {
     if let Some(c) = var("BENCH_CONCURRENCY") {
         env.insert("HERALD_QUEUES", format!("default={c}"));
     }
-    let mut cfg = WorkerConfig::from_lookup(|k| env.get(k).cloned())?;
-    cfg.bench_skip_audit = var("BENCH_AUDIT").as_deref() == Some("false");
+    let cfg = WorkerConfig::from_lookup(|k| env.get(k).cloned())?;
     let pool =
         herald_worker::db::connect(&cfg.database_url, cfg.pool_size, cfg.acquire_timeout).await?;
     let registry = Registry::new().register::<Noop>(());

@@ -5,7 +5,7 @@
 //! ```
 //!
 //! Against a real PostgreSQL (`DATABASE_URL`, else the tests' private instance), in one
-//! run: enqueue rates, drain rates of no-op jobs (Herald with auditing on and off, 1 and 4
+//! run: enqueue rates, drain rates of no-op jobs (Herald, always auditing, 1 and 4
 //! processes, two concurrency settings; an empty table and a large history), enqueue →
 //! start latency, and the same jobs through bare apalis-postgres 1.0. Every measurement
 //! runs `--rounds` times, interleaved, and the report gives medians. Worker processes are

@@ -234,20 +234,6 @@ impl Report {
             "herald-1p-default-audit-history",
             herald,
         );
-        // Audit on / off: each pair of drain keys differs only in its last part.
-        for (label, run) in [
-            ("1 process, default concurrency", "1p-default"),
-            ("1 process, c64", "1p-c64"),
-            ("1 process, c16", "1p-c16"),
-            ("1 process, c128", "1p-c128"),
-            ("4 processes, c64", "4p-c64"),
-        ] {
-            self.ratio(
-                &format!("herald audit on / audit off ({label})"),
-                &format!("herald-{run}-audit"),
-                &format!("herald-{run}-noaudit"),
-            );
-        }
         for key in [
             "herald-1p-default-audit",
             "herald-1p-c128-audit",

@@ -2,10 +2,13 @@
 //! records it has committed.
 //!
 //! With concurrency 1 the next job can start only once the previous attempt's slot is
-//! free, i.e. once its ack resolved. So: (1) while the audit table is locked, the first
-//! attempt's commit cannot happen, and no second job may start; (2) when a worker is
-//! killed in the middle of a stream of jobs, every job with a successor that started
-//! must already be audited. An ack resolved before its commit fails both.
+//! free, i.e. once its ack resolved. So: (1) each job's start records how many attempts
+//! had committed at that moment (a trigger, no clock): the k-th job to start must see at
+//! least k - 1; the audit table is locked at first, so the first attempt's commit is
+//! held back (observed as its statement waiting on the lock) and no second job may start
+//! meanwhile; (2) when a worker is killed in the middle of a stream of jobs, every job
+//! with a successor that started must already be audited. An ack resolved before its
+//! commit fails both.
 
 use std::time::Duration;
 
@@ -24,6 +27,47 @@ async fn started_in_order(db: &TestDb) -> Vec<i64> {
         .unwrap_or_else(|e| panic!("effects: {e}"))
 }
 
+/// Makes every `start` effect record how many attempts had committed when it was written.
+async fn record_audited_before_each_start(db: &TestDb) {
+    sqlx::raw_sql(
+        "ALTER TABLE public.test_effects ADD COLUMN audited_before bigint;
+         CREATE FUNCTION public.count_audited() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             NEW.audited_before := (SELECT count(*) FROM herald.attempts);
+             RETURN NEW;
+         END $$;
+         CREATE TRIGGER count_audited BEFORE INSERT ON public.test_effects
+             FOR EACH ROW WHEN (NEW.event = 'start') EXECUTE FUNCTION public.count_audited();",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap_or_else(|e| panic!("trigger: {e}"));
+}
+
+/// Starts (in order) whose predecessors had not all committed: `(position, job, seen)`.
+async fn started_before_predecessors_committed(db: &TestDb) -> Vec<(i64, i64, i64)> {
+    sqlx::query_as(
+        "SELECT k, job_id, audited_before FROM (
+             SELECT row_number() OVER (ORDER BY id) AS k, job_id, audited_before
+             FROM public.test_effects WHERE event = 'start') s
+         WHERE audited_before < k - 1",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap_or_else(|e| panic!("starts: {e}"))
+}
+
+/// Whether a statement waits for a lock on `herald.attempts` (the held-back commit).
+async fn audit_insert_waits(db: &TestDb) -> bool {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks
+                        WHERE relation = 'herald.attempts'::regclass AND NOT granted)",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap_or_else(|e| panic!("pg_locks: {e}"))
+}
+
 async fn unaudited(db: &TestDb, ids: &[i64]) -> Vec<i64> {
     sqlx::query_scalar(
         "SELECT id FROM unnest($1::bigint[]) AS id
@@ -38,6 +82,7 @@ async fn unaudited(db: &TestDb, ids: &[i64]) -> Vec<i64> {
 #[tokio::test]
 async fn no_slot_is_freed_before_its_attempt_commits_and_a_kill_loses_no_acked_attempt() {
     let db = TestDb::new().await;
+    record_audited_before_each_start(&db).await;
     for n in 0..150 {
         enqueue_scripted(&db.pool, &format!("a{n}"), vec![Step::Succeed], 3).await;
     }
@@ -60,7 +105,12 @@ async fn no_slot_is_freed_before_its_attempt_commits_and_a_kill_loses_no_acked_a
         || async { (!started_in_order(&db).await.is_empty()).then_some(()) },
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    eventually(
+        "the first attempt's commit to wait on the lock",
+        Duration::from_secs(30),
+        || async { audit_insert_waits(&db).await.then_some(()) },
+    )
+    .await;
     assert_eq!(
         started_in_order(&db).await.len(),
         1,
@@ -76,6 +126,12 @@ async fn no_slot_is_freed_before_its_attempt_commits_and_a_kill_loses_no_acked_a
     })
     .await;
     worker.kill_hard();
+
+    let early = started_before_predecessors_committed(&db).await;
+    assert!(
+        early.is_empty(),
+        "jobs that started before every earlier attempt had committed (position, job, attempts committed): {early:?}"
+    );
 
     let started = started_in_order(&db).await;
     let (last, acked) = started

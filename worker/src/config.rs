@@ -151,11 +151,6 @@ pub struct WorkerConfig {
     pub(crate) email: Option<email::EmailConfig>,
     /// Sentry reporting (`None`, the default, when `SENTRY_DSN` is unset).
     pub(crate) sentry: Option<crate::sentry::SentryConfig>,
-    /// Benchmark only: finish attempts WITHOUT their audit rows, so the benchmark can put
-    /// a number on the audit's cost. No environment variable sets it; always `false`
-    /// outside `cargo bench -p herald-tests --bench throughput`.
-    #[doc(hidden)]
-    pub bench_skip_audit: bool,
 }
 
 impl std::fmt::Debug for WorkerConfig {
@@ -246,7 +241,6 @@ impl WorkerConfig {
             failure_rate: failure_rate(&get)?,
             email: email::EmailConfig::from_lookup(&get)?,
             sentry: crate::sentry::SentryConfig::from_lookup(&get)?,
-            bench_skip_audit: false,
         })
     }
 

@@ -33,7 +33,3 @@ pub(crate) const INSERT_ALERT_EVENT: &str =
 pub(crate) const QUEUE_DEPTH: &str = include_str!("../queries/telemetry/queue_depth.sql");
 /// Running workers' heartbeat ages (`telemetry/heartbeat_ages.sql`).
 pub(crate) const HEARTBEAT_AGES: &str = include_str!("../queries/telemetry/heartbeat_ages.sql");
-/// BENCHMARK ONLY: finishes attempts without audit rows
-/// (`audit/finish_attempts_unaudited.sql`).
-pub(crate) const FINISH_ATTEMPTS_UNAUDITED: &str =
-    include_str!("../queries/audit/finish_attempts_unaudited.sql");

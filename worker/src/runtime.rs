@@ -186,12 +186,7 @@ pub async fn run_with_pool(
         .map_err(RunError::Register)?;
     let (hard_stop_tx, hard_stop_rx) = watch::channel(false);
     let (give_up_tx, give_up_rx) = watch::channel(false);
-    let (finisher, finisher_task) = Finisher::spawn_with(
-        pool.clone(),
-        Arc::clone(&health),
-        give_up_rx,
-        cfg.bench_skip_audit,
-    );
+    let (finisher, finisher_task) = Finisher::spawn(pool.clone(), Arc::clone(&health), give_up_rx);
     let wakeups = Wakeups::new(&cfg.queue_names());
     let holdings = Holdings::new();
     let mut background = vec![

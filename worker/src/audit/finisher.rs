@@ -149,25 +149,8 @@ impl Finisher {
         health: Arc<DbHealth>,
         give_up: watch::Receiver<bool>,
     ) -> (Self, tokio::task::JoinHandle<()>) {
-        Self::spawn_with(pool, health, give_up, false)
-    }
-
-    /// [`Finisher::spawn`], or, with `bench_skip_audit` (benchmark only, see
-    /// `WorkerConfig::bench_skip_audit`), a finisher that writes no audit rows.
-    #[doc(hidden)]
-    pub(crate) fn spawn_with(
-        pool: PgPool,
-        health: Arc<DbHealth>,
-        give_up: watch::Receiver<bool>,
-        bench_skip_audit: bool,
-    ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 8);
-        let sql = if bench_skip_audit {
-            queries::FINISH_ATTEMPTS_UNAUDITED
-        } else {
-            queries::FINISH_ATTEMPTS
-        };
-        let task = tokio::spawn(run(pool, rx, health, give_up, sql));
+        let task = tokio::spawn(run(pool, rx, health, give_up));
         (Self { tx }, task)
     }
 
@@ -192,7 +175,6 @@ async fn run(
     mut rx: mpsc::Receiver<Request>,
     health: Arc<DbHealth>,
     give_up: watch::Receiver<bool>,
-    sql: &'static str,
 ) {
     let writers = Arc::new(Semaphore::new(WRITES_IN_FLIGHT));
     let mut in_flight = JoinSet::new();
@@ -209,7 +191,7 @@ async fn run(
         let (pool, health, give_up) = (pool.clone(), Arc::clone(&health), give_up.clone());
         in_flight.spawn(async move {
             let rows: Vec<&FinishRow> = batch.iter().map(|r| &r.row).collect();
-            let answers = finish_rows(&pool, &rows, &health, &give_up, sql).await;
+            let answers = finish_rows(&pool, &rows, &health, &give_up).await;
             for (request, answer) in batch.into_iter().zip(answers) {
                 // A sender that went away (its worker was dropped) needs no answer.
                 let _ = request.done.send(answer);
@@ -232,9 +214,8 @@ async fn finish_rows(
     rows: &[&FinishRow],
     health: &DbHealth,
     give_up: &watch::Receiver<bool>,
-    sql: &'static str,
 ) -> Vec<Answer> {
-    match write_until_done(pool, rows, health, give_up, sql).await {
+    match write_until_done(pool, rows, health, give_up).await {
         Ok(applied) => rows
             .iter()
             .map(|r| Ok(applied.contains(&r.job_id)))
@@ -243,7 +224,7 @@ async fn finish_rows(
         Err(WriteError::Rejected(_)) if rows.len() > 1 => {
             let mut answers = Vec::with_capacity(rows.len());
             for row in rows {
-                answers.extend(Box::pin(finish_rows(pool, &[*row], health, give_up, sql)).await);
+                answers.extend(Box::pin(finish_rows(pool, &[*row], health, give_up)).await);
             }
             answers
         }
@@ -273,11 +254,10 @@ async fn write_until_done(
     rows: &[&FinishRow],
     health: &DbHealth,
     give_up: &watch::Receiver<bool>,
-    sql: &'static str,
 ) -> Result<HashSet<i64>, WriteError> {
     let mut delays = outage_backoff();
     loop {
-        match write_with(sql, pool, rows).await {
+        match write_batch(pool, rows).await {
             Ok(applied) => {
                 health.ok();
                 return Ok(applied);
@@ -311,16 +291,8 @@ pub(crate) async fn write_batch<'c>(
     executor: impl PgExecutor<'c>,
     rows: &[&FinishRow],
 ) -> Result<HashSet<i64>, sqlx::Error> {
-    write_with(queries::FINISH_ATTEMPTS, executor, rows).await
-}
-
-async fn write_with<'c>(
-    sql: &'static str,
-    executor: impl PgExecutor<'c>,
-    rows: &[&FinishRow],
-) -> Result<HashSet<i64>, sqlx::Error> {
     let ids: Vec<i64> = rows.iter().map(|r| r.job_id).collect();
-    let applied: Vec<(i64,)> = sqlx::query_as(sql)
+    let applied: Vec<(i64,)> = sqlx::query_as(queries::FINISH_ATTEMPTS)
         .bind(&ids)
         .bind(rows.iter().map(|r| r.attempt).collect::<Vec<_>>())
         .bind(
