@@ -38,8 +38,28 @@ pub fn herald(database_url: Option<&str>, args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("run herald: {e}"))
 }
 
-fn text(bytes: &[u8]) -> String {
+/// Standard output or error of a run as text.
+pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs `herald args…` against `db`, asserts success, returns stdout.
+pub fn ok(db: &TestDb, args: &[&str]) -> String {
+    let out = herald(Some(&db.url), args);
+    assert!(
+        out.status.success(),
+        "herald {args:?} failed: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// One JSON value per line of `stdout` (the CLI's `--json` output).
+pub fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
 }
 
 #[tokio::test]

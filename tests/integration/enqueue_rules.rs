@@ -14,7 +14,7 @@ use herald_tests::workers::InProcessWorker;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::cli::herald;
+use crate::cli::{herald, text};
 
 /// Registers `test.scripted` the way a starting worker does (budget 3, queue default).
 pub(crate) async fn register_scripted(pool: &PgPool) {
@@ -60,10 +60,6 @@ pub(crate) async fn sql_enqueue(
 
 fn scripted_payload(key: &str) -> Value {
     json!({ "key": key, "steps": [{ "do": "succeed" }] })
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[tokio::test]

@@ -12,30 +12,8 @@ use herald_tests::workers::InProcessWorker;
 use serde_json::Value;
 use sqlx::PgPool;
 
-use crate::cli::herald;
+use crate::cli::{herald, json_lines, ok, text};
 use crate::enqueue_scripted;
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Runs `herald args…` against `db`, asserts success, returns stdout.
-fn ok(db: &TestDb, args: &[&str]) -> String {
-    let out = herald(Some(&db.url), args);
-    assert!(
-        out.status.success(),
-        "herald {args:?} failed: {}",
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-fn json_lines(stdout: &str) -> Vec<Value> {
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
 
 fn ids_of(value: &Value) -> Vec<i64> {
     value

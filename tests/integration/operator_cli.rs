@@ -9,28 +9,7 @@ use herald_tests::db::{TestDb, with_database};
 use serde_json::Value;
 use sqlx::PgPool;
 
-use crate::cli::{herald, herald_bin};
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(db: &TestDb, args: &[&str]) -> String {
-    let out = herald(Some(&db.url), args);
-    assert!(
-        out.status.success(),
-        "herald {args:?} failed: {}",
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-fn json_lines(stdout: &str) -> Vec<Value> {
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
+use crate::cli::{herald, herald_bin, json_lines, ok, text};
 
 /// Asserts a failed run: exit `code`, one line on stderr containing `expected`, no SQL,
 /// no panic, nothing on stdout. Returns stderr.

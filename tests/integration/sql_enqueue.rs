@@ -12,6 +12,7 @@ use herald_tests::wait::job_count;
 use herald_tests::wait::{eventually, settled, state, trail};
 use herald_tests::workers::InProcessWorker;
 
+use crate::cli::text;
 use crate::effects;
 
 /// `psql` from the newest `/usr/lib/postgresql/<version>/bin`, else from `PATH`.
@@ -60,10 +61,6 @@ fn psql(url: &str, script: &str) -> Output {
     child
         .wait_with_output()
         .unwrap_or_else(|e| panic!("psql: {e}"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Registers `test.scripted` in `herald.job_types` the way a starting worker does.
