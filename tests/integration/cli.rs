@@ -38,6 +38,27 @@ pub fn herald(database_url: Option<&str>, args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("run herald: {e}"))
 }
 
+/// Runs `command` with `input` on its stdin and stdout/stderr captured; panics with
+/// `what` when it cannot be started.
+pub fn run_with_stdin(command: &mut Command, input: &str, what: &str) -> Output {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {what}: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input.as_bytes())
+            .unwrap_or_else(|e| panic!("write to {what}: {e}"));
+    }
+    child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
 /// Standard output or error of a run as text.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

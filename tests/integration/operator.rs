@@ -655,24 +655,16 @@ fn every_operator_command_has_help() {
 
 /// Runs `herald args…` on a pseudo-terminal (util-linux `script`), typing `input`.
 fn herald_on_terminal(db: &TestDb, args: &str, input: &str) -> (Option<i32>, String) {
-    use std::io::Write as _;
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     let line = format!("{} {args}", crate::cli::herald_bin().display());
-    let mut child = Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
-        .env("DATABASE_URL", &db.url)
-        .env("HERALD_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("`script` (util-linux) is needed for this test: {e}"));
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(input.as_bytes())
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
-    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let out = crate::cli::run_with_stdin(
+        Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .env("DATABASE_URL", &db.url)
+            .env("HERALD_LOG", "warn"),
+        input,
+        "`script` (util-linux, needed for this test)",
+    );
     (out.status.code(), text(&out.stdout))
 }
 

@@ -9,7 +9,7 @@ use herald_tests::db::{TestDb, with_database};
 use serde_json::Value;
 use sqlx::PgPool;
 
-use crate::cli::{herald, herald_bin, json_lines, ok, text};
+use crate::cli::{herald, herald_bin, json_lines, ok, run_with_stdin, text};
 
 /// Asserts a failed run: exit `code`, one line on stderr containing `expected`, no SQL,
 /// no panic, nothing on stdout. Returns stderr.
@@ -384,7 +384,6 @@ async fn workers_and_queues_show_live_workers_and_depth_by_state() {
 
 #[tokio::test]
 async fn enqueue_reads_a_200_kb_payload_from_a_file_or_stdin() {
-    use std::io::Write as _;
     let db = TestDb::new().await;
     let pad = "x".repeat(200_000);
     let payload =
@@ -406,28 +405,21 @@ async fn enqueue_reads_a_200_kb_payload_from_a_file_or_stdin() {
     assert!(out.starts_with("enqueued job "), "{out}");
     std::fs::remove_file(&path).unwrap_or_else(|e| panic!("{e}"));
 
-    let mut child = Command::new(herald_bin())
-        .args([
-            "enqueue",
-            "notify.webhook",
-            "--payload",
-            "-",
-            "--delay",
-            "1h",
-        ])
-        .env("DATABASE_URL", &db.url)
-        .env("HERALD_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(payload.as_bytes())
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
-    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let out = run_with_stdin(
+        Command::new(herald_bin())
+            .args([
+                "enqueue",
+                "notify.webhook",
+                "--payload",
+                "-",
+                "--delay",
+                "1h",
+            ])
+            .env("DATABASE_URL", &db.url)
+            .env("HERALD_LOG", "warn"),
+        &payload,
+        "herald enqueue",
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
 
     let pads: Vec<i32> =

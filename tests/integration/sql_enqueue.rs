@@ -2,9 +2,8 @@
 //! that commits (the job runs, woken by NOTIFY) and one that rolls back (no job), with
 //! idempotency keys, and with clear SQLSTATE errors for bad input.
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use herald_tests::db::TestDb;
@@ -36,8 +35,8 @@ fn psql_bin() -> PathBuf {
 
 /// Runs `script` through `psql` (stop at the first error, verbose errors) on `url`.
 fn psql(url: &str, script: &str) -> Output {
-    let mut child = Command::new(psql_bin())
-        .args([
+    crate::cli::run_with_stdin(
+        Command::new(psql_bin()).args([
             url,
             "-X",
             "-q",
@@ -47,20 +46,10 @@ fn psql(url: &str, script: &str) -> Output {
             "ON_ERROR_STOP=1",
             "-v",
             "VERBOSITY=verbose",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("run psql: {e}"));
-    let mut stdin = child.stdin.take().unwrap_or_else(|| panic!("psql stdin"));
-    stdin
-        .write_all(format!("\\set VERBOSITY verbose\n{script}").as_bytes())
-        .unwrap_or_else(|e| panic!("write to psql: {e}"));
-    drop(stdin);
-    child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("psql: {e}"))
+        ]),
+        &format!("\\set VERBOSITY verbose\n{script}"),
+        "psql",
+    )
 }
 
 /// Registers `test.scripted` in `herald.job_types` the way a starting worker does.
