@@ -153,7 +153,8 @@ pub(crate) fn otel_from_lookup(
 }
 
 /// Whether `SENTRY_DSN` is set (non-empty): the log subscriber adds the Sentry alert
-/// layer only then. The DSN itself is validated by [`WorkerConfig::from_lookup`].
+/// layer only then. The DSN itself is validated by
+/// [`super::WorkerConfig::from_lookup`].
 pub(crate) fn sentry_dsn_set() -> bool {
     std::env::var_os("SENTRY_DSN").is_some_and(|v| !v.is_empty())
 }
