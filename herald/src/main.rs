@@ -17,9 +17,7 @@ async fn main() -> ExitCode {
         Ok(f) => f,
         Err(e) => return fail(&e.to_string(), 2),
     };
-    let filter = std::env::var("HERALD_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| cli.command.default_log_filter().to_owned());
+    let filter = config::log_filter_from_env(cli.command.default_log_filter());
     let otel = match config::otel_from_env() {
         Ok(o) => o,
         Err(e) => return fail(&e.to_string(), 2),

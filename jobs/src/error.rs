@@ -285,9 +285,6 @@ impl JobError {
     }
 }
 
-/// The result type of a job handler.
-pub type JobResult = Result<(), JobError>;
-
 #[cfg(test)]
 mod tests {
     use super::*;

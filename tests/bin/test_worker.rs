@@ -16,7 +16,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let telemetry = match telemetry::init(format, &config::log_filter_from_env(), &otel) {
+    let telemetry = match telemetry::init(format, &config::log_filter_from_env("info"), &otel) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("herald-test-worker: {e}");

@@ -19,8 +19,8 @@
 //! | `HERALD_WEBHOOK_SIGNING_KEYS`, `HERALD_WEBHOOK_UNSIGNED` | (none: a worker running `notify.webhook` refuses to start) | Standard Webhooks signing keys `whsec_<base64>`, comma-separated, see `webhook` |
 //! | `HERALD_WEBHOOK_TIMEOUT` | `10s` | per-request timeout of `notify.webhook` |
 //! | `HERALD_MAX_PAYLOAD_BYTES` | `262144` (256 KiB) | largest payload (its JSON text) `herald enqueue` accepts; `herald.enqueue()` in SQL reads the database setting `herald.max_payload_bytes` instead |
-//! | `HERALD_CRON_FILE` | (none: no recurring jobs) | a TOML file of cron schedules, see `crate::cron` |
-//! | `SENTRY_DSN`, `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`, `HERALD_SENTRY_REPORT_RETRY` | (none: Sentry off) | error tracking, see `crate::sentry::config` |
+//! | `HERALD_CRON_FILE` | (none: no recurring jobs) | a TOML file of cron schedules, see `cron.rs` here |
+//! | `SENTRY_DSN`, `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`, `HERALD_SENTRY_REPORT_RETRY` | (none: Sentry off) | error tracking, see `sentry.rs` here |
 //! | `HERALD_LOG_FORMAT` | `text` | `text` or `json` |
 //! | `HERALD_LOG` (or `RUST_LOG`) | `info` | `tracing` filter, e.g. `info,herald::audit=debug` |
 //! | `USER` (or `LOGNAME`) | `unknown` | the operator recorded by `herald replay/cancel/purge` when `--actor` is not given |
@@ -50,18 +50,20 @@ use std::time::Duration;
 
 use herald_jobs::RetryPolicy;
 
-use crate::telemetry::failure_rate::FailureRateConfig;
-
+pub(crate) mod cron;
 pub(crate) mod email;
 mod parse;
+pub(crate) mod sentry;
 mod telemetry;
 pub(crate) mod webhook;
 
 pub use parse::{DurationError, MAX_DURATION, format_duration, parse_addr, parse_duration_within};
 use parse::{duration, invalid, number};
 use telemetry::failure_rate;
-pub(crate) use telemetry::sentry_dsn_set;
-pub use telemetry::{log_filter_from_env, log_format_from_env, otel_from_env};
+pub use telemetry::{
+    FailureRateConfig, OtelConfig, log_filter_from_env, log_format_from_env, otel_from_env,
+};
+pub(crate) use telemetry::{OtlpProtocol, sentry_dsn_set};
 
 /// Concurrency of a queue named in `HERALD_QUEUES` without `=n`, and of the default
 /// queue when `HERALD_QUEUES` is unset. 100, as River's default: one process is
@@ -142,7 +144,7 @@ pub struct WorkerConfig {
     /// Largest payload (JSON text, bytes) accepted at enqueue.
     pub max_payload_bytes: usize,
     /// Recurring jobs from `HERALD_CRON_FILE` (empty when unset).
-    pub(crate) cron: Vec<crate::cron::CronSchedule>,
+    pub(crate) cron: Vec<cron::CronSchedule>,
     /// Where to serve `/metrics`, if anywhere.
     pub metrics_addr: Option<SocketAddr>,
     /// The failure-rate alert's settings.
@@ -150,7 +152,7 @@ pub struct WorkerConfig {
     /// The `notify.email` channel; `None` when `HERALD_SMTP_HOST` is unset.
     pub(crate) email: Option<email::EmailConfig>,
     /// Sentry reporting (`None`, the default, when `SENTRY_DSN` is unset).
-    pub(crate) sentry: Option<crate::sentry::SentryConfig>,
+    pub(crate) sentry: Option<sentry::SentryConfig>,
 }
 
 impl std::fmt::Debug for WorkerConfig {
@@ -231,7 +233,7 @@ impl WorkerConfig {
                 herald_jobs::enqueue::DEFAULT_MAX_PAYLOAD_BYTES as u32,
             )? as usize,
             cron: match get("HERALD_CRON_FILE") {
-                Some(path) => crate::cron::load(&path)?,
+                Some(path) => cron::load(&path)?,
                 None => Vec::new(),
             },
             metrics_addr: match get("HERALD_METRICS_ADDR") {
@@ -240,7 +242,7 @@ impl WorkerConfig {
             },
             failure_rate: failure_rate(&get)?,
             email: email::EmailConfig::from_lookup(&get)?,
-            sentry: crate::sentry::SentryConfig::from_lookup(&get)?,
+            sentry: sentry::SentryConfig::from_lookup(&get)?,
         })
     }
 
@@ -331,7 +333,6 @@ mod tests {
     use super::parse::parse_duration;
     use super::telemetry::otel_from_lookup;
     use super::*;
-    use crate::telemetry::OtlpProtocol;
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<WorkerConfig, ConfigError> {

@@ -1,6 +1,6 @@
 //! The connection pool, migrations, and the database-health tracker.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
@@ -45,7 +45,16 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 pub struct DbHealth {
     critical_after: Duration,
     outage: Mutex<Option<Outage>>,
-    metrics: Option<std::sync::Arc<crate::telemetry::metrics::Metrics>>,
+    observer: Option<Arc<dyn DbHealthObserver>>,
+}
+
+/// Told what [`DbHealth`] sees, to count it (the worker's metrics implement it), so the
+/// database layer does not depend on telemetry.
+pub(crate) trait DbHealthObserver: Send + Sync + std::fmt::Debug {
+    /// A query timed out waiting for a pool connection.
+    fn pool_timed_out(&self);
+    /// The CRITICAL event `alert` was emitted.
+    fn critical_event(&self, alert: &'static str);
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -60,22 +69,19 @@ impl DbHealth {
         Self {
             critical_after,
             outage: Mutex::new(None),
-            metrics: None,
+            observer: None,
         }
     }
 
-    /// Also counts pool timeouts and CRITICAL events in `metrics`.
-    pub(crate) fn with_metrics(
-        mut self,
-        metrics: std::sync::Arc<crate::telemetry::metrics::Metrics>,
-    ) -> Self {
-        self.metrics = Some(metrics);
+    /// Also tells `observer` of pool timeouts and CRITICAL events.
+    pub(crate) fn with_observer(mut self, observer: Arc<dyn DbHealthObserver>) -> Self {
+        self.observer = Some(observer);
         self
     }
 
     /// Records a failed database operation `what`.
     pub(crate) fn failed(&self, what: &'static str, err: &sqlx::Error) {
-        if let (sqlx::Error::PoolTimedOut, Some(m)) = (err, &self.metrics) {
+        if let (sqlx::Error::PoolTimedOut, Some(m)) = (err, &self.observer) {
             m.pool_timed_out();
         }
         let Ok(mut outage) = self.outage.lock() else {
@@ -95,7 +101,7 @@ impl DbHealth {
             }
             Some(o) if !o.critical_sent && o.since.elapsed() >= self.critical_after => {
                 o.critical_sent = true;
-                if let Some(m) = &self.metrics {
+                if let Some(m) = &self.observer {
                     m.critical_event("database_unreachable");
                 }
                 error!(

@@ -1,12 +1,12 @@
 //! The apalis service that runs one claimed job: decode, run under a timeout and a panic
-//! guard, classify once ([`decide`]), log once ([`log_attempt`]), and record the attempt
-//! through the group-commit [`Finisher`]. The service's future resolves only after the
-//! attempt is durable, so the concurrency slot is held until then.
+//! guard, classify once ([`decide`]), record the attempt through the group-commit
+//! [`Finisher`], then hand it to the attempt pipeline ([`AttemptObservers`]: the log
+//! event, metrics, the failure-rate alert, Sentry). The service's future resolves only
+//! after the attempt is durable, so the concurrency slot is held until then.
 //!
 //! Each attempt runs in one span (target `herald::trace`, exported over OTLP when
 //! configured; see the span table in `telemetry/mod.rs`) whose parent is the job's stored
-//! `traceparent`, and is counted by the worker's metrics and failure-rate alert once its
-//! audit row is written.
+//! `traceparent`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,14 +21,13 @@ use tracing::field::Empty;
 use tracing::{Instrument, Span, warn};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::audit::report::{AttemptRef, log_attempt};
 use crate::audit::{
-    AttemptKey, AttemptResult, FinishError, FinishRow, Finisher, Transition, decide,
+    AttemptKey, AttemptObservers, AttemptResult, FinishError, FinishRow, Finisher, RecordedJob,
+    Transition, decide,
 };
 use crate::panic_guard::CatchPanic;
 use crate::queue::{ClaimedJob, Holdings};
 use crate::registry::Registry;
-use crate::telemetry::Observers;
 use crate::telemetry::otel::{parent_context, trace_id_of};
 
 /// What every attempt of this process shares.
@@ -43,8 +42,8 @@ pub(crate) struct DispatchShared {
     pub(crate) finisher: Finisher,
     /// Turns `true` when shutdown's grace period is over: running attempts stop.
     pub(crate) hard_stop: watch::Receiver<bool>,
-    /// Metrics and the failure-rate alert.
-    pub(crate) observers: Observers,
+    /// What is told about each recorded attempt (log, metrics, alert, Sentry).
+    pub(crate) observers: AttemptObservers,
     /// The jobs this process holds: an attempt lets go of its job once it has ended.
     pub(crate) holdings: Holdings,
 }
@@ -144,23 +143,19 @@ impl DispatchShared {
             rand::random(),
         );
         record_outcome(span, &transition);
-        let row = self.finish_row(&job, &transition, started_at, finished_at, trace_id);
-        let trace_id = row.trace_id.clone();
-        let applied = self.finisher.finish(row).await?;
-        let duration = (finished_at - started_at).to_std().unwrap_or_default();
-        let attempt_ref = AttemptRef {
-            job_id: job.id,
-            job_type: &job.job_type,
-            queue: &job.queue,
-            attempt,
-            max_attempts,
-            duration_ms: u64::try_from((finished_at - started_at).num_milliseconds()).unwrap_or(0),
-            trace_id: trace_id.as_deref(),
-        };
+        let key = self.attempt_key(&job, started_at, finished_at, trace_id);
+        let applied = self
+            .finisher
+            .finish(FinishRow::new(key.clone(), &transition))
+            .await?;
         if applied {
-            log_attempt(attempt_ref, &transition);
+            let recorded = RecordedJob {
+                job_type: &job.job_type,
+                queue: &job.queue,
+                max_attempts,
+            };
             self.observers
-                .attempt_recorded(&job.job_type, &transition, panicked, duration)
+                .recorded(recorded, &key, &transition, panicked)
                 .await;
         } else {
             warn!(
@@ -212,23 +207,21 @@ impl DispatchShared {
         }
     }
 
-    fn finish_row(
+    fn attempt_key(
         &self,
         job: &ClaimedJob,
-        t: &Transition,
         started_at: chrono::DateTime<Utc>,
         finished_at: chrono::DateTime<Utc>,
         trace_id: Option<String>,
-    ) -> FinishRow {
-        let key = AttemptKey {
+    ) -> AttemptKey {
+        AttemptKey {
             job_id: job.id,
             attempt: job.attempt,
             worker_id: self.worker_id.clone(),
             started_at,
             finished_at,
             trace_id,
-        };
-        FinishRow::new(key, t)
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use herald_jobs::notify::{EmailContext, EmailSettings, RateLimiter, Templates};
 use tracing::info;
 
 use crate::config::email::EmailConfig;
-use crate::runtime::RunError;
+use crate::error::RunError;
 
 /// Builds the context `notify.email` runs with; fails on a missing or invalid template
 /// folder, a bad sender or a TLS set-up error.

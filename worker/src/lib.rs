@@ -6,22 +6,33 @@
 //! `herald`) and embedding applications build on it.
 //!
 //! # Layout
-//! - `config.rs`: the only environment reader; every variable and default
-//! - `db.rs`: pool, migrations, database-health tracking
-//! - `queries.rs`: the runner's SQL statements by name (`queries/<area>/*.sql`; the
-//!   operator commands' and the demo's are in the `herald` crate)
-//! - `queue/`: claim, the apalis backend, NOTIFY wake-ups, heartbeats and rescue
-//! - `audit/`: the outcome decision, the attempt log event, the group-commit finisher
-//! - `dispatch.rs`: the apalis service that runs one job
-//! - `email.rs`: the `notify.email` channel's start-up (templates, SMTP, rate limit)
-//! - `registry.rs`: registered job types
-//! - `panic_guard.rs`: catching handler panics
+//! Listed from the bottom up: a module uses only modules above it in this list (the
+//! leaves `sanitize`, `fingerprint`, `stored_time`, `queries`, `registry` first), never
+//! one below, so the top-level modules form no cycle. `scripts/check-module-cycles`
+//! checks it in CI (a module and its own children may use each other).
 //! - `sanitize.rs`: redaction and control-character escaping
 //! - `fingerprint.rs`: the one definition of "the same failure" (normalised message hash)
+//! - `stored_time.rs`: reading stored times totally (a poison row fails only itself)
+//! - `queries.rs`: the runner's SQL statements by name (`queries/<area>/*.sql`; the
+//!   operator commands' and the demo's are in the `herald` crate)
+//! - `registry.rs`: registered job types
+//! - `config.rs`, `config/`: the only environment reader; every variable and default,
+//!   and the settings types of every part (telemetry, Sentry, cron file, e-mail, webhook)
+//! - `error.rs`: [`runtime::RunError`], why the worker could not run
+//! - `db.rs`: pool, migrations, database-health tracking (counted through an observer)
+//! - `audit/`: the outcome decision, the group-commit finisher, and the attempt pipeline
+//!   after the commit (`recorded.rs`: the one "attempt recorded" event, its observers,
+//!   the log event of `report.rs`)
+//! - `panic_guard.rs`: catching handler panics
+//! - `sentry/`: optional Sentry reporting of dead jobs and handler panics (an observer)
+//! - `telemetry/`: logs, OTLP traces, Prometheus metrics, the failure-rate alert (the
+//!   last two are observers)
+//! - `queue/`: claim, the apalis backend, NOTIFY wake-ups, heartbeats and rescue
+//! - `dispatch.rs`: the apalis service that runs one job
+//! - `email.rs`: the `notify.email` channel's start-up (templates, SMTP, rate limit)
 //! - `cron/`: recurring jobs (`HERALD_CRON_FILE`), enqueued once per tick across workers
-//! - `sentry/`: optional Sentry reporting of dead jobs and handler panics
-//! - `runtime.rs`: [`runtime::run`]
-//! - `telemetry/`: logs, OTLP traces, Prometheus metrics, the failure-rate alert
+//! - `supervise.rs`: restarting a queue worker that dies
+//! - `runtime.rs`: [`runtime::run`]; builds the attempt observers at start-up
 //!
 //! # Public surface
 //! `pub` is what an embedding application, the `herald` crate or the integration tests
@@ -40,6 +51,7 @@ pub(crate) mod cron;
 pub mod db;
 pub(crate) mod dispatch;
 pub(crate) mod email;
+pub(crate) mod error;
 pub mod fingerprint;
 pub(crate) mod panic_guard;
 pub(crate) mod queries;

@@ -21,63 +21,22 @@ use sqlx::PgPool;
 use tokio::sync::{oneshot, watch};
 use tracing::{info, warn};
 
-use crate::audit::Finisher;
+use crate::audit::recorded::AttemptLog;
+use crate::audit::{AttemptObserver, AttemptObservers, Finisher};
 use crate::config::WorkerConfig;
 use crate::db::{self, DbHealth};
 use crate::dispatch::{DispatchShared, Dispatcher};
+pub use crate::error::RunError;
 use crate::queries;
+use crate::queue::lease::RescueObservers;
 use crate::queue::{Holdings, PgQueue, QueueSettings, Wakeups, lease};
 use crate::registry::Registry;
 use crate::telemetry::alert::FailureRateAlert;
 use crate::telemetry::metrics::Metrics;
-use crate::telemetry::{Observers, scrape};
+use crate::telemetry::scrape;
 
 /// After the grace period, how long the finisher keeps retrying before giving up.
 const FINISH_DEADLINE_AFTER_GRACE: Duration = Duration::from_secs(10);
-
-/// Why the worker could not run.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RunError {
-    /// The database could not be reached at start-up.
-    #[error("cannot connect to the database: {0}")]
-    Connect(#[source] sqlx::Error),
-    /// Migrations failed.
-    #[error("cannot apply migrations: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    /// The worker could not register itself.
-    #[error("cannot register the worker: {0}")]
-    Register(#[source] sqlx::Error),
-    /// A job context could not be built.
-    #[error("cannot set up job {kind}: {message}")]
-    Setup {
-        /// The job type.
-        kind: &'static str,
-        /// Why.
-        message: String,
-    },
-    /// A cron schedule names a job type this worker does not run, or its payload fails
-    /// that type's validation.
-    #[error("cron schedule {schedule:?}: {message}")]
-    Cron {
-        /// The schedule's name.
-        schedule: String,
-        /// Why.
-        message: String,
-    },
-    /// The metrics endpoint could not be bound.
-    #[error("cannot serve metrics on {addr}: {source}")]
-    Metrics {
-        /// The address.
-        addr: std::net::SocketAddr,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The apalis monitor reported worker errors.
-    #[error("worker runtime failed: {0}")]
-    Runtime(String),
-}
 
 /// The job types `herald worker` runs, with their contexts built from `cfg`:
 /// `notify.webhook`, and `notify.email` when `HERALD_SMTP_HOST` is set.
@@ -155,7 +114,7 @@ pub async fn run_with_pool(
         metrics.job_type_registered(kind);
     }
     let health =
-        Arc::new(DbHealth::new(cfg.outage_critical_after).with_metrics(Arc::clone(&metrics)));
+        Arc::new(DbHealth::new(cfg.outage_critical_after).with_observer(Arc::clone(&metrics) as _));
     let (stop_tx, stop_rx) = watch::channel(false);
     let metrics_server = match cfg.metrics_addr {
         Some(addr) => Some(
@@ -177,11 +136,15 @@ pub async fn run_with_pool(
         pool.clone(),
         cfg.worker_id.clone(),
     ));
-    let observers = Observers {
-        metrics,
-        alert: Arc::clone(&alert),
+    let observers = attempt_observers(&sentry, &metrics, &alert);
+    let rescue_observers = RescueObservers {
+        attempts: observers.clone(),
+        rescued: {
+            let metrics = Arc::clone(&metrics);
+            Arc::new(move |count| metrics.rescued(count))
+        },
     };
-    rescue_left_behind(&pool, &cfg, &observers)
+    rescue_left_behind(&pool, &cfg, &rescue_observers)
         .await
         .map_err(RunError::Register)?;
     let (hard_stop_tx, hard_stop_rx) = watch::channel(false);
@@ -212,7 +175,7 @@ pub async fn run_with_pool(
                 policy: cfg.retry,
             },
             Arc::clone(&health),
-            observers.clone(),
+            rescue_observers,
             stop_rx.clone(),
         )),
         tokio::spawn(alert.run(stop_rx.clone())),
@@ -273,6 +236,21 @@ pub async fn run_with_pool(
     info!(worker.id = %cfg.worker_id, "worker stopped");
     sentry.close().await;
     outcome.map_err(|e| RunError::Runtime(e.to_string()))
+}
+
+/// The attempt pipeline's observers, in the order they are told (see `audit::recorded`):
+/// Sentry (when on), the log event, the metrics, the failure-rate alert.
+fn attempt_observers(
+    sentry: &crate::sentry::SentryGuard,
+    metrics: &Arc<Metrics>,
+    alert: &Arc<FailureRateAlert>,
+) -> AttemptObservers {
+    let mut observers: Vec<Arc<dyn AttemptObserver>> = Vec::new();
+    observers.extend(sentry.observer());
+    observers.push(Arc::new(AttemptLog));
+    observers.push(Arc::clone(metrics) as _);
+    observers.push(Arc::clone(alert) as _);
+    AttemptObservers::new(observers)
 }
 
 fn build_monitor(
@@ -346,7 +324,7 @@ async fn register(
 async fn rescue_left_behind(
     pool: &PgPool,
     cfg: &WorkerConfig,
-    observers: &crate::telemetry::Observers,
+    observers: &RescueObservers,
 ) -> Result<(), sqlx::Error> {
     let lost = lease::Lost::LeftBy {
         worker_id: &cfg.worker_id,

@@ -142,6 +142,19 @@ impl From<ConfigError> for CliError {
     }
 }
 
+impl From<crate::demo::DemoError> for CliError {
+    fn from(e: crate::demo::DemoError) -> Self {
+        let text = match &e {
+            crate::demo::DemoError::Database(db) => one_line(db),
+            other => other.to_string(),
+        };
+        Self::Failed(format!(
+            "demo failed: {}",
+            herald_worker::sanitize::sanitize(&text)
+        ))
+    }
+}
+
 impl From<RunError> for CliError {
     fn from(e: RunError) -> Self {
         Self::Failed(herald_worker::sanitize::sanitize(&e.to_string()))
@@ -164,7 +177,7 @@ pub async fn run(cli: Cli, out: &mut (impl Write + Send)) -> Result<(), CliError
         Command::Stats(args) => stats::run(args, out).await,
         Command::Migrate => migrate::run(out).await,
         Command::Enqueue(args) => enqueue::run(args, out).await,
-        Command::Demo(args) => crate::demo::run(args, out).await,
+        Command::Demo(args) => Ok(crate::demo::run(args, out).await?),
         Command::Jobs(args) => jobs::run(args, out).await,
         Command::Failures(args) => failures::run(args, out).await,
         Command::Replay(args) => replay::run(args, out).await,

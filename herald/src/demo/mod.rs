@@ -30,7 +30,6 @@ use sqlx::PgPool;
 use tokio::sync::oneshot;
 use tracing::Instrument;
 
-use crate::cli::CliError;
 use crate::queries;
 use herald_testkit::private_pg::{PrivatePgError, PrivatePostgres, default_home};
 use herald_worker::config::WorkerConfig;
@@ -85,25 +84,9 @@ pub enum DemoError {
     Other(String),
 }
 
-impl From<DemoError> for CliError {
-    fn from(e: DemoError) -> Self {
-        let text = match &e {
-            DemoError::Database(db) => crate::cli::one_line(db),
-            other => other.to_string(),
-        };
-        CliError::Failed(format!(
-            "demo failed: {}",
-            herald_worker::sanitize::sanitize(&text)
-        ))
-    }
-}
-
-/// Runs the demo, writing its report to `out`.
-pub async fn run(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), CliError> {
-    Ok(run_demo(args, out).await?)
-}
-
-async fn run_demo(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), DemoError> {
+/// Runs the demo, writing its report to `out` (`herald demo`; the command turns a
+/// [`DemoError`] into its exit status).
+pub async fn run(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), DemoError> {
     writeln!(
         out,
         "Herald demo: notification jobs through a real queue, worker and audit trail\n"

@@ -43,14 +43,6 @@ impl Summary {
         })
     }
 
-    /// Jobs in `state`.
-    pub fn jobs_in(&self, state: &str) -> i64 {
-        self.jobs_by_state
-            .iter()
-            .find(|(s, _)| s == state)
-            .map_or(0, |(_, n)| *n)
-    }
-
     /// Audit rows with `outcome`.
     pub fn attempts_with(&self, outcome: &str) -> i64 {
         self.attempts_by_outcome

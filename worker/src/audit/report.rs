@@ -16,6 +16,8 @@
 //! `attempts_exhausted`, `worker_lost`, decided by [`super::outcome::decide`]), `error.backtrace` (panics, when captured),
 //! `next_run_at` (retries). All text is sanitised before it gets here.
 
+use std::time::Duration;
+
 use super::outcome::{AttemptOutcome, DeadReason, Transition};
 
 /// Which job an attempt belonged to, for the log.
@@ -32,9 +34,16 @@ pub(crate) struct AttemptRef<'a> {
     /// Attempt budget.
     pub(crate) max_attempts: u32,
     /// How long the attempt ran.
-    pub(crate) duration_ms: u64,
+    pub(crate) duration: Duration,
     /// The trace the attempt belongs to (32 hex digits), if the job carries one.
     pub(crate) trace_id: Option<&'a str>,
+}
+
+impl AttemptRef<'_> {
+    /// How long the attempt ran, in whole milliseconds (the log's `duration_ms`).
+    pub(crate) fn duration_ms(&self) -> u64 {
+        u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX)
+    }
 }
 
 macro_rules! attempt_event {
@@ -50,7 +59,7 @@ macro_rules! attempt_event {
             job.max_attempts = $job.max_attempts,
             outcome = $t.outcome.as_str(),
             job.state = $t.job_state.as_str(),
-            duration_ms = $job.duration_ms,
+            duration_ms = $job.duration_ms(),
             error.code = failure.map(|f| f.code.as_str()),
             error.class = failure.map(|f| f.class.as_str()),
             error.message = failure.map(|f| f.message.as_str()),
@@ -62,9 +71,8 @@ macro_rules! attempt_event {
     }};
 }
 
-/// Emits the attempt's one event (and reports it to Sentry when that is on).
+/// Emits the attempt's one event (the [`super::recorded::AttemptLog`] observer).
 pub(crate) fn log_attempt(job: AttemptRef<'_>, t: &Transition) {
-    crate::sentry::report_attempt(&job, t);
     match (t.outcome, t.job_state) {
         (AttemptOutcome::Succeeded, _) => attempt_event!(debug, job, t, "attempt succeeded"),
         (AttemptOutcome::Interrupted, _) => {
@@ -109,7 +117,7 @@ fn dead_event(job: AttemptRef<'_>, t: &Transition) {
                 outcome = t.outcome.as_str(),
                 job.state = t.job_state.as_str(),
                 dead.reason = reason.as_str(),
-                duration_ms = job.duration_ms,
+                duration_ms = job.duration_ms(),
                 error.code = failure.map(|f| f.code.as_str()),
                 error.class = failure.map(|f| f.class.as_str()),
                 error.message = failure.map(|f| f.message.as_str()),

@@ -5,8 +5,72 @@ use std::time::Duration;
 
 use super::parse::{duration, invalid, number};
 use super::{ConfigError, LogFormat};
-use crate::telemetry::failure_rate::FailureRateConfig;
-use crate::telemetry::{OtelConfig, OtlpProtocol};
+
+/// The failure-rate alert's settings (`HERALD_FAILURE_RATE_*`; the tracker is
+/// `crate::telemetry::failure_rate`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FailureRateConfig {
+    /// How far back attempts count.
+    pub window: Duration,
+    /// Trips when the rate is above this (0..1).
+    pub threshold: f64,
+    /// Resolves when the rate is below this (0..threshold).
+    pub(crate) resolve_below: f64,
+    /// Trips only when the window holds at least this many attempts.
+    pub(crate) min_samples: u64,
+}
+
+impl Default for FailureRateConfig {
+    fn default() -> Self {
+        Self {
+            window: Duration::from_secs(300),
+            threshold: 0.05,
+            resolve_below: 0.04,
+            min_samples: 20,
+        }
+    }
+}
+
+/// The OTLP transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum OtlpProtocol {
+    /// OTLP over gRPC (the default; collector port 4317).
+    #[default]
+    Grpc,
+    /// OTLP over HTTP with protobuf bodies (collector port 4318, path `/v1/traces`).
+    HttpProtobuf,
+}
+
+/// Trace export settings (the `OTEL_*` variables of `config.rs`; the exporter is
+/// `crate::telemetry::otel`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtelConfig {
+    /// Where to send spans; `None` turns export off.
+    pub(crate) endpoint: Option<String>,
+    /// gRPC or HTTP/protobuf.
+    pub(crate) protocol: OtlpProtocol,
+    /// `service.name` (default `herald`).
+    pub(crate) service_name: String,
+    /// Extra resource attributes from `OTEL_RESOURCE_ATTRIBUTES`.
+    pub(crate) resource_attributes: Vec<(String, String)>,
+    /// How often queued spans are exported (default 5 s).
+    pub(crate) schedule_delay: Duration,
+    /// How long one export may take before it counts as failed (default 10 s).
+    pub(crate) export_timeout: Duration,
+}
+
+impl Default for OtelConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            protocol: OtlpProtocol::Grpc,
+            service_name: "herald".to_owned(),
+            resource_attributes: Vec::new(),
+            schedule_delay: Duration::from_secs(5),
+            export_timeout: Duration::from_secs(10),
+        }
+    }
+}
 
 /// The failure-rate alert's settings (`HERALD_FAILURE_RATE_*`) through `get`.
 pub(super) fn failure_rate(
@@ -89,7 +153,8 @@ pub(crate) fn otel_from_lookup(
 }
 
 /// Whether `SENTRY_DSN` is set (non-empty): the log subscriber adds the Sentry alert
-/// layer only then. The DSN itself is validated by [`WorkerConfig::from_lookup`].
+/// layer only then. The DSN itself is validated by
+/// [`super::WorkerConfig::from_lookup`].
 pub(crate) fn sentry_dsn_set() -> bool {
     std::env::var_os("SENTRY_DSN").is_some_and(|v| !v.is_empty())
 }
@@ -103,9 +168,10 @@ pub fn log_format_from_env() -> Result<LogFormat, ConfigError> {
     }
 }
 
-/// The `tracing` filter from `HERALD_LOG`, then `RUST_LOG`, else `info`.
-pub fn log_filter_from_env() -> String {
+/// The `tracing` filter from `HERALD_LOG`, then `RUST_LOG`, else `default` (the
+/// worker's is `info`; `herald demo` uses `warn`).
+pub fn log_filter_from_env(default: &str) -> String {
     std::env::var("HERALD_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".to_owned())
+        .unwrap_or_else(|_| default.to_owned())
 }

@@ -14,9 +14,9 @@ use tracing::{debug, info, warn};
 use super::CronSchedule;
 use crate::config::WorkerConfig;
 use crate::db::DbHealth;
+use crate::error::RunError;
 use crate::queries;
 use crate::registry::Registry;
-use crate::runtime::RunError;
 
 /// A schedule with its job type's defaults resolved.
 #[derive(Debug, Clone)]

@@ -19,8 +19,9 @@ use tracing::info;
 
 use super::holdings::Holdings;
 use crate::audit::finisher::write_batch;
-use crate::audit::report::{AttemptRef, log_attempt};
-use crate::audit::{AttemptKey, AttemptResult, FinishRow, Transition, decide};
+use crate::audit::{
+    AttemptKey, AttemptObservers, AttemptResult, FinishRow, RecordedJob, Transition, decide,
+};
 use crate::db::DbHealth;
 use crate::queries;
 use crate::stored_time::StoredTime;
@@ -78,12 +79,22 @@ pub(crate) struct RescueSettings {
     pub(crate) policy: RetryPolicy,
 }
 
+/// Who hears about a rescue pass: the attempt pipeline for each rescued attempt, and a
+/// count of the attempts rescued (`herald_attempts_rescued_total`).
+#[derive(Clone)]
+pub(crate) struct RescueObservers {
+    /// Told about each rescued attempt once its record committed.
+    pub(crate) attempts: AttemptObservers,
+    /// Called with the number of attempts one pass rescued.
+    pub(crate) rescued: Arc<dyn Fn(usize) + Send + Sync>,
+}
+
 /// Runs [`rescue_once`] every `interval` (± 20 % jitter) until `stop` turns true.
 pub(crate) async fn rescue(
     pool: PgPool,
     settings: RescueSettings,
     health: Arc<DbHealth>,
-    observers: crate::telemetry::Observers,
+    observers: RescueObservers,
     mut stop: watch::Receiver<bool>,
 ) {
     let RescueSettings {
@@ -144,7 +155,7 @@ pub(crate) async fn rescue_once(
     pool: &PgPool,
     lost: Lost<'_>,
     policy: &RetryPolicy,
-    observers: &crate::telemetry::Observers,
+    observers: &RescueObservers,
 ) -> Result<usize, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let query = match lost {
@@ -178,37 +189,28 @@ pub(crate) async fn rescue_once(
             (job, t)
         })
         .collect();
+    let keys: Vec<AttemptKey> = decided
+        .iter()
+        .map(|(job, _)| attempt_key(job, now))
+        .collect();
     let rows: Vec<FinishRow> = decided
         .iter()
-        .map(|(job, t)| finish_row(job, t, now))
+        .zip(&keys)
+        .map(|((_, t), key)| FinishRow::new(key.clone(), t))
         .collect();
     let refs: Vec<&FinishRow> = rows.iter().collect();
     let applied = write_batch(&mut *tx, &refs).await?;
     tx.commit().await?;
-    for (job, t) in decided.iter().filter(|(job, _)| applied.contains(&job.id)) {
-        let started = job.claimed_at.and_then(StoredTime::ok).unwrap_or(now);
-        log_attempt(
-            AttemptRef {
-                job_id: job.id,
-                job_type: &job.job_type,
-                queue: &job.queue,
-                attempt: u32::try_from(job.attempt).unwrap_or(0),
-                max_attempts: u32::try_from(job.max_attempts).unwrap_or(1),
-                duration_ms: u64::try_from((now - started).num_milliseconds()).unwrap_or(0),
-                trace_id: job
-                    .trace_context
-                    .as_deref()
-                    .and_then(herald_jobs::traceparent::trace_id)
-                    .as_deref(),
-            },
-            t,
-        );
-        let duration = (now - started).to_std().unwrap_or_default();
-        observers
-            .attempt_recorded(&job.job_type, t, false, duration)
-            .await;
+    let recorded = decided.iter().zip(&keys);
+    for ((job, t), key) in recorded.filter(|((job, _), _)| applied.contains(&job.id)) {
+        let job = RecordedJob {
+            job_type: &job.job_type,
+            queue: &job.queue,
+            max_attempts: u32::try_from(job.max_attempts).unwrap_or(1),
+        };
+        observers.attempts.recorded(job, key, t, false).await;
     }
-    observers.metrics.rescued(applied.len());
+    (observers.rescued)(applied.len());
     info!(
         rescued = applied.len(),
         "rescued jobs whose worker stopped heartbeating"
@@ -216,8 +218,8 @@ pub(crate) async fn rescue_once(
     Ok(applied.len())
 }
 
-fn finish_row(job: &StaleJob, t: &Transition, now: DateTime<Utc>) -> FinishRow {
-    let key = AttemptKey {
+fn attempt_key(job: &StaleJob, now: DateTime<Utc>) -> AttemptKey {
+    AttemptKey {
         job_id: job.id,
         attempt: job.attempt,
         worker_id: job.locked_by.clone().unwrap_or_default(),
@@ -227,6 +229,5 @@ fn finish_row(job: &StaleJob, t: &Transition, now: DateTime<Utc>) -> FinishRow {
             .trace_context
             .as_deref()
             .and_then(herald_jobs::traceparent::trace_id),
-    };
-    FinishRow::new(key, t)
+    }
 }

@@ -199,7 +199,7 @@ mod tests {
             queue: "default",
             attempt: 3,
             max_attempts: 3,
-            duration_ms: 5,
+            duration: std::time::Duration::from_millis(5),
             trace_id,
         }
     }

@@ -1,9 +1,9 @@
 //! Sentry error tracking: the failures that need a human, not every retry.
 //!
-//! On when `SENTRY_DSN` is set (see [`config`]), off and costless otherwise: one
-//! atomic load per finished attempt. [`report_attempt`] is called from the one place
-//! every finished attempt passes through (`audit::report::log_attempt`, dispatch and
-//! rescue alike):
+//! On when `SENTRY_DSN` is set (see `crate::config::sentry`), off and costless otherwise:
+//! [`init`] then returns no observer. When on, [`SentryGuard::observer`] is registered
+//! by `runtime` as an observer of the attempt pipeline (`audit::recorded`), which every
+//! recorded attempt passes through, dispatch and rescue alike:
 //!
 //! | attempt | Sentry |
 //! |---|---|
@@ -23,33 +23,30 @@
 //!
 //! # Layout
 //! - `alerts.rs`: the `tracing` layer sending CRITICAL events
-//! - `config.rs`: `SENTRY_DSN`, `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`, `HERALD_SENTRY_REPORT_RETRY`
 //! - `crumbs.rs`: the bounded per-job breadcrumb map
 //! - `event.rs`: the event and breadcrumb builders, and the `before_send` scrub
 //! - `transport.rs`: the bounded, non-blocking sender
 
 pub(crate) mod alerts;
-pub(crate) mod config;
 pub(crate) mod crumbs;
 pub(crate) mod event;
 pub(crate) mod transport;
 
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use tracing::{info, warn};
 
-pub(crate) use self::config::SentryConfig;
 use self::crumbs::Crumbs;
 use self::event::Reason;
-use crate::audit::report::AttemptRef;
-use crate::audit::{AttemptOutcome, JobState, Transition};
+use crate::audit::{AttemptObserver, AttemptOutcome, AttemptRecorded, JobState};
+use crate::config::sentry::SentryConfig;
 
 /// How long closing the client waits for queued events.
 pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
-static REPORTER: OnceLock<Reporter> = OnceLock::new();
-
+/// Reports recorded attempts to Sentry (see the module table); one per running worker.
 struct Reporter {
     report_retry_at: Option<u32>,
     crumbs: Mutex<Crumbs>,
@@ -58,9 +55,16 @@ struct Reporter {
 /// Keeps the Sentry client open; [`SentryGuard::close`] flushes queued events (for at
 /// most [`CLOSE_TIMEOUT`]).
 #[must_use = "dropping the guard closes the Sentry client"]
-pub(crate) struct SentryGuard(Option<Arc<sentry::Client>>);
+pub(crate) struct SentryGuard(Option<Arc<sentry::Client>>, Option<Arc<Reporter>>);
 
 impl SentryGuard {
+    /// The attempt observer reporting to Sentry, when Sentry is on.
+    pub(crate) fn observer(&self) -> Option<Arc<dyn AttemptObserver>> {
+        self.1
+            .as_ref()
+            .map(|r| Arc::clone(r) as Arc<dyn AttemptObserver>)
+    }
+
     /// Flushes queued events (bounded by [`CLOSE_TIMEOUT`]) without blocking the async
     /// runtime, and closes the client.
     pub(crate) async fn close(mut self) {
@@ -82,7 +86,7 @@ impl Drop for SentryGuard {
 /// that cannot start is logged at WARN and leaves Sentry off (jobs still run).
 pub(crate) fn init(cfg: Option<&SentryConfig>) -> SentryGuard {
     let Some(cfg) = cfg else {
-        return SentryGuard(None);
+        return SentryGuard(None, None);
     };
     let mut options = sentry::ClientOptions::default();
     options.dsn = Some(cfg.dsn.clone());
@@ -96,13 +100,13 @@ pub(crate) fn init(cfg: Option<&SentryConfig>) -> SentryGuard {
         Ok(t) => t,
         Err(e) => {
             warn!(error.message = %crate::sanitize::sanitize(&e), "cannot start the Sentry transport: Sentry stays off");
-            return SentryGuard(None);
+            return SentryGuard(None, None);
         }
     };
     options.transport = Some(Arc::new(Arc::new(transport)));
     let client = Arc::new(sentry::Client::from(options));
     sentry::Hub::main().bind_client(Some(Arc::clone(&client)));
-    let _ = REPORTER.set(Reporter {
+    let reporter = Arc::new(Reporter {
         report_retry_at: cfg.report_retry_at,
         crumbs: Mutex::new(Crumbs::new(crumbs::MAX_JOBS, crumbs::MAX_PER_JOB)),
     });
@@ -112,19 +116,20 @@ pub(crate) fn init(cfg: Option<&SentryConfig>) -> SentryGuard {
         sentry.release = cfg.release.as_deref(),
         "reporting dead jobs and handler panics to Sentry"
     );
-    SentryGuard(Some(client))
+    SentryGuard(Some(client), Some(reporter))
 }
 
-/// Reports a finished attempt (see the module table). Does nothing unless [`init`]
-/// turned Sentry on.
-pub(crate) fn report_attempt(job: &AttemptRef<'_>, t: &Transition) {
-    if let Some(reporter) = REPORTER.get() {
-        reporter.report(job, t);
+impl AttemptObserver for Reporter {
+    fn attempt_recorded<'a>(&'a self, attempt: &'a AttemptRecorded<'a>) -> BoxFuture<'a, ()> {
+        self.report(attempt);
+        Box::pin(std::future::ready(()))
     }
 }
 
 impl Reporter {
-    fn report(&self, job: &AttemptRef<'_>, t: &Transition) {
+    /// Reports a recorded attempt (see the module table).
+    fn report(&self, attempt: &AttemptRecorded<'_>) {
+        let (job, t) = (&attempt.job, attempt.transition);
         let mut crumbs = self.crumbs.lock().unwrap_or_else(PoisonError::into_inner);
         let failure = match (t.outcome, t.failure.as_ref()) {
             (AttemptOutcome::Succeeded, _) => {

@@ -18,7 +18,9 @@ use tracing::warn;
 
 use super::failure_rate::{AlertChange, FailureRateConfig, FailureRateTracker};
 use super::metrics::Metrics;
-use crate::audit::AttemptOutcome;
+use futures::future::BoxFuture;
+
+use crate::audit::{AttemptObserver, AttemptOutcome, AttemptRecorded};
 use crate::queries;
 
 /// The alert's stable name.
@@ -149,5 +151,12 @@ impl FailureRateAlert {
                 "could not record the alert transition in herald.alert_events"
             );
         }
+    }
+}
+
+/// The alert counts every recorded attempt (`attempt_finished`).
+impl AttemptObserver for FailureRateAlert {
+    fn attempt_recorded<'a>(&'a self, a: &'a AttemptRecorded<'a>) -> BoxFuture<'a, ()> {
+        Box::pin(self.attempt_finished(a.job.job_type, a.transition.outcome))
     }
 }

@@ -18,35 +18,13 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+pub(crate) use crate::config::FailureRateConfig;
+
 /// Buckets per window.
 const BUCKETS: u32 = 60;
 
 /// The scope name for all job types together.
 pub(crate) const ALL: &str = "*";
-
-/// The tracker's settings.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FailureRateConfig {
-    /// How far back attempts count.
-    pub window: Duration,
-    /// Trips when the rate is above this (0..1).
-    pub threshold: f64,
-    /// Resolves when the rate is below this (0..threshold).
-    pub(crate) resolve_below: f64,
-    /// Trips only when the window holds at least this many attempts.
-    pub(crate) min_samples: u64,
-}
-
-impl Default for FailureRateConfig {
-    fn default() -> Self {
-        Self {
-            window: Duration::from_secs(300),
-            threshold: 0.05,
-            resolve_below: 0.04,
-            min_samples: 20,
-        }
-    }
-}
 
 /// A change of one scope's alert state.
 #[derive(Debug, Clone, PartialEq)]

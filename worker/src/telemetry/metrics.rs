@@ -9,7 +9,10 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
-use crate::audit::{AttemptOutcome, Transition};
+use futures::future::BoxFuture;
+
+use crate::audit::{AttemptObserver, AttemptOutcome, AttemptRecorded, Transition};
+use crate::db::DbHealthObserver;
 
 /// Attempt duration buckets, in seconds: 5 ms to 2 minutes.
 const DURATION_BUCKETS: &[f64] = &[
@@ -259,6 +262,25 @@ impl Metrics {
         let mut out = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// The metrics count pool timeouts and CRITICAL events of the database health tracker.
+impl DbHealthObserver for Metrics {
+    fn pool_timed_out(&self) {
+        Metrics::pool_timed_out(self);
+    }
+
+    fn critical_event(&self, alert: &'static str) {
+        Metrics::critical_event(self, alert);
+    }
+}
+
+/// The metrics count every recorded attempt (`attempt_finished`).
+impl AttemptObserver for Metrics {
+    fn attempt_recorded<'a>(&'a self, a: &'a AttemptRecorded<'a>) -> BoxFuture<'a, ()> {
+        self.attempt_finished(a.job.job_type, a.transition, a.panicked, a.job.duration);
+        Box::pin(std::future::ready(()))
     }
 }
 

@@ -66,7 +66,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
-pub(crate) use otel::{OtelConfig, OtlpProtocol};
+pub use crate::config::OtelConfig;
 
 /// The installed telemetry; call [`Telemetry::shutdown`] before exiting so queued spans
 /// are exported.
@@ -125,31 +125,6 @@ pub fn init(
 /// Installs the log layer only (no trace export). Fails like [`init`].
 pub fn init_logging(format: LogFormat, filter: &str) -> Result<(), TelemetryError> {
     init(format, filter, &OtelConfig::default()).map(|_| ())
-}
-
-/// Where a finished, recorded attempt is counted: the metrics and the failure-rate
-/// alert of one worker.
-#[derive(Debug, Clone)]
-pub(crate) struct Observers {
-    /// The worker's metrics.
-    pub(crate) metrics: std::sync::Arc<metrics::Metrics>,
-    /// The worker's failure-rate alert.
-    pub(crate) alert: std::sync::Arc<alert::FailureRateAlert>,
-}
-
-impl Observers {
-    /// Counts one attempt of `job_type` whose audit row has been written.
-    pub(crate) async fn attempt_recorded(
-        &self,
-        job_type: &str,
-        t: &crate::audit::Transition,
-        panicked: bool,
-        duration: std::time::Duration,
-    ) {
-        self.metrics
-            .attempt_finished(job_type, t, panicked, duration);
-        self.alert.attempt_finished(job_type, t.outcome).await;
-    }
 }
 
 #[cfg(test)]

@@ -25,52 +25,13 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::registry::LookupSpan;
 
 use super::logs::TRACE_TARGET;
+use crate::config::{OtelConfig, OtlpProtocol};
 
 /// A `tracing` layer, boxed.
 pub(crate) type BoxedLayer<S> = Box<dyn Layer<S> + Send + Sync>;
 
 /// Spans kept in memory while waiting for export; more are dropped.
 const MAX_QUEUED_SPANS: usize = 2048;
-
-/// The OTLP transport.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum OtlpProtocol {
-    /// OTLP over gRPC (the default; collector port 4317).
-    #[default]
-    Grpc,
-    /// OTLP over HTTP with protobuf bodies (collector port 4318, path `/v1/traces`).
-    HttpProtobuf,
-}
-
-/// Trace export settings (see `config.rs` for the variables).
-#[derive(Debug, Clone, PartialEq)]
-pub struct OtelConfig {
-    /// Where to send spans; `None` turns export off.
-    pub(crate) endpoint: Option<String>,
-    /// gRPC or HTTP/protobuf.
-    pub(crate) protocol: OtlpProtocol,
-    /// `service.name` (default `herald`).
-    pub(crate) service_name: String,
-    /// Extra resource attributes from `OTEL_RESOURCE_ATTRIBUTES`.
-    pub(crate) resource_attributes: Vec<(String, String)>,
-    /// How often queued spans are exported (default 5 s).
-    pub(crate) schedule_delay: Duration,
-    /// How long one export may take before it counts as failed (default 10 s).
-    pub(crate) export_timeout: Duration,
-}
-
-impl Default for OtelConfig {
-    fn default() -> Self {
-        Self {
-            endpoint: None,
-            protocol: OtlpProtocol::Grpc,
-            service_name: "herald".to_owned(),
-            resource_attributes: Vec::new(),
-            schedule_delay: Duration::from_secs(5),
-            export_timeout: Duration::from_secs(10),
-        }
-    }
-}
 
 /// Builds the tracer provider and the layer feeding it, or `None` when export is off.
 /// Must run inside a Tokio runtime. Fails when the exporter cannot be built (for

@@ -9,7 +9,7 @@
 
 use std::str::FromStr;
 
-use crate::config::ConfigError;
+use super::ConfigError;
 
 /// Where and how to report to Sentry.
 #[derive(Clone, PartialEq, Eq)]
