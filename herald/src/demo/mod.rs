@@ -30,7 +30,7 @@ use sqlx::PgPool;
 use tokio::sync::oneshot;
 use tracing::Instrument;
 
-use crate::cli::CliError;
+use crate::cli::{CliError, Context};
 use crate::queries;
 use herald_testkit::private_pg::{PrivatePgError, PrivatePostgres, default_home};
 use herald_worker::config::WorkerConfig;
@@ -98,17 +98,23 @@ impl From<DemoError> for CliError {
     }
 }
 
-/// Runs the demo, writing its report to `out`.
-pub async fn run(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), CliError> {
-    Ok(run_demo(args, out).await?)
+/// Runs the demo on the context's `DATABASE_URL` (or a private PostgreSQL), writing
+/// its report to the context's `out`.
+pub async fn run(args: DemoArgs, ctx: &mut Context<'_>) -> Result<(), CliError> {
+    let database_url = ctx.var("DATABASE_URL");
+    Ok(run_demo(args, database_url, &mut ctx.out).await?)
 }
 
-async fn run_demo(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), DemoError> {
+async fn run_demo(
+    args: DemoArgs,
+    database_url: Option<String>,
+    out: &mut (impl Write + Send),
+) -> Result<(), DemoError> {
     writeln!(
         out,
         "Herald demo: notification jobs through a real queue, worker and audit trail\n"
     )?;
-    let (database_url, private) = database(out).await?;
+    let (database_url, private) = database(database_url, out).await?;
     let pool = herald_worker::db::connect(&database_url, 4, Duration::from_secs(10)).await?;
     herald_worker::db::migrate(&pool)
         .await
@@ -184,8 +190,12 @@ async fn run_demo(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), D
     Ok(())
 }
 
-async fn database(out: &mut impl Write) -> Result<(String, Option<PrivatePostgres>), DemoError> {
-    if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+/// `DATABASE_URL` when given, else a fresh database in the private PostgreSQL.
+async fn database(
+    database_url: Option<String>,
+    out: &mut impl Write,
+) -> Result<(String, Option<PrivatePostgres>), DemoError> {
+    if let Some(url) = database_url {
         writeln!(
             out,
             "  database: {} (from DATABASE_URL)",
