@@ -19,7 +19,7 @@ use super::{CliError, connect};
 use herald_worker::config::WorkerConfig;
 
 /// Reads one environment variable: its value, or `None` when unset (or empty).
-pub type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// What a command runs with (the table in the module docs).
 pub struct Context<'a> {
@@ -144,5 +144,50 @@ impl<'a> Context<'a> {
         } else {
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn the_operator_is_user_then_logname_then_unknown_and_empty_values_are_unset() {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let cases: [(&'static [(&str, &str)], &str); 4] = [
+            (&[("USER", "alice"), ("LOGNAME", "bob")], "alice"),
+            (&[("USER", " "), ("LOGNAME", "bob")], "bob"),
+            (&[("USER", ""), ("LOGNAME", "")], "unknown"),
+            (&[], "unknown"),
+        ];
+        for (vars, operator) in cases {
+            let ctx = Context::new(lookup(vars), &mut out, &mut err);
+            assert_eq!(ctx.operator(), operator, "{vars:?}");
+        }
+        let ctx = Context::new(lookup(&[("DATABASE_URL", "")]), &mut out, &mut err);
+        assert_eq!(ctx.var("DATABASE_URL"), None);
+        assert!(matches!(ctx.config(), Err(CliError::Usage(m)) if m == "DATABASE_URL is not set"));
+    }
+
+    #[test]
+    fn given_stdin_is_read_and_is_never_a_terminal_nor_gets_progress() {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut ctx = Context::new(lookup(&[]), &mut out, &mut err).with_stdin("y\nrest");
+        assert!(!ctx.stdin_is_terminal());
+        let mut line = String::new();
+        assert_eq!(ctx.read_line(&mut line).ok(), Some(2));
+        assert_eq!(line, "y\n");
+        let mut rest = String::new();
+        assert_eq!(ctx.stdin().read_to_string(&mut rest).ok(), Some(4));
+        assert_eq!(rest, "rest");
+        assert!(ctx.progress().is_none());
     }
 }

@@ -36,7 +36,7 @@ use std::io::Write;
 use clap::{Parser, Subcommand};
 
 pub(crate) use connect::{connect, one_line};
-pub use context::{Context, Lookup};
+pub use context::Context;
 
 use herald_worker::config::ConfigError;
 use herald_worker::runtime::RunError;
@@ -263,6 +263,32 @@ mod tests {
     fn usage_errors_exit_with_2_and_failures_with_1() {
         assert_eq!(CliError::Usage("x".into()).exit_code(), 2);
         assert_eq!(CliError::Failed("x".into()).exit_code(), 1);
+    }
+
+    /// Runs `args` in-process without a database; returns (exit code, stdout, stderr).
+    async fn main_of(args: &[&str]) -> (u8, String, String) {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut ctx = Context::new(|_: &str| None, &mut out, &mut err);
+        let code = main(args.iter().copied(), &mut ctx).await;
+        drop(ctx);
+        let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
+        (code, text(out), text(err))
+    }
+
+    #[tokio::test]
+    async fn in_process_main_prints_help_and_errors_where_the_binary_does() {
+        let (code, out, err) = main_of(&["herald", "--version"]).await;
+        assert_eq!((code, err.as_str()), (0, ""));
+        assert!(out.starts_with("herald "), "{out}");
+        let (code, out, err) = main_of(&["herald"]).await;
+        assert_eq!((code, out.as_str()), (2, ""));
+        assert!(err.contains("Usage: herald"), "{err}");
+        let (code, out, err) = main_of(&["herald", "frobnicate"]).await;
+        assert_eq!((code, out.as_str()), (2, ""));
+        assert_eq!(err, "herald: unrecognized subcommand 'frobnicate'\n");
+        let (code, out, err) = main_of(&["herald", "jobs", "list"]).await;
+        assert_eq!((code, out.as_str()), (2, ""));
+        assert_eq!(err, "herald: DATABASE_URL is not set\n");
     }
 
     #[test]
