@@ -2,8 +2,9 @@
 //!
 //! The `herald` command: `herald worker` runs the runner library (`herald-worker`),
 //! the operator commands read and change the queue, and `herald demo` shows Herald's
-//! main job end to end. `main.rs` only parses the arguments, starts telemetry and
-//! calls [`cli::run`].
+//! main job end to end. `main.rs` only parses the arguments, starts telemetry, builds
+//! the process' [`cli::Context`] and calls [`cli::run`]; tests run a command in-process
+//! with [`cli::main`] and their own context.
 //!
 //! # Layout
 //! - `cli/`: one file per command (the table in [`cli`])

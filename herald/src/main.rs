@@ -1,64 +1,44 @@
 //! `herald`: the worker, the demo and the operator commands. See `herald --help`.
+//!
+//! Thin: parses the arguments, starts telemetry, builds the command's [`Context`] from
+//! the process and runs it (`cli::run`); `cli::exit_code` turns the result into the
+//! exit code and the one-line error.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use herald::cli::{self, Cli};
+use herald::cli::{self, Cli, CliError, Context};
 use herald_worker::config;
 use herald_worker::telemetry;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let (mut stdout, mut stderr) = (std::io::stdout(), std::io::stderr());
+    let mut ctx = Context::process(&mut stdout, &mut stderr);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => return usage(e),
+        // Help and version as clap prints them (styled on a terminal).
+        Err(e) if cli::shows_help(&e) => e.exit(),
+        Err(e) => return exit(Err(e.into()), &mut ctx),
     };
     let format = match config::log_format_from_env() {
         Ok(f) => f,
-        Err(e) => return fail(&e.to_string(), 2),
+        Err(e) => return exit(Err(CliError::Usage(e.to_string())), &mut ctx),
     };
     let filter = config::log_filter_from_env(cli.command.default_log_filter());
     let otel = match config::otel_from_env() {
         Ok(o) => o,
-        Err(e) => return fail(&e.to_string(), 2),
+        Err(e) => return exit(Err(CliError::Usage(e.to_string())), &mut ctx),
     };
     let telemetry = match telemetry::init(format, &filter, &otel) {
         Ok(t) => t,
-        Err(e) => return fail(&e.to_string(), 2),
+        Err(e) => return exit(Err(CliError::Usage(e.to_string())), &mut ctx),
     };
-    let mut out = std::io::stdout();
-    let result = cli::run(cli, &mut out).await;
+    let result = cli::run(cli, &mut ctx).await;
     telemetry.shutdown().await;
-    match result {
-        Ok(()) | Err(cli::CliError::OutputClosed) => ExitCode::SUCCESS,
-        Err(e) => fail(&e.to_string(), e.exit_code()),
-    }
+    exit(result, &mut ctx)
 }
 
-/// Help and version go to stdout as clap prints them; a usage error is one line.
-fn usage(e: clap::Error) -> ExitCode {
-    use clap::error::ErrorKind;
-    if matches!(
-        e.kind(),
-        ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-    ) {
-        e.exit()
-    }
-    // clap's first paragraph, on one line (the usage and tip paragraphs are dropped).
-    let text = e.render().to_string();
-    let line: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .skip_while(|l| l.is_empty())
-        .take_while(|l| !l.is_empty())
-        .collect();
-    let line = line.join(" ");
-    fail(line.trim_start_matches("error: "), 2)
-}
-
-fn fail(message: &str, code: u8) -> ExitCode {
-    eprintln!("herald: {message}");
-    ExitCode::from(code)
+fn exit(result: Result<(), CliError>, ctx: &mut Context<'_>) -> ExitCode {
+    ExitCode::from(cli::exit_code(result, ctx))
 }

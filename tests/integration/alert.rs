@@ -13,7 +13,7 @@ use nix::sys::signal::Signal;
 use serde_json::Value;
 use sqlx::PgPool;
 
-use crate::cli::herald;
+use crate::cli::in_process;
 use crate::enqueue_scripted;
 use crate::process::WorkerProcess;
 
@@ -69,7 +69,7 @@ async fn the_alert_trips_once_and_resolves_once() {
     )
     .await;
 
-    let stats = herald(Some(&db.url), &["stats", "--window", "1h", "--json"]);
+    let stats = in_process(Some(&db.url), &["stats", "--window", "1h", "--json"]).await;
     assert!(
         stats.status.success(),
         "{}",
@@ -80,7 +80,7 @@ async fn the_alert_trips_once_and_resolves_once() {
     assert_eq!(report["failures"], 4);
     assert_eq!(report["job_types"][0]["job_type"], "test.scripted");
     assert!(report["alerts"].as_array().is_some_and(|a| !a.is_empty()));
-    let table = herald(Some(&db.url), &["stats"]);
+    let table = in_process(Some(&db.url), &["stats"]).await;
     let table = String::from_utf8_lossy(&table.stdout).into_owned();
     assert!(
         table.contains(
@@ -88,7 +88,7 @@ async fn the_alert_trips_once_and_resolves_once() {
         ),
         "{table}"
     );
-    let bad = herald(Some(&db.url), &["stats", "--window", "soon"]);
+    let bad = in_process(Some(&db.url), &["stats", "--window", "soon"]).await;
     assert_eq!(bad.status.code(), Some(2), "a bad window is a usage error");
 
     // Phase 2: only successes; the failures age out of the 3 s window.

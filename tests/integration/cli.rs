@@ -1,8 +1,16 @@
-//! The `herald` binary as a real process: exit codes, one-line errors, nothing changed
-//! on bad input.
+//! Running `herald`: in-process ([`in_process`], [`ok`]: the command with a
+//! [`Context`] on this process' environment, output captured) for the operator tests,
+//! and as the real binary ([`herald`]) where the process matters: exit codes of
+//! `main.rs` (a missing or unreachable database, an unknown command, telemetry
+//! settings), the worker, signals, a terminal, stdin, a closed pipe.
+//!
+//! The tests here: enqueue and migrate in-process, and the process' exit codes.
 
+use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, ExitStatus, Output};
+
+use herald::cli::Context;
 
 use herald_tests::db::TestDb;
 use herald_tests::wait::job_count;
@@ -38,6 +46,59 @@ pub fn herald(database_url: Option<&str>, args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("run herald: {e}"))
 }
 
+/// Runs `herald args…` in this process, as [`herald`] runs the binary: this process'
+/// environment with `DATABASE_URL` replaced (unset when `None`), stdin empty and not a
+/// terminal. Returns what the process would: exit status, stdout, stderr.
+///
+/// The binary's sqlx has no TLS backend, so it talks plain TCP to a server that offers
+/// TLS; this test binary's sqlx has one (through the benchmark's apalis-postgres), and a
+/// debug-build TLS handshake costs ~100 ms a connection. A well-formed URL without an
+/// `sslmode` therefore gets `sslmode=disable`: what the binary does anyway.
+pub async fn in_process(database_url: Option<&str>, args: &[&str]) -> Output {
+    in_process_with(database_url, &[], args).await
+}
+
+/// [`in_process`] with the variables `vars` set too.
+pub async fn in_process_with(
+    database_url: Option<&str>,
+    vars: &[(&str, &str)],
+    args: &[&str],
+) -> Output {
+    let url = database_url.map(plain_tcp_like_the_binary);
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect();
+    let env = move |name: &str| match vars.iter().find(|(n, _)| n == name) {
+        Some((_, value)) => Some(value.clone()),
+        None if name == "DATABASE_URL" => url.clone(),
+        None => std::env::var(name).ok(),
+    };
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let mut ctx = Context::new(env, &mut stdout, &mut stderr);
+    let argv = std::iter::once("herald").chain(args.iter().copied());
+    let code = herald::cli::main(argv, &mut ctx).await;
+    drop(ctx);
+    Output {
+        // A wait status: the exit code in the second byte.
+        status: ExitStatus::from_raw(i32::from(code) << 8),
+        stdout,
+        stderr,
+    }
+}
+
+/// `url` with `sslmode=disable` when it is a well-formed URL that names no `sslmode`
+/// (see [`in_process`]); any other text unchanged, so malformed URLs stay as written.
+fn plain_tcp_like_the_binary(url: &str) -> String {
+    let well_formed =
+        url.starts_with("postgres://") && url.parse::<sqlx::postgres::PgConnectOptions>().is_ok();
+    if !well_formed || url.contains("sslmode=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}sslmode=disable")
+}
+
 /// Runs `command` with `input` on its stdin and stdout/stderr captured; panics with
 /// `what` when it cannot be started.
 pub fn run_with_stdin(command: &mut Command, input: &str, what: &str) -> Output {
@@ -64,9 +125,9 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Runs `herald args…` against `db`, asserts success, returns stdout.
-pub fn ok(db: &TestDb, args: &[&str]) -> String {
-    let out = herald(Some(&db.url), args);
+/// Runs `herald args…` in-process against `db`, asserts success, returns stdout.
+pub async fn ok(db: &TestDb, args: &[&str]) -> String {
+    let out = in_process(Some(&db.url), args).await;
     assert!(
         out.status.success(),
         "herald {args:?} failed: {}",
@@ -87,7 +148,7 @@ pub fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
 async fn migrate_is_idempotent() {
     let db = TestDb::new().await;
     for _ in 0..2 {
-        let out = herald(Some(&db.url), &["migrate"]);
+        let out = in_process(Some(&db.url), &["migrate"]).await;
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert_eq!(text(&out.stdout), "migrations applied\n");
     }
@@ -98,7 +159,7 @@ async fn migrate_is_idempotent() {
 async fn enqueue_prints_the_new_job_id() {
     let db = TestDb::new().await;
     let payload = r#"{"url":"https://hooks.example.com/orders","body":{"id":1}}"#;
-    let out = herald(
+    let out = in_process(
         Some(&db.url),
         &[
             "enqueue",
@@ -108,7 +169,8 @@ async fn enqueue_prints_the_new_job_id() {
             "--delay",
             "1h",
         ],
-    );
+    )
+    .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let id: i64 = sqlx::query_scalar("SELECT id FROM herald.jobs")
         .fetch_one(&db.pool)
@@ -161,7 +223,7 @@ async fn bad_enqueues_fail_with_one_line_and_change_nothing() {
         ),
     ];
     for (args, code, expected) in cases {
-        let out = herald(Some(&db.url), args);
+        let out = in_process(Some(&db.url), args).await;
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
@@ -178,13 +240,12 @@ async fn bad_enqueues_fail_with_one_line_and_change_nothing() {
 async fn enqueue_rejects_a_payload_over_the_configured_limit() {
     let db = TestDb::new().await;
     let payload = r#"{"url":"https://hooks.example.com/orders","body":{"pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}}"#;
-    let out = Command::new(herald_bin())
-        .args(["enqueue", "notify.webhook", "--payload", payload])
-        .env("DATABASE_URL", &db.url)
-        .env("HERALD_LOG", "warn")
-        .env("HERALD_MAX_PAYLOAD_BYTES", "64")
-        .output()
-        .unwrap_or_else(|e| panic!("run herald: {e}"));
+    let out = in_process_with(
+        Some(&db.url),
+        &[("HERALD_MAX_PAYLOAD_BYTES", "64")],
+        &["enqueue", "notify.webhook", "--payload", payload],
+    )
+    .await;
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(

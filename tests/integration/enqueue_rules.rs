@@ -14,7 +14,7 @@ use herald_tests::workers::InProcessWorker;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::cli::{herald, text};
+use crate::cli::{in_process, text};
 
 /// Registers `test.scripted` the way a starting worker does (budget 3, queue default).
 pub(crate) async fn register_scripted(pool: &PgPool) {
@@ -279,16 +279,17 @@ async fn an_empty_queue_or_key_from_the_cli_is_a_usage_error_with_one_clear_mess
     ];
     for (extra, expected) in cases {
         let args: Vec<&str> = base.iter().chain(extra).copied().collect();
-        let out = herald(Some(&db.url), &args);
+        let out = in_process(Some(&db.url), &args).await;
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{extra:?}: {stderr}");
         assert!(stderr.contains(expected), "{extra:?}: {stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
     }
-    let over_cap = herald(
+    let over_cap = in_process(
         Some(&db.url),
         &[&base[..], &["--max-attempts", "1001"]].concat(),
-    );
+    )
+    .await;
     assert_eq!(
         over_cap.status.code(),
         Some(2),
@@ -308,7 +309,7 @@ async fn a_replayed_job_gets_the_budget_it_was_enqueued_with_again() {
     settled(&db.pool, &[id], Duration::from_secs(10)).await;
     assert_eq!(state(&db.pool, id).await, "dead");
     worker.stop().await;
-    let out = herald(Some(&db.url), &["replay", &id.to_string()]);
+    let out = in_process(Some(&db.url), &["replay", &id.to_string()]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let (attempt, max_attempts): (i32, i32) =
         sqlx::query_as("SELECT attempt, max_attempts FROM herald.jobs WHERE id = $1")

@@ -155,7 +155,8 @@ async fn a_payload_nested_deeper_than_a_json_value_allows_never_breaks_the_claim
 
     // The operator can still inspect it: the timeline is shown and the payload, which
     // cannot be redacted structurally, is replaced by a note rather than failing.
-    let out = crate::cli::herald(Some(&db.url), &["jobs", "show", &bad.to_string(), "--json"]);
+    let out =
+        crate::cli::in_process(Some(&db.url), &["jobs", "show", &bad.to_string(), "--json"]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

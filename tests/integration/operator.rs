@@ -1,7 +1,8 @@
-//! The operator CLI as a real process on a real database: failures grouped by
+//! The operator CLI, run in-process on a real database: failures grouped by
 //! fingerprint, replay by fingerprint and by id (idempotent, dry run, never touching
 //! running jobs), the job timeline, the operator-action log, cancel, purge, and bad input
-//! that changes nothing.
+//! that changes nothing. As a real process on a terminal: the confirmation prompt and
+//! the progress line.
 
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use herald_tests::workers::InProcessWorker;
 use serde_json::Value;
 use sqlx::PgPool;
 
-use crate::cli::{herald, json_lines, ok, text};
+use crate::cli::{in_process, json_lines, ok, text};
 use crate::enqueue_scripted;
 
 fn ids_of(value: &Value) -> Vec<i64> {
@@ -123,7 +124,7 @@ async fn failures_group_by_cause_and_replay_by_fingerprint_reruns_only_that_grou
     settled(&db.pool, &all, Duration::from_secs(20)).await;
 
     // Two causes, two fingerprints, with the right counts.
-    let groups = json_lines(&ok(&db, &["failures", "--json"]));
+    let groups = json_lines(&ok(&db, &["failures", "--json"]).await);
     assert_eq!(groups.len(), 2, "{groups:?}");
     let group = |code: &str| {
         groups
@@ -145,12 +146,12 @@ async fn failures_group_by_cause_and_replay_by_fingerprint_reruns_only_that_grou
     assert!(smtp.contains(&up["example_job_id"].as_i64().unwrap_or_default()));
     let fp = up["fingerprint"].as_str().unwrap_or_default().to_owned();
     assert_eq!(fp.len(), 12);
-    let table = ok(&db, &["failures"]);
+    let table = ok(&db, &["failures"]).await;
     assert!(table.contains(&fp) && table.contains(nf["fingerprint"].as_str().unwrap_or("?")));
 
     // A dry run lists the group and changes nothing.
     let before = snapshot(&db.pool).await;
-    let dry = ok(&db, &["replay", "--fingerprint", &fp, "--dry-run"]);
+    let dry = ok(&db, &["replay", "--fingerprint", &fp, "--dry-run"]).await;
     assert!(dry.starts_with("dry run: would replay 3 jobs"), "{dry}");
     for id in &smtp {
         assert!(dry.contains(&format!("\n{id} ")), "{dry}");
@@ -174,7 +175,8 @@ async fn failures_group_by_cause_and_replay_by_fingerprint_reruns_only_that_grou
             "alice",
             "--json",
         ],
-    );
+    )
+    .await;
     let report: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
     let mut replayed = ids_of(&report["changed"]);
     replayed.sort_unstable();
@@ -190,9 +192,12 @@ async fn failures_group_by_cause_and_replay_by_fingerprint_reruns_only_that_grou
     }
 
     // The timeline: the failed attempt, the replay, the new successful attempt.
-    let shown: Value =
-        serde_json::from_str(ok(&db, &["jobs", "show", &smtp[0].to_string(), "--json"]).trim())
-            .unwrap_or_else(|e| panic!("{e}"));
+    let shown: Value = serde_json::from_str(
+        ok(&db, &["jobs", "show", &smtp[0].to_string(), "--json"])
+            .await
+            .trim(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let timeline: Vec<(String, String)> = shown["timeline"]
         .as_array()
         .unwrap_or_else(|| panic!("{shown}"))
@@ -219,7 +224,7 @@ async fn failures_group_by_cause_and_replay_by_fingerprint_reruns_only_that_grou
     assert_eq!(shown["timeline"][1]["actor"], "alice");
     assert_eq!(shown["timeline"][2]["attempt"], 2);
     assert_eq!(shown["job"]["state"], "succeeded");
-    let text_view = ok(&db, &["jobs", "show", &smtp[0].to_string()]);
+    let text_view = ok(&db, &["jobs", "show", &smtp[0].to_string()]).await;
     let (dead, replay, success) = (
         text_view.find("attempt 1  dead"),
         text_view.find("replay by alice"),
@@ -236,7 +241,7 @@ async fn failures_group_by_cause_and_replay_by_fingerprint_reruns_only_that_grou
         .chain(smtp.iter().map(i64::to_string))
         .collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let again = ok(&db, &args);
+    let again = ok(&db, &args).await;
     assert!(
         again.starts_with("replayed no jobs; nothing changed"),
         "{again}"
@@ -248,7 +253,7 @@ async fn failures_group_by_cause_and_replay_by_fingerprint_reruns_only_that_grou
     assert_eq!(snapshot(&db.pool).await, before);
 
     // The audit log has the action, with actor, reason, filter and ids.
-    let actions = json_lines(&ok(&db, &["audit", "--json"]));
+    let actions = json_lines(&ok(&db, &["audit", "--json"]).await);
     assert_eq!(actions.len(), 1, "{actions:?}");
     let action = &actions[0];
     assert_eq!(action["action"], "replay");
@@ -260,9 +265,9 @@ async fn failures_group_by_cause_and_replay_by_fingerprint_reruns_only_that_grou
     let mut audited = ids_of(&action["job_ids"]);
     audited.sort_unstable();
     assert_eq!(audited, smtp);
-    let table = ok(&db, &["audit", "--action", "replay", "--actor", "alice"]);
+    let table = ok(&db, &["audit", "--action", "replay", "--actor", "alice"]).await;
     assert!(table.contains("smtp relay fixed"), "{table}");
-    assert!(ok(&db, &["audit", "--actor", "bob"]).lines().count() == 1);
+    assert!(ok(&db, &["audit", "--actor", "bob"]).await.lines().count() == 1);
 
     worker.stop().await;
     db.finish().await;
@@ -288,7 +293,7 @@ async fn replay_is_idempotent_batched_and_never_touches_running_jobs() {
     .unwrap_or_else(|e| panic!("{e}"));
 
     // One id: a fresh budget on top of the attempts made, due now, history kept.
-    let out = ok(&db, &["replay", &dead[0].to_string(), "--actor", "carol"]);
+    let out = ok(&db, &["replay", &dead[0].to_string(), "--actor", "carol"]).await;
     assert!(out.starts_with("replayed 1 job (action "), "{out}");
     let (st, attempt, max, due): (String, i32, i32, bool) = sqlx::query_as(
         "SELECT state, attempt, max_attempts, run_at <= now() FROM herald.jobs WHERE id = $1",
@@ -302,7 +307,7 @@ async fn replay_is_idempotent_batched_and_never_touches_running_jobs() {
     // Again (now pending), and a running job: nothing changes, and it says so.
     let before = snapshot(&db.pool).await;
     for id in [dead[0], running] {
-        let out = ok(&db, &["replay", &id.to_string()]);
+        let out = ok(&db, &["replay", &id.to_string()]).await;
         assert!(
             out.starts_with("replayed no jobs; nothing changed"),
             "{out}"
@@ -328,7 +333,8 @@ async fn replay_is_idempotent_batched_and_never_touches_running_jobs() {
             "timeouts raised",
             "--yes",
         ],
-    );
+    )
+    .await;
     assert!(out.starts_with("replayed 4 jobs (action "), "{out}");
     let (count, ids): (i64, Vec<i64>) = sqlx::query_as(
         "SELECT job_count, job_ids FROM herald.operator_actions WHERE reason = 'timeouts raised'",
@@ -384,19 +390,19 @@ async fn cancel_and_purge_are_audited_and_purge_keeps_the_trail() {
     let old_audited = seed_dead(&db.pool, "CONFLICT", "duplicate order 8", 50).await;
     let recent = seed_finished(&db.pool, "succeeded", None, 1).await;
 
-    let listed = json_lines(&ok(
-        &db,
-        &["jobs", "list", "--state", "scheduled", "--json"],
-    ));
+    let listed = json_lines(&ok(&db, &["jobs", "list", "--state", "scheduled", "--json"]).await);
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(
         (listed[0]["id"].as_i64(), &listed[0]["state"]),
         (Some(scheduled), &Value::from("scheduled"))
     );
-    let count = |args: &[&str]| json_lines(&ok(&db, args)).len();
-    assert_eq!(count(&["jobs", "list", "--json"]), 5);
-    assert_eq!(count(&["jobs", "list", "--limit", "2", "--json"]), 2);
-    assert_eq!(count(&["jobs", "list", "--type", "other", "--json"]), 0);
+    let count = async |args: &[&str]| json_lines(&ok(&db, args).await).len();
+    assert_eq!(count(&["jobs", "list", "--json"]).await, 5);
+    assert_eq!(count(&["jobs", "list", "--limit", "2", "--json"]).await, 2);
+    assert_eq!(
+        count(&["jobs", "list", "--type", "other", "--json"]).await,
+        0
+    );
     assert_eq!(
         count(&[
             "jobs",
@@ -406,7 +412,8 @@ async fn cancel_and_purge_are_audited_and_purge_keeps_the_trail() {
             "--state",
             "succeeded,dead",
             "--json"
-        ]),
+        ])
+        .await,
         4
     );
     assert_eq!(
@@ -418,11 +425,15 @@ async fn cancel_and_purge_are_audited_and_purge_keeps_the_trail() {
             "--since",
             "45d",
             "--json"
-        ]),
+        ])
+        .await,
         1
     );
-    assert_eq!(count(&["jobs", "list", "--until", "45d", "--json"]), 1);
-    let table = ok(&db, &["jobs", "list", "--state", "dead"]);
+    assert_eq!(
+        count(&["jobs", "list", "--until", "45d", "--json"]).await,
+        1
+    );
+    let table = ok(&db, &["jobs", "list", "--state", "dead"]).await;
     assert!(
         table.starts_with("ID") && table.contains(&format!("\n{old_dead} ")),
         "{table}"
@@ -438,7 +449,8 @@ async fn cancel_and_purge_are_audited_and_purge_keeps_the_trail() {
             "--reason",
             "not needed",
         ],
-    );
+    )
+    .await;
     assert!(out.starts_with("cancelled 1 job (action "), "{out}");
     assert_eq!(state(&db.pool, scheduled).await, "cancelled");
 
@@ -454,7 +466,8 @@ async fn cancel_and_purge_are_audited_and_purge_keeps_the_trail() {
             "succeeded,dead",
             "--dry-run",
         ],
-    );
+    )
+    .await;
     assert!(dry.starts_with("dry run: would purge 3 jobs"), "{dry}");
     assert_eq!(snapshot(&db.pool).await, before);
     let out = ok(
@@ -468,7 +481,8 @@ async fn cancel_and_purge_are_audited_and_purge_keeps_the_trail() {
             "gdpr",
             "--yes",
         ],
-    );
+    )
+    .await;
     assert!(out.starts_with("purged 1 job (action "), "{out}");
     let out = ok(
         &db,
@@ -480,7 +494,8 @@ async fn cancel_and_purge_are_audited_and_purge_keeps_the_trail() {
             "retention",
             "--yes",
         ],
-    );
+    )
+    .await;
     assert!(out.starts_with("purged 2 jobs"), "{out}");
     let left: Vec<i64> = sqlx::query_scalar("SELECT id FROM herald.jobs ORDER BY id")
         .fetch_all(&db.pool)
@@ -505,13 +520,13 @@ async fn cancel_and_purge_are_audited_and_purge_keeps_the_trail() {
         ),
         (1, 1, 0)
     );
-    let shown = ok(&db, &["jobs", "show", &old_dead.to_string()]);
+    let shown = ok(&db, &["jobs", "show", &old_dead.to_string()]).await;
     assert!(
         shown.contains("no longer exists (purged)") && shown.contains("purge by"),
         "{shown}"
     );
 
-    let actions = json_lines(&ok(&db, &["audit", "--json"]));
+    let actions = json_lines(&ok(&db, &["audit", "--json"]).await);
     let kinds: Vec<(&str, i64)> = actions
         .iter()
         .map(|a| {
@@ -600,7 +615,7 @@ async fn bad_operator_input_fails_with_one_line_and_changes_nothing() {
         ),
     ];
     for (args, code, expected) in &cases {
-        let out = herald(Some(&db.url), args);
+        let out = in_process(Some(&db.url), args).await;
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(*code), "{args:?}: {stderr}");
         assert!(
@@ -616,13 +631,14 @@ async fn bad_operator_input_fails_with_one_line_and_changes_nothing() {
     }
     assert_eq!(snapshot(&db.pool).await, before);
 
-    let out = herald(None, &["replay", &a.to_string()]);
+    let out = in_process(None, &["replay", &a.to_string()]).await;
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(text(&out.stderr).trim(), "herald: DATABASE_URL is not set");
-    let out = herald(
+    let out = in_process(
         Some("postgres://op:secret-pw@127.0.0.1:1/herald"),
         &["failures"],
-    );
+    )
+    .await;
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -635,8 +651,8 @@ async fn bad_operator_input_fails_with_one_line_and_changes_nothing() {
     db.finish().await;
 }
 
-#[test]
-fn every_operator_command_has_help() {
+#[tokio::test]
+async fn every_operator_command_has_help() {
     for args in [
         &["jobs", "--help"][..],
         &["jobs", "list", "--help"],
@@ -647,7 +663,7 @@ fn every_operator_command_has_help() {
         &["purge", "--help"],
         &["audit", "--help"],
     ] {
-        let out = herald(None, args);
+        let out = in_process(None, args).await;
         assert_eq!(out.status.code(), Some(0), "{args:?}");
         assert!(text(&out.stdout).contains("Usage: herald"), "{args:?}");
     }
@@ -716,14 +732,15 @@ async fn replay_never_makes_two_live_jobs_with_one_idempotency_key() {
             "retry order 1",
             "--yes",
         ],
-    );
+    )
+    .await;
     assert!(out.starts_with("replayed 1 job (action "), "{out}");
     assert!(
         out.contains(&format!("job {second} was dead: left alone (it changed meanwhile, or a live job holds its idempotency key)")),
         "{out}"
     );
     assert_eq!(state(&db.pool, first).await, "pending");
-    let out = ok(&db, &["replay", &second.to_string()]);
+    let out = ok(&db, &["replay", &second.to_string()]).await;
     assert!(out.starts_with("replayed no jobs"), "{out}");
     assert_eq!(state(&db.pool, second).await, "dead");
     db.finish().await;

@@ -1,7 +1,8 @@
-//! The operator CLI's safety and clarity, as a real process: stored text printed
-//! escaped, the bulk-action rule for explicit ids, alert events in the audit log,
-//! one-line errors an operator can act on, a closed output pipe, and the `workers`,
-//! `queues`, paging and payload-from-file ergonomics.
+//! The operator CLI's safety and clarity, run in-process: stored text printed escaped,
+//! the bulk-action rule for explicit ids, alert events in the audit log, one-line
+//! errors an operator can act on, and the `workers`, `queues`, paging and
+//! payload-from-file ergonomics. As a real process: a closed output pipe, a payload on
+//! stdin, and every command's help as the binary prints it.
 
 use std::process::{Command, Output, Stdio};
 
@@ -9,7 +10,9 @@ use herald_tests::db::{TestDb, with_database};
 use serde_json::Value;
 use sqlx::PgPool;
 
-use crate::cli::{herald, herald_bin, json_lines, ok, run_with_stdin, text};
+use crate::cli::{
+    herald, herald_bin, in_process, in_process_with, json_lines, ok, run_with_stdin, text,
+};
 
 /// Asserts a failed run: exit `code`, one line on stderr containing `expected`, no SQL,
 /// no panic, nothing on stdout. Returns stderr.
@@ -121,7 +124,7 @@ async fn stored_control_characters_print_escaped_in_every_table() {
         vec!["workers"],
         vec!["queues"],
     ] {
-        let out = ok(&db, &args);
+        let out = ok(&db, &args).await;
         assert!(!out.contains('\u{1b}'), "{args:?} printed ESC: {out:?}");
         assert!(
             !out.lines().any(|l| l.starts_with('y')),
@@ -159,14 +162,14 @@ async fn several_explicit_ids_need_a_reason_and_confirmation_like_a_filter() {
         };
         let mut args: Vec<&str> = vec![command];
         args.extend(targets.iter().map(String::as_str));
-        one_line_error(&herald(Some(&db.url), &args), 2, "needs --reason");
+        one_line_error(&in_process(Some(&db.url), &args).await, 2, "needs --reason");
         args.extend(["--reason", "incident 7"]);
-        one_line_error(&herald(Some(&db.url), &args), 2, "pass --yes");
+        one_line_error(&in_process(Some(&db.url), &args).await, 2, "pass --yes");
     }
     assert_eq!(states(&db.pool, &dead).await, ["dead"; 3]);
     assert_eq!(states(&db.pool, &waiting).await, ["pending", "pending"]);
     // One id stays a one-job action: no reason needed.
-    ok(&db, &["replay", &ids[0]]);
+    ok(&db, &["replay", &ids[0]]).await;
     assert_eq!(states(&db.pool, &dead[..1]).await, ["pending"]);
     db.finish().await;
 }
@@ -179,7 +182,7 @@ async fn a_replay_of_a_thousand_ids_records_a_short_readable_filter() {
     let mut args: Vec<&str> = vec!["replay"];
     args.extend(ids.iter().map(String::as_str));
     args.extend(["--reason", "smtp back", "--yes"]);
-    let out = ok(&db, &args);
+    let out = ok(&db, &args).await;
     assert!(out.starts_with("replayed 1000 jobs (action "), "{out}");
     let (filter, job_ids): (Value, Vec<i64>) =
         sqlx::query_as("SELECT filter, job_ids FROM herald.operator_actions")
@@ -206,20 +209,20 @@ async fn audit_shows_alert_transitions_merged_with_operator_actions_newest_first
          VALUES (now() - interval '2 minutes', 'carol', 'replay', 'smtp back', 1, '{1}');",
     )
     .await;
-    let alerts = json_lines(&ok(&db, &["audit", "--action", "alert", "--json"]));
+    let alerts = json_lines(&ok(&db, &["audit", "--action", "alert", "--json"]).await);
     let transitions: Vec<&str> = alerts
         .iter()
         .map(|a| a["filter"]["transition"].as_str().unwrap_or("?"))
         .collect();
     assert_eq!(transitions, ["resolved", "tripped"]);
     assert!(alerts.iter().all(|a| a["action"] == "alert"), "{alerts:?}");
-    let all = json_lines(&ok(&db, &["audit", "--json"]));
+    let all = json_lines(&ok(&db, &["audit", "--json"]).await);
     let actions: Vec<&str> = all
         .iter()
         .map(|a| a["action"].as_str().unwrap_or("?"))
         .collect();
     assert_eq!(actions, ["alert", "replay", "alert"]);
-    let table = ok(&db, &["audit", "--action", "alert"]);
+    let table = ok(&db, &["audit", "--action", "alert"]).await;
     assert_eq!(table.lines().count(), 3, "{table}");
     assert!(table.contains("tripped"), "{table}");
     db.finish().await;
@@ -244,29 +247,26 @@ async fn an_unmigrated_database_says_to_run_herald_migrate() {
     let db = TestDb::new().await;
     exec(&db.pool, "DROP SCHEMA herald CASCADE").await;
     for args in [&["jobs", "list"][..], &["audit"], &["queues"]] {
-        let stderr = one_line_error(&herald(Some(&db.url), args), 1, "run `herald migrate`");
+        let stderr = one_line_error(
+            &in_process(Some(&db.url), args).await,
+            1,
+            "run `herald migrate`",
+        );
         assert!(!stderr.contains("relation"), "{stderr}");
     }
     drop_database(db).await;
 }
 
-#[test]
-fn a_closed_port_says_the_connection_was_refused_and_where() {
+#[tokio::test]
+async fn a_closed_port_says_the_connection_was_refused_and_where() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("postgres://op:secret-pw@127.0.0.1:{port}/herald");
     for command in [&["jobs", "list"][..], &["migrate"], &["worker"]] {
-        let out = Command::new(herald_bin())
-            .args(command)
-            .env(
-                "DATABASE_URL",
-                format!("postgres://op:secret-pw@127.0.0.1:{port}/herald"),
-            )
-            .env("HERALD_DB_ACQUIRE_TIMEOUT", "1s")
-            .env("HERALD_LOG", "warn")
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
+        let out =
+            in_process_with(Some(&url), &[("HERALD_DB_ACQUIRE_TIMEOUT", "1s")], command).await;
         let stderr = one_line_error(
             &out,
             1,
@@ -279,15 +279,15 @@ fn a_closed_port_says_the_connection_was_refused_and_where() {
     }
 }
 
-#[test]
-fn a_malformed_database_url_says_so_without_echoing_it() {
+#[tokio::test]
+async fn a_malformed_database_url_says_so_without_echoing_it() {
     for url in [
         "secret-pw@db.example.com/herald",
         "op:secret-pw@db.example.com/herald",
         "postgres://op:secret-pw@db.example.com:port/herald",
     ] {
         for args in [&["jobs", "list"][..], &["migrate"], &["worker"]] {
-            let out = herald(Some(url), args);
+            let out = in_process(Some(url), args).await;
             let stderr = one_line_error(&out, 2, "DATABASE_URL is malformed");
             assert!(!stderr.contains("secret-pw"), "{url}: {stderr}");
             assert!(!stderr.contains("relative URL"), "{url}: {stderr}");
@@ -335,7 +335,7 @@ async fn workers_and_queues_show_live_workers_and_depth_by_state() {
                 ('test.scripted', '{}', 'default', 'succeeded', now());",
     )
     .await;
-    let live = json_lines(&ok(&db, &["workers", "--json"]));
+    let live = json_lines(&ok(&db, &["workers", "--json"]).await);
     assert_eq!(live.len(), 1, "{live:?}");
     let w = &live[0];
     assert_eq!(
@@ -353,10 +353,10 @@ async fn workers_and_queues_show_live_workers_and_depth_by_state() {
         "{w}"
     );
     assert_eq!(
-        json_lines(&ok(&db, &["workers", "--all", "--json"])).len(),
+        json_lines(&ok(&db, &["workers", "--all", "--json"]).await).len(),
         2
     );
-    let table = ok(&db, &["workers"]);
+    let table = ok(&db, &["workers"]).await;
     assert!(table.starts_with("ID "), "{table}");
     assert!(
         table.contains("IN FLIGHT") && table.contains("host-a"),
@@ -364,7 +364,7 @@ async fn workers_and_queues_show_live_workers_and_depth_by_state() {
     );
     assert!(!table.contains("w-gone"), "{table}");
 
-    let queues = json_lines(&ok(&db, &["queues", "--json"]));
+    let queues = json_lines(&ok(&db, &["queues", "--json"]).await);
     assert_eq!(
         queues,
         vec![
@@ -374,7 +374,7 @@ async fn workers_and_queues_show_live_workers_and_depth_by_state() {
                                "retrying": 0, "dead": 0, "workers": 1}),
         ]
     );
-    let table = ok(&db, &["queues"]);
+    let table = ok(&db, &["queues"]).await;
     assert!(
         table.starts_with("QUEUE    PENDING  SCHEDULED  RUNNING  RETRYING  DEAD  WORKERS\n"),
         "{table}"
@@ -401,7 +401,8 @@ async fn enqueue_reads_a_200_kb_payload_from_a_file_or_stdin() {
             "--delay",
             "1h",
         ],
-    );
+    )
+    .await;
     assert!(out.starts_with("enqueued job "), "{out}");
     std::fs::remove_file(&path).unwrap_or_else(|e| panic!("{e}"));
 
@@ -430,7 +431,7 @@ async fn enqueue_reads_a_200_kb_payload_from_a_file_or_stdin() {
     assert_eq!(pads, [200_000, 200_000]);
 
     one_line_error(
-        &herald(
+        &in_process(
             Some(&db.url),
             &[
                 "enqueue",
@@ -438,7 +439,8 @@ async fn enqueue_reads_a_200_kb_payload_from_a_file_or_stdin() {
                 "--payload",
                 "@/nonexistent/p.json",
             ],
-        ),
+        )
+        .await,
         2,
         "cannot read --payload file /nonexistent/p.json",
     );
@@ -449,28 +451,28 @@ async fn enqueue_reads_a_200_kb_payload_from_a_file_or_stdin() {
 async fn jobs_list_pages_with_an_after_cursor_and_counts_when_asked() {
     let db = TestDb::new().await;
     let ids = seed_dead(&db.pool, 5).await;
-    let page = |args: &[&str]| -> Vec<i64> {
-        json_lines(&ok(&db, args))
+    let page = async |args: &[&str]| -> Vec<i64> {
+        json_lines(&ok(&db, args).await)
             .iter()
             .filter_map(|j| j["id"].as_i64())
             .collect()
     };
     assert_eq!(
-        page(&["jobs", "list", "--limit", "2", "--json"]),
+        page(&["jobs", "list", "--limit", "2", "--json"]).await,
         [ids[4], ids[3]]
     );
     let after = ids[3].to_string();
     assert_eq!(
-        page(&["jobs", "list", "--limit", "2", "--after", &after, "--json"]),
+        page(&["jobs", "list", "--limit", "2", "--after", &after, "--json"]).await,
         [ids[2], ids[1]]
     );
     let after = ids[1].to_string();
     assert_eq!(
-        page(&["jobs", "list", "--limit", "2", "--after", &after, "--json"]),
+        page(&["jobs", "list", "--limit", "2", "--after", &after, "--json"]).await,
         [ids[0]]
     );
 
-    let table = ok(&db, &["jobs", "list", "--limit", "2"]);
+    let table = ok(&db, &["jobs", "list", "--limit", "2"]).await;
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 4, "{table}");
     assert_eq!(
@@ -479,7 +481,7 @@ async fn jobs_list_pages_with_an_after_cursor_and_counts_when_asked() {
     );
     // Times in tables say they are UTC.
     assert!(lines[1].contains("Z "), "{table}");
-    let table = ok(&db, &["jobs", "list", "--limit", "2", "--count"]);
+    let table = ok(&db, &["jobs", "list", "--limit", "2", "--count"]).await;
     assert!(
         table.ends_with(&format!(
             "2 shown of 5 matching; next page: --after {}\n",
@@ -487,7 +489,7 @@ async fn jobs_list_pages_with_an_after_cursor_and_counts_when_asked() {
         )),
         "{table}"
     );
-    let last = ok(&db, &["jobs", "list", "--limit", "5"]);
+    let last = ok(&db, &["jobs", "list", "--limit", "5"]).await;
     assert_eq!(
         last.lines().count(),
         6,

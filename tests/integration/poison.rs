@@ -11,7 +11,7 @@ use herald_tests::metrics::{free_addr, sample, scrape};
 use herald_tests::wait::{eventually, settled, state, trail};
 use herald_tests::workers::InProcessWorker;
 
-use crate::cli::herald;
+use crate::cli::in_process;
 use crate::enqueue_scripted;
 
 /// Makes `db` look like a database whose rows were stored before the enqueue rules'
@@ -110,8 +110,8 @@ async fn jobs_list_show_and_cancel_read_out_of_range_run_times_without_panicking
     let infinite = insert_raw(&db, "inf", "infinity").await;
     let negative = insert_raw(&db, "neg", "-infinity").await;
     let far = insert_raw(&db, "far", "294276-01-01 00:00:00+00").await;
-    let run = |args: &[&str]| {
-        let out = herald(Some(&db.url), args);
+    let run = async |args: &[&str]| {
+        let out = in_process(Some(&db.url), args).await;
         let (stdout, stderr) = (
             String::from_utf8_lossy(&out.stdout).into_owned(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -122,25 +122,25 @@ async fn jobs_list_show_and_cancel_read_out_of_range_run_times_without_panicking
         );
         stdout
     };
-    let table = run(&["jobs", "list", "--state", "scheduled,pending"]);
+    let table = run(&["jobs", "list", "--state", "scheduled,pending"]).await;
     assert!(table.contains("infinity (out of range)"), "{table}");
     assert!(table.contains("-infinity (out of range)"), "{table}");
     assert!(
         table.contains("beyond year 262143 (out of range)"),
         "{table}"
     );
-    let json = run(&["jobs", "list", "--json"]);
+    let json = run(&["jobs", "list", "--json"]).await;
     assert!(
         json.contains(r#""run_at":"infinity (out of range)""#),
         "{json}"
     );
-    let shown = run(&["jobs", "show", &infinite.to_string()]);
+    let shown = run(&["jobs", "show", &infinite.to_string()]).await;
     assert!(shown.contains("run at infinity (out of range)"), "{shown}");
-    run(&["jobs", "show", &far.to_string(), "--json"]);
+    run(&["jobs", "show", &far.to_string(), "--json"]).await;
     let ids = [infinite, negative, far].map(|id| id.to_string());
     let mut args = vec!["cancel", "--actor", "ops", "--reason", "poison", "--yes"];
     args.extend(ids.iter().map(String::as_str));
-    let out = run(&args);
+    let out = run(&args).await;
     assert!(out.starts_with("cancelled 3 jobs"), "{out}");
     for id in [infinite, negative, far] {
         assert_eq!(state(&db.pool, id).await, "cancelled");
@@ -225,10 +225,11 @@ async fn a_dead_job_with_an_attempt_count_near_the_integer_limit_never_fails_a_b
     .execute(&db.pool)
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    let out = herald(
+    let out = in_process(
         Some(&db.url),
         &["replay", "--state", "dead", "--reason", "test", "--yes"],
-    );
+    )
+    .await;
     assert!(
         out.status.success(),
         "{}",

@@ -4,7 +4,7 @@
 use herald_tests::db::{TestDb, server_url, with_database};
 use sqlx::PgPool;
 
-use crate::cli::herald;
+use crate::cli::in_process;
 
 const PASSWORD: &str = "herald-test-role-pw";
 
@@ -116,13 +116,13 @@ async fn an_operator_role_runs_the_operator_cli_but_changes_no_schema() {
     .unwrap_or_else(|e| panic!("{e}"));
 
     let url = as_role(&db.url, &role);
-    let list = herald(Some(&url), &["jobs", "list", "--state", "dead", "--json"]);
+    let list = in_process(Some(&url), &["jobs", "list", "--state", "dead", "--json"]).await;
     assert!(
         list.status.success(),
         "{}",
         String::from_utf8_lossy(&list.stderr)
     );
-    let replay = herald(
+    let replay = in_process(
         Some(&url),
         &[
             "replay",
@@ -132,7 +132,8 @@ async fn an_operator_role_runs_the_operator_cli_but_changes_no_schema() {
             "--actor",
             "oncall",
         ],
-    );
+    )
+    .await;
     assert!(
         replay.status.success(),
         "{}",

@@ -5,7 +5,7 @@
 use herald_tests::db::TestDb;
 use herald_tests::wait::job_count;
 
-use crate::cli::herald;
+use crate::cli::in_process;
 
 #[tokio::test]
 async fn huge_durations_and_rates_on_the_command_line_are_usage_errors() {
@@ -32,14 +32,14 @@ async fn huge_durations_and_rates_on_the_command_line_are_usage_errors() {
         vec!["cancel", "--queue", "q", "--rate", "1e-300/s", "--yes"],
     ];
     for args in cases {
-        let out = herald(Some(&db.url), &args);
+        let out = in_process(Some(&db.url), &args).await;
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains("out of range"), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
     assert_eq!(job_count(&db.pool).await, 0, "nothing was enqueued");
-    let ok = herald(Some(&db.url), &enqueue("3650d"));
+    let ok = in_process(Some(&db.url), &enqueue("3650d")).await;
     assert!(
         ok.status.success(),
         "{}",

@@ -252,14 +252,6 @@ impl WorkerConfig {
     }
 }
 
-/// The operator running a CLI command: `USER`, else `LOGNAME`, else `unknown`.
-pub fn operator_from_env() -> String {
-    ["USER", "LOGNAME"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
 fn queues(spec: &str) -> Result<Vec<QueueConfig>, ConfigError> {
     let mut seen = BTreeMap::new();
     let mut out = Vec::new();

@@ -18,7 +18,7 @@ use sqlx::PgPool;
 use super::batch::{BatchArgs, confirm, run_batches};
 use super::filter::{self, JobFilter, JobRow, State, describe_ids};
 use super::table::{json_line, time, write_table};
-use super::{CliError, one_line};
+use super::{CliError, Context, one_line};
 use herald_worker::sanitize::sanitize;
 
 /// The flags every job-changing command takes.
@@ -151,7 +151,7 @@ impl Action<'_> {
         filter: &JobFilter,
         states: &[State],
         applies_to: &[State],
-        out: &mut impl Write,
+        ctx: &mut Context<'_>,
     ) -> Result<(), CliError> {
         let rows = resolve(self.pool, ids, filter, states).await?;
         let (targets, others): (Vec<_>, Vec<_>) = rows
@@ -170,7 +170,7 @@ impl Action<'_> {
         } else {
             serde_json::json!({ "ids": describe_ids(ids) })
         };
-        self.execute(args, filter_json, &targets, skipped, out)
+        self.execute(args, filter_json, &targets, skipped, ctx)
             .await
     }
 
@@ -183,7 +183,7 @@ impl Action<'_> {
         filter_json: serde_json::Value,
         targets: &[JobRow],
         skipped: Vec<Unchanged>,
-        out: &mut impl Write,
+        ctx: &mut Context<'_>,
     ) -> Result<(), CliError> {
         let mut ids: Vec<i64> = targets.iter().map(|r| r.id).collect();
         // Oldest first, so batches (and the recorded ids) follow job order.
@@ -193,7 +193,7 @@ impl Action<'_> {
                 args,
                 targets,
                 Report::new(self.name, true, ids, skipped),
-                out,
+                &mut ctx.out,
             );
         }
         let reason = args
@@ -210,38 +210,40 @@ impl Action<'_> {
                 )));
             };
             if !args.yes {
-                confirm(&format!("{} {}", self.name, jobs(ids.len())))?;
+                confirm(ctx, &format!("{} {}", self.name, jobs(ids.len())))?;
             }
         }
-        let actor = sanitize(
-            args.actor
-                .clone()
-                .unwrap_or_else(herald_worker::config::operator_from_env)
-                .trim(),
-        );
+        let actor = sanitize(args.actor.clone().unwrap_or_else(|| ctx.operator()).trim());
         if actor.is_empty() {
             return Err(CliError::Usage("--actor must not be empty".to_owned()));
         }
         let reason = reason.map(sanitize);
         let mut action_id: Option<i64> = None;
         let mut changed: Vec<i64> = Vec::new();
-        run_batches(&ids, &args.batch, self.done, async |chunk: &[i64]| {
-            let (id, done) = self
-                .apply(chunk, &actor, reason.as_deref(), &filter_json, action_id)
-                .await
-                .map_err(|e| match action_id {
-                    Some(id) if !changed.is_empty() => CliError::Failed(format!(
-                        "{e} ({} jobs were already {} by action {id})",
-                        changed.len(),
-                        self.done
-                    )),
-                    _ => e,
-                })?;
-            action_id = id;
-            let n = done.len() as u64;
-            changed.extend(done);
-            Ok(n)
-        })
+        let progress = ctx.progress();
+        run_batches(
+            &ids,
+            &args.batch,
+            self.done,
+            progress,
+            async |chunk: &[i64]| {
+                let (id, done) = self
+                    .apply(chunk, &actor, reason.as_deref(), &filter_json, action_id)
+                    .await
+                    .map_err(|e| match action_id {
+                        Some(id) if !changed.is_empty() => CliError::Failed(format!(
+                            "{e} ({} jobs were already {} by action {id})",
+                            changed.len(),
+                            self.done
+                        )),
+                        _ => e,
+                    })?;
+                action_id = id;
+                let n = done.len() as u64;
+                changed.extend(done);
+                Ok(n)
+            },
+        )
         .await?;
         if let Some(id) = action_id {
             tracing::info!(
@@ -263,7 +265,7 @@ impl Action<'_> {
         unchanged.sort_by_key(|u| u.id);
         let mut report = Report::new(self.name, false, changed, unchanged);
         report.action_id = action_id;
-        self.report(args, &[], report, out)
+        self.report(args, &[], report, &mut ctx.out)
     }
 
     async fn apply(

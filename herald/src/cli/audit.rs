@@ -3,15 +3,13 @@
 //! failure-rate alert's trips and resolves (`herald.alert_events`, shown as action
 //! `alert`, actor = the worker that saw it, the numbers in `filter`).
 
-use std::io::Write;
-
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::filter::parse_time_ago;
 use super::table::{json_line, time, write_table};
-use super::{CliError, connect_from_env, one_line};
+use super::{CliError, Context, one_line};
 use crate::queries;
 use herald_worker::stored_time::StoredTime;
 
@@ -80,8 +78,9 @@ pub struct ActionRow {
 }
 
 /// Prints the operator-action log.
-pub async fn run(args: AuditArgs, out: &mut impl Write) -> Result<(), CliError> {
-    let pool = connect_from_env().await?;
+pub async fn run(args: AuditArgs, ctx: &mut Context<'_>) -> Result<(), CliError> {
+    let pool = ctx.pool().await?;
+    let out = &mut ctx.out;
     let rows: Vec<ActionRow> = sqlx::query_as(queries::OP_ACTIONS)
         .bind(args.action.map(ActionKind::as_str))
         .bind(&args.actor)

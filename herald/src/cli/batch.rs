@@ -1,14 +1,14 @@
 //! Running a bulk operator action safely: confirmation, batches, throttling and a
 //! progress line on a terminal. Shared by `replay`, `cancel` and `purge`.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::Write;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use clap::Args;
 
-use super::CliError;
+use super::{CliError, Context};
 
 /// How a bulk action runs.
 #[derive(Debug, Clone, Args)]
@@ -46,17 +46,16 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
 
 /// Asks whether to `what` (e.g. `replay 12 jobs`) on the terminal; without a terminal,
 /// refuses and points at `--yes`.
-pub fn confirm(what: &str) -> Result<(), CliError> {
-    if !std::io::stdin().is_terminal() {
+pub fn confirm(ctx: &mut Context<'_>, what: &str) -> Result<(), CliError> {
+    if !ctx.stdin_is_terminal() {
         return Err(CliError::Usage(format!(
             "{what} needs confirmation: pass --yes (stdin is not a terminal); nothing changed"
         )));
     }
-    let mut err = std::io::stderr();
-    write!(err, "{what}? [y/N] ")?;
-    err.flush()?;
+    write!(ctx.err, "{what}? [y/N] ")?;
+    ctx.err.flush()?;
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
+    ctx.read_line(&mut answer)?;
     match answer.trim() {
         "y" | "Y" | "yes" => Ok(()),
         _ => Err(CliError::Failed("aborted: nothing changed".to_owned())),
@@ -64,12 +63,14 @@ pub fn confirm(what: &str) -> Result<(), CliError> {
 }
 
 /// Runs `apply` over `ids` in batches, throttled to `args.rate`, drawing a progress line
-/// on stderr when it is a terminal. `apply` returns how many jobs a batch changed.
-/// Stops at the first failing batch; the batches before it stay committed.
+/// on `progress` (stderr when it is a terminal: [`Context::progress`]). `apply` returns
+/// how many jobs a batch changed. Stops at the first failing batch; the batches before
+/// it stay committed.
 pub async fn run_batches<F>(
     ids: &[i64],
     args: &BatchArgs,
     verb: &str,
+    mut progress: Option<&mut (dyn Write + Send)>,
     mut apply: F,
 ) -> Result<u64, CliError>
 where
@@ -80,14 +81,18 @@ where
         // A batch never exceeds one second's worth, so throttling stays smooth.
         size = size.min((rate.ceil() as usize).max(1));
     }
-    let progress = std::io::stderr().is_terminal() && ids.len() > size;
+    if ids.len() <= size {
+        progress = None;
+    }
     let started = Instant::now();
     let (mut done, mut changed) = (0usize, 0u64);
     for chunk in ids.chunks(size) {
         changed += apply(chunk).await?;
         done += chunk.len();
-        if progress {
-            eprint!("\r{verb} {done}/{} ", ids.len());
+        if let Some(line) = progress.as_mut() {
+            // The progress line is decoration: a terminal that stops taking it must not
+            // stop the action halfway (the report on stdout still tells what changed).
+            let _ = write!(line, "\r{verb} {done}/{} ", ids.len());
         }
         if let Some(rate) = args.rate
             && done < ids.len()
@@ -96,8 +101,8 @@ where
             tokio::time::sleep_until(due).await;
         }
     }
-    if progress {
-        eprintln!();
+    if let Some(line) = progress {
+        let _ = writeln!(line);
     }
     Ok(changed)
 }
@@ -134,7 +139,7 @@ mod tests {
             rate: None,
         };
         let mut seen = Vec::new();
-        let changed = run_batches(&ids, &args, "x", async |chunk: &[i64]| {
+        let changed = run_batches(&ids, &args, "x", None, async |chunk: &[i64]| {
             seen.push(chunk.to_vec());
             Ok(chunk.len() as u64)
         })
@@ -153,7 +158,7 @@ mod tests {
         };
         let start = Instant::now();
         let mut sizes = Vec::new();
-        run_batches(&ids, &args, "x", async |chunk: &[i64]| {
+        run_batches(&ids, &args, "x", None, async |chunk: &[i64]| {
             sizes.push(chunk.len());
             Ok(0)
         })

@@ -5,13 +5,11 @@
 //! the operator-action row (`queries/operator/cancel.sql`). A cancelled job can be
 //! brought back with `herald replay`.
 
-use std::io::Write;
-
 use clap::Args;
 
 use super::action::{Action, OperatorArgs, ids_or_filter, states_within};
 use super::filter::{JobFilter, State};
-use super::{CliError, connect_from_env};
+use super::{CliError, Context};
 use crate::queries;
 
 /// Arguments of `herald cancel`.
@@ -36,7 +34,7 @@ pub struct CancelArgs {
 const CANCELLABLE: [State; 3] = [State::Pending, State::Scheduled, State::Retrying];
 
 /// Cancels the selected jobs.
-pub async fn run(args: CancelArgs, out: &mut impl Write) -> Result<(), CliError> {
+pub async fn run(args: CancelArgs, ctx: &mut Context<'_>) -> Result<(), CliError> {
     ids_or_filter(&args.ids, &args.filter)?;
     if args.ids.is_empty() && args.filter == JobFilter::default() {
         return Err(CliError::Usage(
@@ -49,7 +47,7 @@ pub async fn run(args: CancelArgs, out: &mut impl Write) -> Result<(), CliError>
         &CANCELLABLE,
         "only pending, scheduled or retrying jobs can be cancelled",
     )?;
-    let pool = connect_from_env().await?;
+    let pool = ctx.pool().await?;
     let action = Action {
         pool: &pool,
         name: "cancel",
@@ -64,7 +62,7 @@ pub async fn run(args: CancelArgs, out: &mut impl Write) -> Result<(), CliError>
             &args.filter,
             &states,
             &CANCELLABLE,
-            out,
+            ctx,
         )
         .await
 }

@@ -44,12 +44,6 @@ pub(crate) async fn connect(cfg: &WorkerConfig) -> Result<PgPool, CliError> {
     )))
 }
 
-/// Reads `DATABASE_URL` (and the pool settings) and connects, for operator commands.
-pub(crate) async fn connect_from_env() -> Result<PgPool, CliError> {
-    let cfg = WorkerConfig::from_env()?;
-    connect(&cfg).await
-}
-
 /// A database error as one sanitised line, without SQL.
 pub(crate) fn one_line(e: &sqlx::Error) -> String {
     match e {

@@ -10,7 +10,6 @@
 //! `--payload` takes the JSON itself, `@FILE` (read from a file) or `-` (read from
 //! stdin): a payload near the 256 KiB limit does not fit the shell's argument limit.
 
-use std::io::Write;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -18,8 +17,8 @@ use clap::Args;
 use herald_jobs::enqueue::{EnqueueError, NewJob, enqueue};
 use herald_jobs::rules::{self, RuleViolation};
 
-use super::{CliError, connect, one_line};
-use herald_worker::config::{WorkerConfig, format_duration, parse_duration_within};
+use super::{CliError, Context, one_line};
+use herald_worker::config::{format_duration, parse_duration_within};
 
 /// Arguments of `herald enqueue`.
 #[derive(Debug, Args)]
@@ -111,15 +110,15 @@ fn usage(v: &RuleViolation) -> CliError {
 }
 
 /// Validates and enqueues the job; prints `enqueued job <id>`.
-pub async fn run(args: EnqueueArgs, out: &mut impl Write) -> Result<(), CliError> {
+pub async fn run(args: EnqueueArgs, ctx: &mut Context<'_>) -> Result<(), CliError> {
     check_args(&args).map_err(|v| usage(&v))?;
-    let cfg = WorkerConfig::from_env()?;
-    let text = payload_text(&args.payload, cfg.max_payload_bytes)?;
+    let cfg = ctx.config()?;
+    let text = payload_text(&args.payload, cfg.max_payload_bytes, ctx)?;
     let payload: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| CliError::Usage(format!("--payload is not valid JSON: {e}")))?;
     rules::check_payload_strings(&payload).map_err(|v| usage(&v))?;
     let registry = herald_worker::runtime::default_registry(&cfg)?;
-    let pool = connect(&cfg).await?;
+    let pool = ctx.pool().await?;
     let (queue, max_attempts) = match registry.validate(&args.job_type, &payload) {
         Some(Err(e)) => {
             return Err(CliError::Failed(format!(
@@ -169,10 +168,10 @@ pub async fn run(args: EnqueueArgs, out: &mut impl Write) -> Result<(), CliError
         other => rejected(other),
     })?;
     if enqueued.created {
-        writeln!(out, "enqueued job {}", enqueued.id)?;
+        writeln!(ctx.out, "enqueued job {}", enqueued.id)?;
     } else {
         writeln!(
-            out,
+            ctx.out,
             "job {} is already enqueued with this idempotency key",
             enqueued.id
         )?;
@@ -197,13 +196,14 @@ fn rejected(e: EnqueueError) -> CliError {
 }
 
 /// The payload text `--payload` names: the argument itself, the file after `@`, or
-/// stdin for `-`. Reading stops past 8 × `limit` bytes (room for pretty-printed JSON
-/// whose compact form fits the limit) with an error, so a wrong file is not slurped.
-fn payload_text(arg: &str, limit: usize) -> Result<String, CliError> {
+/// stdin (the context's) for `-`. Reading stops past 8 × `limit` bytes (room for
+/// pretty-printed JSON whose compact form fits the limit) with an error, so a wrong
+/// file is not slurped.
+fn payload_text(arg: &str, limit: usize, ctx: &mut Context<'_>) -> Result<String, CliError> {
     use std::io::Read;
     let cap = limit.saturating_mul(8).max(1024);
-    let (source, reader): (String, Box<dyn Read>) = if arg == "-" {
-        ("stdin".to_owned(), Box::new(std::io::stdin()))
+    let (source, reader): (String, Box<dyn Read + '_>) = if arg == "-" {
+        ("stdin".to_owned(), ctx.stdin())
     } else if let Some(path) = arg.strip_prefix('@') {
         let file = std::fs::File::open(path).map_err(|e| {
             CliError::Usage(format!(

@@ -3,7 +3,6 @@
 //! SMTP host was down", then replays exactly those with `herald replay --fingerprint`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 
 use chrono::{DateTime, Utc};
 use clap::Args;
@@ -11,7 +10,7 @@ use serde::Serialize;
 
 use super::filter::parse_time_ago;
 use super::table::{json_line, time, write_table};
-use super::{CliError, connect_from_env, one_line};
+use super::{CliError, Context, one_line};
 use crate::queries;
 use herald_worker::fingerprint::{fingerprint, normalise};
 use herald_worker::stored_time::StoredTime;
@@ -103,8 +102,9 @@ fn group(causes: Vec<Cause>) -> Vec<Group> {
 }
 
 /// Prints the failure groups.
-pub async fn run(args: FailuresArgs, out: &mut impl Write) -> Result<(), CliError> {
-    let pool = connect_from_env().await?;
+pub async fn run(args: FailuresArgs, ctx: &mut Context<'_>) -> Result<(), CliError> {
+    let pool = ctx.pool().await?;
+    let out = &mut ctx.out;
     let causes: Vec<Cause> = sqlx::query_as(queries::OP_FAILURES)
         .bind(args.since)
         .bind(&args.job_type)

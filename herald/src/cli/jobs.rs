@@ -10,7 +10,7 @@ use sqlx::PgPool;
 
 use super::filter::{self, JobFilter, JobRow};
 use super::table::{json_line, maybe_time, page_footer, text, time, write_table};
-use super::{CliError, connect_from_env, one_line};
+use super::{CliError, Context, one_line};
 use crate::queries;
 use herald_worker::sanitize::sanitize_json;
 use herald_worker::stored_time::StoredTime;
@@ -99,8 +99,9 @@ impl From<&JobRow> for JobJson {
 }
 
 /// Runs `herald jobs …`.
-pub async fn run(args: JobsArgs, out: &mut impl Write) -> Result<(), CliError> {
-    let pool = connect_from_env().await?;
+pub async fn run(args: JobsArgs, ctx: &mut Context<'_>) -> Result<(), CliError> {
+    let pool = ctx.pool().await?;
+    let out = &mut ctx.out;
     match args.command {
         JobsCommand::List {
             filter,

@@ -1,20 +1,16 @@
 //! `herald migrate`: applies Herald's migrations; running it again changes nothing.
 
-use std::io::Write;
-
-use super::{CliError, connect};
-use herald_worker::config::WorkerConfig;
+use super::{CliError, Context};
 
 /// Applies the migrations to `DATABASE_URL`.
-pub async fn run(out: &mut impl Write) -> Result<(), CliError> {
-    let cfg = WorkerConfig::from_env()?;
-    let pool = connect(&cfg).await?;
+pub async fn run(ctx: &mut Context<'_>) -> Result<(), CliError> {
+    let pool = ctx.pool().await?;
     herald_worker::db::migrate(&pool).await.map_err(|e| {
         CliError::Failed(format!(
             "cannot apply migrations: {}",
             herald_worker::sanitize::sanitize(&e.to_string())
         ))
     })?;
-    writeln!(out, "migrations applied")?;
+    writeln!(ctx.out, "migrations applied")?;
     Ok(())
 }

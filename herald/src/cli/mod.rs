@@ -1,5 +1,6 @@
-//! The `herald` command line: one file per command, each writing its output to an
-//! injected writer so tests can read it.
+//! The `herald` command line: one file per command, each given a [`Context`] (the
+//! environment it reads its configuration from, the database, its output streams), so
+//! the operator tests run the commands in-process ([`main`]) and read their output.
 //!
 //! | command | what it does |
 //! |---|---|
@@ -21,16 +22,21 @@
 //! job-changing commands share), `batch.rs` (confirmation, batches, throttle, progress),
 //! `table.rs` (text tables, JSON lines).
 //!
+//! `context.rs` is what every command is given; `main.rs` builds it from the process.
+//!
 //! Exit codes: 0 success, 1 the operation failed, 2 usage error (bad arguments, a
 //! missing or malformed `DATABASE_URL`). Errors are one line on stderr, without
 //! backtraces, SQL or passwords (`connect.rs` lists the database ones). Output closed by
-//! its reader (`herald jobs list | head -1`) is not an error: exit 0, no message.
+//! its reader (`herald jobs list | head -1`) is not an error: exit 0, no message. One
+//! place turns a command's result into the exit code and that line: [`exit_code`].
 
+use std::ffi::OsString;
 use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
-pub(crate) use connect::{connect, connect_from_env, one_line};
+pub(crate) use connect::{connect, one_line};
+pub use context::Context;
 
 use herald_worker::config::ConfigError;
 use herald_worker::runtime::RunError;
@@ -40,6 +46,7 @@ pub mod audit;
 pub(crate) mod batch;
 pub mod cancel;
 mod connect;
+mod context;
 pub mod enqueue;
 pub mod failures;
 pub mod filter;
@@ -161,6 +168,20 @@ impl From<RunError> for CliError {
     }
 }
 
+impl From<clap::Error> for CliError {
+    /// A usage error as one line: clap's first paragraph (usage and tip dropped).
+    fn from(e: clap::Error) -> Self {
+        let text = e.render().to_string();
+        let line: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .skip_while(|l| l.is_empty())
+            .take_while(|l| !l.is_empty())
+            .collect();
+        Self::Usage(line.join(" ").trim_start_matches("error: ").to_owned())
+    }
+}
+
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
         match e.kind() {
@@ -170,23 +191,78 @@ impl From<std::io::Error> for CliError {
     }
 }
 
-/// Runs `cli`, writing user-facing output to `out`.
-pub async fn run(cli: Cli, out: &mut (impl Write + Send)) -> Result<(), CliError> {
-    match cli.command {
-        Command::Worker(args) => worker::run(args).await,
-        Command::Stats(args) => stats::run(args, out).await,
-        Command::Migrate => migrate::run(out).await,
-        Command::Enqueue(args) => enqueue::run(args, out).await,
-        Command::Demo(args) => Ok(crate::demo::run(args, out).await?),
-        Command::Jobs(args) => jobs::run(args, out).await,
-        Command::Failures(args) => failures::run(args, out).await,
-        Command::Replay(args) => replay::run(args, out).await,
-        Command::Cancel(args) => cancel::run(args, out).await,
-        Command::Purge(args) => purge::run(args, out).await,
-        Command::Audit(args) => audit::run(args, out).await,
-        Command::Workers(args) => workers::run(args, out).await,
-        Command::Queues(args) => queues::run(args, out).await,
+/// Whether clap's "error" is help or a version to print rather than a usage error.
+pub fn shows_help(e: &clap::Error) -> bool {
+    use clap::error::ErrorKind;
+    matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    )
+}
+
+/// Runs the command `cli` with `ctx`, then closes the database connections it opened.
+pub async fn run(cli: Cli, ctx: &mut Context<'_>) -> Result<(), CliError> {
+    let result = match cli.command {
+        Command::Worker(args) => worker::run(args, ctx).await,
+        Command::Stats(args) => stats::run(args, ctx).await,
+        Command::Migrate => migrate::run(ctx).await,
+        Command::Enqueue(args) => enqueue::run(args, ctx).await,
+        Command::Demo(args) => {
+            let database_url = ctx.var("DATABASE_URL");
+            Ok(crate::demo::run(args, database_url, &mut ctx.out).await?)
+        }
+        Command::Jobs(args) => jobs::run(args, ctx).await,
+        Command::Failures(args) => failures::run(args, ctx).await,
+        Command::Replay(args) => replay::run(args, ctx).await,
+        Command::Cancel(args) => cancel::run(args, ctx).await,
+        Command::Purge(args) => purge::run(args, ctx).await,
+        Command::Audit(args) => audit::run(args, ctx).await,
+        Command::Workers(args) => workers::run(args, ctx).await,
+        Command::Queues(args) => queues::run(args, ctx).await,
+    };
+    ctx.close().await;
+    result
+}
+
+/// The exit code of a command's `result`, writing a failure's one line
+/// (`herald: MESSAGE`) to `ctx.err`. Output closed by its reader is a quiet success.
+pub fn exit_code(result: Result<(), CliError>, ctx: &mut Context<'_>) -> u8 {
+    match result {
+        Ok(()) | Err(CliError::OutputClosed) => 0,
+        Err(e) => {
+            // Nothing is left to tell if stderr itself is gone; the exit code still says it.
+            let _ = writeln!(ctx.err, "herald: {e}");
+            e.exit_code()
+        }
     }
+}
+
+/// `herald ARGS…` in this process (`args` start with the program name): parses them,
+/// runs the command with `ctx` and returns the exit code, as the `herald` binary does
+/// without its telemetry. Help and version are printed unstyled.
+pub async fn main<I, T>(args: I, ctx: &mut Context<'_>) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let result = match Cli::try_parse_from(args) {
+        Ok(cli) => run(cli, ctx).await,
+        Err(e) if shows_help(&e) => {
+            let stream = if e.use_stderr() {
+                &mut ctx.err
+            } else {
+                &mut ctx.out
+            };
+            return match write!(stream, "{}", e.render()) {
+                Ok(()) => u8::try_from(e.exit_code()).unwrap_or(2),
+                Err(io) => exit_code(Err(io.into()), ctx),
+            };
+        }
+        Err(e) => Err(e.into()),
+    };
+    exit_code(result, ctx)
 }
 
 #[cfg(test)]
@@ -203,6 +279,32 @@ mod tests {
     fn usage_errors_exit_with_2_and_failures_with_1() {
         assert_eq!(CliError::Usage("x".into()).exit_code(), 2);
         assert_eq!(CliError::Failed("x".into()).exit_code(), 1);
+    }
+
+    /// Runs `args` in-process without a database; returns (exit code, stdout, stderr).
+    async fn main_of(args: &[&str]) -> (u8, String, String) {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut ctx = Context::new(|_: &str| None, &mut out, &mut err);
+        let code = main(args.iter().copied(), &mut ctx).await;
+        drop(ctx);
+        let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
+        (code, text(out), text(err))
+    }
+
+    #[tokio::test]
+    async fn in_process_main_prints_help_and_errors_where_the_binary_does() {
+        let (code, out, err) = main_of(&["herald", "--version"]).await;
+        assert_eq!((code, err.as_str()), (0, ""));
+        assert!(out.starts_with("herald "), "{out}");
+        let (code, out, err) = main_of(&["herald"]).await;
+        assert_eq!((code, out.as_str()), (2, ""));
+        assert!(err.contains("Usage: herald"), "{err}");
+        let (code, out, err) = main_of(&["herald", "frobnicate"]).await;
+        assert_eq!((code, out.as_str()), (2, ""));
+        assert_eq!(err, "herald: unrecognized subcommand 'frobnicate'\n");
+        let (code, out, err) = main_of(&["herald", "jobs", "list"]).await;
+        assert_eq!((code, out.as_str()), (2, ""));
+        assert_eq!(err, "herald: DATABASE_URL is not set\n");
     }
 
     #[test]

@@ -5,7 +5,6 @@
 //! batch is ONE statement that deletes the jobs and records them in the operator-action
 //! row (`queries/operator/purge.sql`).
 
-use std::io::Write;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -13,7 +12,7 @@ use clap::Args;
 
 use super::action::{Action, OperatorArgs, PurgeScope, states_within};
 use super::filter::{JobFilter, State};
-use super::{CliError, connect_from_env};
+use super::{CliError, Context};
 use crate::queries;
 use herald_worker::config::{MAX_DURATION, parse_duration_within};
 
@@ -46,7 +45,7 @@ fn parse_age(text: &str) -> Result<Duration, String> {
 }
 
 /// Purges the selected jobs.
-pub async fn run(args: PurgeArgs, out: &mut impl Write) -> Result<(), CliError> {
+pub async fn run(args: PurgeArgs, ctx: &mut Context<'_>) -> Result<(), CliError> {
     let states = states_within(
         &args.state,
         &FINISHED,
@@ -62,7 +61,7 @@ pub async fn run(args: PurgeArgs, out: &mut impl Write) -> Result<(), CliError> 
         until: Some(before),
         ..JobFilter::default()
     };
-    let pool = connect_from_env().await?;
+    let pool = ctx.pool().await?;
     let targets = super::filter::select(&pool, None, &filter, &states).await?;
     let mut filter_json = filter.describe(&states);
     if let Some(map) = filter_json.as_object_mut() {
@@ -81,7 +80,7 @@ pub async fn run(args: PurgeArgs, out: &mut impl Write) -> Result<(), CliError> 
         }),
     };
     action
-        .execute(&args.op, filter_json, &targets, Vec::new(), out)
+        .execute(&args.op, filter_json, &targets, Vec::new(), ctx)
         .await
 }
 

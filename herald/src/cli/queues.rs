@@ -6,13 +6,11 @@
 //! One [`QueueRow`] per queue; a later column (pause, limits) is a field there, a column
 //! in [`COLUMNS`] and a cell in [`QueueRow::cells`].
 
-use std::io::Write;
-
 use clap::Args;
 use serde::Serialize;
 
 use super::table::{json_line, write_table};
-use super::{CliError, connect_from_env, one_line};
+use super::{CliError, Context, one_line};
 use crate::queries;
 
 /// Arguments of `herald queues`.
@@ -66,8 +64,9 @@ impl QueueRow {
 }
 
 /// Prints the queues.
-pub async fn run(args: QueuesArgs, out: &mut impl Write) -> Result<(), CliError> {
-    let pool = connect_from_env().await?;
+pub async fn run(args: QueuesArgs, ctx: &mut Context<'_>) -> Result<(), CliError> {
+    let pool = ctx.pool().await?;
+    let out = &mut ctx.out;
     let rows: Vec<QueueRow> = sqlx::query_as(queries::OP_QUEUES)
         .fetch_all(&pool)
         .await

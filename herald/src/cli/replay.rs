@@ -8,13 +8,11 @@
 //! jobs are never touched. Each batch is ONE statement that changes the jobs and records
 //! them in the operator-action row (`queries/operator/replay.sql`).
 
-use std::io::Write;
-
 use clap::Args;
 
 use super::action::{Action, OperatorArgs, ids_or_filter, states_within};
 use super::filter::{JobFilter, State};
-use super::{CliError, connect_from_env};
+use super::{CliError, Context};
 use crate::queries;
 
 /// Arguments of `herald replay`.
@@ -40,7 +38,7 @@ pub struct ReplayArgs {
 const REPLAYABLE: [State; 2] = [State::Dead, State::Cancelled];
 
 /// Replays the selected jobs.
-pub async fn run(args: ReplayArgs, out: &mut impl Write) -> Result<(), CliError> {
+pub async fn run(args: ReplayArgs, ctx: &mut Context<'_>) -> Result<(), CliError> {
     ids_or_filter(&args.ids, &args.filter)?;
     if args.ids.is_empty() && args.filter == JobFilter::default() {
         // Bare `herald replay` would replay every dead job: make that explicit.
@@ -55,7 +53,7 @@ pub async fn run(args: ReplayArgs, out: &mut impl Write) -> Result<(), CliError>
         &REPLAYABLE,
         "only dead or cancelled jobs can be replayed",
     )?;
-    let pool = connect_from_env().await?;
+    let pool = ctx.pool().await?;
     let action = Action {
         pool: &pool,
         name: "replay",
@@ -64,6 +62,6 @@ pub async fn run(args: ReplayArgs, out: &mut impl Write) -> Result<(), CliError>
         purge: None,
     };
     action
-        .run_on_selection(&args.op, &args.ids, &args.filter, &states, &REPLAYABLE, out)
+        .run_on_selection(&args.op, &args.ids, &args.filter, &states, &REPLAYABLE, ctx)
         .await
 }

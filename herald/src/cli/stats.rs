@@ -13,9 +13,9 @@ use std::time::Duration;
 use clap::Args;
 use serde::Serialize;
 
-use super::{CliError, connect, one_line};
+use super::{CliError, Context, one_line};
 use crate::queries;
-use herald_worker::config::{WorkerConfig, parse_duration_within};
+use herald_worker::config::parse_duration_within;
 use herald_worker::sanitize::sanitize;
 use herald_worker::stored_time::StoredTime;
 
@@ -89,9 +89,10 @@ fn rate(job_type: String, attempts: i64, failures: i64) -> Rate {
 }
 
 /// Prints the fleet-wide failure rate over `--window`.
-pub async fn run(args: StatsArgs, out: &mut impl Write) -> Result<(), CliError> {
-    let cfg = WorkerConfig::from_env()?;
-    let pool = connect(&cfg).await?;
+pub async fn run(args: StatsArgs, ctx: &mut Context<'_>) -> Result<(), CliError> {
+    let cfg = ctx.config()?;
+    let pool = ctx.pool().await?;
+    let out = &mut ctx.out;
     let secs = args.window.as_secs_f64();
     let failed =
         |e: sqlx::Error| CliError::Failed(format!("cannot read the audit table: {}", one_line(&e)));

@@ -4,8 +4,8 @@
 
 use clap::Args;
 
-use super::CliError;
-use herald_worker::config::{WorkerConfig, parse_addr};
+use super::{CliError, Context};
+use herald_worker::config::parse_addr;
 
 /// Arguments of `herald worker`.
 #[derive(Debug, Args, Default)]
@@ -63,8 +63,8 @@ fn parse_metrics_addr(text: &str) -> Result<std::net::SocketAddr, String> {
 
 /// Runs the worker with the built-in job types. Fails at once, with the operator
 /// commands' one-line connection errors, when the database cannot be reached.
-pub async fn run(args: WorkerArgs) -> Result<(), CliError> {
-    let mut cfg = WorkerConfig::from_env()?;
+pub async fn run(args: WorkerArgs, ctx: &mut Context<'_>) -> Result<(), CliError> {
+    let mut cfg = ctx.config()?;
     if args.metrics_addr.is_some() {
         cfg.metrics_addr = args.metrics_addr;
     }

@@ -4,13 +4,11 @@
 //! A live worker whose heartbeat is older than the lease has probably died without
 //! saying so; its jobs are rescued once their leases expire.
 
-use std::io::Write;
-
 use clap::Args;
 use serde::Serialize;
 
 use super::table::{json_line, maybe_time, time, write_table};
-use super::{CliError, connect_from_env, one_line};
+use super::{CliError, Context, one_line};
 use crate::queries;
 use herald_worker::stored_time::StoredTime;
 
@@ -43,8 +41,9 @@ pub struct WorkerRow {
 }
 
 /// Prints the workers.
-pub async fn run(args: WorkersArgs, out: &mut impl Write) -> Result<(), CliError> {
-    let pool = connect_from_env().await?;
+pub async fn run(args: WorkersArgs, ctx: &mut Context<'_>) -> Result<(), CliError> {
+    let pool = ctx.pool().await?;
+    let out = &mut ctx.out;
     let rows: Vec<WorkerRow> = sqlx::query_as(queries::OP_WORKERS)
         .bind(args.all)
         .fetch_all(&pool)

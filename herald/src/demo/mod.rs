@@ -84,14 +84,18 @@ pub enum DemoError {
     Other(String),
 }
 
-/// Runs the demo, writing its report to `out` (`herald demo`; the command turns a
-/// [`DemoError`] into its exit status).
-pub async fn run(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), DemoError> {
+/// Runs the demo on `database_url` (or a private PostgreSQL when `None`), writing its
+/// report to `out` (`herald demo`; the command turns a [`DemoError`] into its exit status).
+pub async fn run(
+    args: DemoArgs,
+    database_url: Option<String>,
+    out: &mut (impl Write + Send),
+) -> Result<(), DemoError> {
     writeln!(
         out,
         "Herald demo: notification jobs through a real queue, worker and audit trail\n"
     )?;
-    let (database_url, private) = database(out).await?;
+    let (database_url, private) = database(database_url, out).await?;
     let pool = herald_worker::db::connect(&database_url, 4, Duration::from_secs(10)).await?;
     herald_worker::db::migrate(&pool)
         .await
@@ -167,8 +171,12 @@ pub async fn run(args: DemoArgs, out: &mut (impl Write + Send)) -> Result<(), De
     Ok(())
 }
 
-async fn database(out: &mut impl Write) -> Result<(String, Option<PrivatePostgres>), DemoError> {
-    if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+/// `DATABASE_URL` when given, else a fresh database in the private PostgreSQL.
+async fn database(
+    database_url: Option<String>,
+    out: &mut impl Write,
+) -> Result<(String, Option<PrivatePostgres>), DemoError> {
+    if let Some(url) = database_url {
         writeln!(
             out,
             "  database: {} (from DATABASE_URL)",
