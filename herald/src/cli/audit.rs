@@ -12,7 +12,6 @@ use serde::Serialize;
 use super::filter::parse_time_ago;
 use super::table::{json_line, time, write_table};
 use super::{CliError, connect_from_env, one_line};
-use crate::queries;
 use herald_worker::stored_time::StoredTime;
 
 /// An operator action kind.
@@ -66,7 +65,7 @@ pub struct AuditArgs {
 /// One entry of `audit --json` (field names are a stable contract): an operator action
 /// (`kind` `operator_action`) or an alert transition (`kind` `alert_event`; `id` is then
 /// the alert event's id).
-#[derive(Debug, sqlx::FromRow, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct ActionRow {
     kind: String,
     id: i64,
@@ -82,14 +81,17 @@ pub struct ActionRow {
 /// Prints the operator-action log.
 pub async fn run(args: AuditArgs, out: &mut impl Write) -> Result<(), CliError> {
     let pool = connect_from_env().await?;
-    let rows: Vec<ActionRow> = sqlx::query_as(queries::OP_ACTIONS)
-        .bind(args.action.map(ActionKind::as_str))
-        .bind(&args.actor)
-        .bind(args.since)
-        .bind(i64::from(args.limit))
-        .fetch_all(&pool)
-        .await
-        .map_err(|e| CliError::Failed(format!("cannot read the audit log: {}", one_line(&e))))?;
+    let rows: Vec<ActionRow> = sqlx::query_file_as!(
+        ActionRow,
+        "queries/operator/actions.sql",
+        args.action.map(ActionKind::as_str),
+        args.actor.as_deref(),
+        args.since,
+        i64::from(args.limit)
+    )
+    .fetch_all(&pool)
+    .await
+    .map_err(|e| CliError::Failed(format!("cannot read the audit log: {}", one_line(&e))))?;
     if args.json {
         for row in &rows {
             json_line(out, row)?;

@@ -9,10 +9,9 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::action::{Action, OperatorArgs, ids_or_filter, states_within};
+use super::action::{Action, OperatorArgs, Statement, ids_or_filter, states_within};
 use super::filter::{JobFilter, State};
 use super::{CliError, connect_from_env};
-use crate::queries;
 
 /// Arguments of `herald cancel`.
 #[derive(Debug, Args)]
@@ -54,8 +53,7 @@ pub async fn run(args: CancelArgs, out: &mut impl Write) -> Result<(), CliError>
         pool: &pool,
         name: "cancel",
         done: "cancelled",
-        sql: queries::OP_CANCEL,
-        purge: None,
+        statement: Statement::Cancel,
     };
     action
         .run_on_selection(

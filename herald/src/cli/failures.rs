@@ -12,7 +12,6 @@ use serde::Serialize;
 use super::filter::parse_time_ago;
 use super::table::{json_line, time, write_table};
 use super::{CliError, connect_from_env, one_line};
-use crate::queries;
 use herald_worker::fingerprint::{fingerprint, normalise};
 use herald_worker::stored_time::StoredTime;
 
@@ -34,7 +33,7 @@ pub struct FailuresArgs {
     pub json: bool,
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct Cause {
     job_type: String,
     error_code: String,
@@ -105,12 +104,15 @@ fn group(causes: Vec<Cause>) -> Vec<Group> {
 /// Prints the failure groups.
 pub async fn run(args: FailuresArgs, out: &mut impl Write) -> Result<(), CliError> {
     let pool = connect_from_env().await?;
-    let causes: Vec<Cause> = sqlx::query_as(queries::OP_FAILURES)
-        .bind(args.since)
-        .bind(&args.job_type)
-        .fetch_all(&pool)
-        .await
-        .map_err(|e| CliError::Failed(format!("cannot read failures: {}", one_line(&e))))?;
+    let causes: Vec<Cause> = sqlx::query_file_as!(
+        Cause,
+        "queries/operator/failures.sql",
+        args.since,
+        args.job_type.as_deref()
+    )
+    .fetch_all(&pool)
+    .await
+    .map_err(|e| CliError::Failed(format!("cannot read failures: {}", one_line(&e))))?;
     let groups = group(causes);
     if args.json {
         for g in &groups {

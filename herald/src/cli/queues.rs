@@ -13,7 +13,6 @@ use serde::Serialize;
 
 use super::table::{json_line, write_table};
 use super::{CliError, connect_from_env, one_line};
-use crate::queries;
 
 /// Arguments of `herald queues`.
 #[derive(Debug, Args)]
@@ -27,7 +26,7 @@ pub struct QueuesArgs {
 }
 
 /// One queue in `queues --json` (field names are a stable contract; fields may be added).
-#[derive(Debug, sqlx::FromRow, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct QueueRow {
     queue: String,
     pending: i64,
@@ -68,7 +67,7 @@ impl QueueRow {
 /// Prints the queues.
 pub async fn run(args: QueuesArgs, out: &mut impl Write) -> Result<(), CliError> {
     let pool = connect_from_env().await?;
-    let rows: Vec<QueueRow> = sqlx::query_as(queries::OP_QUEUES)
+    let rows: Vec<QueueRow> = sqlx::query_file_as!(QueueRow, "queries/operator/queues.sql")
         .fetch_all(&pool)
         .await
         .map_err(|e| CliError::Failed(format!("cannot read queues: {}", one_line(&e))))?;

@@ -12,10 +12,9 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::action::{Action, OperatorArgs, ids_or_filter, states_within};
+use super::action::{Action, OperatorArgs, Statement, ids_or_filter, states_within};
 use super::filter::{JobFilter, State};
 use super::{CliError, connect_from_env};
-use crate::queries;
 
 /// Arguments of `herald replay`.
 #[derive(Debug, Args)]
@@ -60,8 +59,7 @@ pub async fn run(args: ReplayArgs, out: &mut impl Write) -> Result<(), CliError>
         pool: &pool,
         name: "replay",
         done: "replayed",
-        sql: queries::OP_REPLAY,
-        purge: None,
+        statement: Statement::Replay,
     };
     action
         .run_on_selection(&args.op, &args.ids, &args.filter, &states, &REPLAYABLE, out)
