@@ -1,53 +1,29 @@
-//! Every SQL statement the `herald` command runs (operator commands, stats, the demo),
-//! named, kept in `herald/queries/<area>/*.sql`. The worker's own are in
-//! `worker/src/queries.rs`.
-
-/// The demo run's jobs by state (`demo/jobs_by_state.sql`).
-pub(crate) const DEMO_JOBS_BY_STATE: &str = include_str!("../queries/demo/jobs_by_state.sql");
-/// The demo run's jobs by type and state (`demo/jobs_by_type.sql`).
-pub(crate) const DEMO_JOBS_BY_TYPE: &str = include_str!("../queries/demo/jobs_by_type.sql");
-/// The demo run's audit rows by outcome (`demo/attempts_by_outcome.sql`).
-pub(crate) const DEMO_ATTEMPTS_BY_OUTCOME: &str =
-    include_str!("../queries/demo/attempts_by_outcome.sql");
-/// The demo run's dead jobs by cause (`demo/dead_by_cause.sql`).
-pub(crate) const DEMO_DEAD_BY_CAUSE: &str = include_str!("../queries/demo/dead_by_cause.sql");
-/// How many demo jobs were retried (`demo/retried_jobs.sql`).
-pub(crate) const DEMO_RETRIED_JOBS: &str = include_str!("../queries/demo/retried_jobs.sql");
-/// How many demo jobs are not settled (`demo/unsettled.sql`).
-pub(crate) const DEMO_UNSETTLED: &str = include_str!("../queries/demo/unsettled.sql");
-/// One job's audit trail (`demo/trail.sql`).
-pub(crate) const DEMO_TRAIL: &str = include_str!("../queries/demo/trail.sql");
-/// Drops the private demo database (`demo/drop_database.sql`).
-pub(crate) const DEMO_DROP_DATABASE: &str = include_str!("../queries/demo/drop_database.sql");
-/// Creates the private demo database (`demo/create_database.sql`).
-pub(crate) const DEMO_CREATE_DATABASE: &str = include_str!("../queries/demo/create_database.sql");
-/// Jobs matching an operator filter (`operator/select_jobs.sql`).
-pub(crate) const OP_SELECT_JOBS: &str = include_str!("../queries/operator/select_jobs.sql");
-/// How many jobs match an operator filter (`operator/count_jobs.sql`).
-pub(crate) const OP_COUNT_JOBS: &str = include_str!("../queries/operator/count_jobs.sql");
-/// One job with its payload (`operator/job.sql`).
-pub(crate) const OP_JOB: &str = include_str!("../queries/operator/job.sql");
-/// One job's audit trail (`operator/job_attempts.sql`).
-pub(crate) const OP_JOB_ATTEMPTS: &str = include_str!("../queries/operator/job_attempts.sql");
-/// The operator actions on one job (`operator/job_actions.sql`).
-pub(crate) const OP_JOB_ACTIONS: &str = include_str!("../queries/operator/job_actions.sql");
-/// Failed attempts grouped by exact cause (`operator/failures.sql`).
-pub(crate) const OP_FAILURES: &str = include_str!("../queries/operator/failures.sql");
-/// The operator-action log (`operator/actions.sql`).
-pub(crate) const OP_ACTIONS: &str = include_str!("../queries/operator/actions.sql");
-/// Replays a batch of jobs with its action row (`operator/replay.sql`).
-pub(crate) const OP_REPLAY: &str = include_str!("../queries/operator/replay.sql");
-/// Cancels a batch of jobs with its action row (`operator/cancel.sql`).
-pub(crate) const OP_CANCEL: &str = include_str!("../queries/operator/cancel.sql");
-/// Purges a batch of jobs with its action row (`operator/purge.sql`).
-pub(crate) const OP_PURGE: &str = include_str!("../queries/operator/purge.sql");
-/// Fleet-wide attempts and failures per job type (`stats/failure_rate.sql`).
-pub(crate) const STATS_FAILURE_RATE: &str = include_str!("../queries/stats/failure_rate.sql");
-/// Recent alert transitions (`stats/recent_alerts.sql`).
-pub(crate) const STATS_RECENT_ALERTS: &str = include_str!("../queries/stats/recent_alerts.sql");
-/// The demo run's failure-rate alert transitions (`demo/alert_events.sql`).
-pub(crate) const DEMO_ALERT_EVENTS: &str = include_str!("../queries/demo/alert_events.sql");
-/// Worker processes with their in-flight counts (`operator/workers.sql`).
-pub(crate) const OP_WORKERS: &str = include_str!("../queries/operator/workers.sql");
-/// Jobs by queue and state, one row per queue (`operator/queues.sql`).
-pub(crate) const OP_QUEUES: &str = include_str!("../queries/operator/queues.sql");
+//! Every SQL statement the `herald` command runs (operator commands, stats, the demo), one
+//! named file each in `herald/queries/<area>/`, checked at compile time: each call site
+//! runs its file through `sqlx::query_file!`, `query_file_as!` or `query_file_scalar!`.
+//! The runner's own statements are listed in `worker/src/queries.rs`.
+//!
+//! | File | Run by |
+//! |---|---|
+//! | `operator/select_jobs.sql`, `operator/count_jobs.sql` | `cli::filter` (every filtered command) |
+//! | `operator/replay.sql`, `cancel.sql`, `purge.sql` | `cli::action`, one statement per batch |
+//! | `operator/job.sql`, `job_attempts.sql`, `job_actions.sql` | `herald jobs show` |
+//! | `operator/failures.sql` | `herald failures` |
+//! | `operator/actions.sql` | `herald audit` |
+//! | `operator/workers.sql` | `herald workers` |
+//! | `operator/queues.sql` | `herald queues` |
+//! | `stats/failure_rate.sql`, `stats/recent_alerts.sql` | `herald stats` |
+//! | `cli/job_type.sql` | `herald enqueue`, for a type this binary does not know |
+//! | `demo/*.sql` | the demo: its fresh database, its summary, its trail and alert |
+//!
+//! The filters are static statements with optional parameters
+//! (`($3::text IS NULL OR j.job_type = $3)`), so one checked statement serves every
+//! combination of flags.
+//!
+//! Conventions the macros need (see `worker/src/queries.rs`): a stored time is named
+//! `AS "col: StoredTime"` (total over `'±infinity'`), a column that cannot be NULL but is
+//! an expression is named `AS "col!"`, and an array of borrowed `&str` is bound `as _`.
+//! `job.sql`'s payload is read as text into `ShownPayload`.
+//!
+//! Nothing in this crate runs unchecked SQL. The offline data the build uses is
+//! `herald/.sqlx/` (see the README, "Changing a query"; `scripts/sqlx-prepare`).

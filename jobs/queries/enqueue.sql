@@ -12,7 +12,7 @@ WITH inserted AS (
         DO NOTHING
     RETURNING id
 )
-SELECT id, true AS created FROM inserted
+SELECT id AS "id!", true AS "created!" FROM inserted
 UNION ALL
 SELECT id, false AS created
 FROM herald.jobs

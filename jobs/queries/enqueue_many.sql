@@ -27,7 +27,7 @@ inserted AS (
         DO NOTHING
     RETURNING id, job_type, idempotency_key
 )
-SELECT coalesce(ins.id, twin.id, live.id) AS id, ins.id IS NOT NULL AS created
+SELECT coalesce(ins.id, twin.id, live.id) AS "id?", ins.id IS NOT NULL AS "created!"
 FROM input AS i
 LEFT JOIN inserted AS ins ON ins.id = i.new_id
 LEFT JOIN inserted AS twin

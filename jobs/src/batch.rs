@@ -14,8 +14,6 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::enqueue::{EnqueueError, Enqueued, NewJob};
 
-const ENQUEUE_MANY_SQL: &str = include_str!("../queries/enqueue_many.sql");
-
 /// How many times rows whose key was taken by a concurrent enqueue are tried again.
 const RETRIES: usize = 3;
 
@@ -70,42 +68,40 @@ async fn insert_batch(
     which: &[usize],
 ) -> Result<Vec<(Option<i64>, bool)>, sqlx::Error> {
     let pick = |i: &usize| &jobs[*i];
-    let rows: Vec<(Option<i64>, bool)> = sqlx::query_as(ENQUEUE_MANY_SQL)
-        .bind(
-            which
-                .iter()
-                .map(|i| pick(i).job_type.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            which
-                .iter()
-                .map(|i| pick(i).queue.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            which
-                .iter()
-                .map(|i| pick(i).payload.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind(which.iter().map(|i| pick(i).priority).collect::<Vec<_>>())
-        .bind(which.iter().map(|i| pick(i).run_at).collect::<Vec<_>>())
-        .bind(which.iter().map(|i| budgets[*i]).collect::<Vec<_>>())
-        .bind(
-            which
-                .iter()
-                .map(|i| pick(i).idempotency_key.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            which
-                .iter()
-                .map(|i| pick(i).trace_context.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .fetch_all(&mut *conn)
-        .await?;
+    // `as _`: the macro checks an array parameter against `&[String]` (or `&[T]`); these
+    // bind borrowed `&str`s and `Option`s without copying, and the statement casts each
+    // array to its type (`$1::text[]`, ...).
+    let rows: Vec<(Option<i64>, bool)> = sqlx::query_file!(
+        "queries/enqueue_many.sql",
+        &which
+            .iter()
+            .map(|i| pick(i).job_type.as_str())
+            .collect::<Vec<_>>() as _,
+        &which
+            .iter()
+            .map(|i| pick(i).queue.as_str())
+            .collect::<Vec<_>>() as _,
+        &which
+            .iter()
+            .map(|i| pick(i).payload.clone())
+            .collect::<Vec<_>>(),
+        &which.iter().map(|i| pick(i).priority).collect::<Vec<_>>(),
+        &which.iter().map(|i| pick(i).run_at).collect::<Vec<_>>() as _,
+        &which.iter().map(|i| budgets[*i]).collect::<Vec<_>>(),
+        &which
+            .iter()
+            .map(|i| pick(i).idempotency_key.as_deref())
+            .collect::<Vec<_>>() as _,
+        &which
+            .iter()
+            .map(|i| pick(i).trace_context.as_deref())
+            .collect::<Vec<_>>() as _
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|row| (row.id, row.created))
+    .collect();
     if rows.len() != which.len() {
         return Err(sqlx::Error::Protocol(format!(
             "batch enqueue returned {} rows for {} jobs",

@@ -27,8 +27,6 @@ use crate::rules::{self, RuleViolation};
 /// Default limit on a serialised payload: 256 KiB.
 pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 
-const ENQUEUE_SQL: &str = include_str!("../queries/enqueue.sql");
-
 /// Why a job could not be enqueued.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -285,18 +283,20 @@ async fn insert_once<'c>(
     job: &NewJob,
     max_attempts: i32,
 ) -> Result<Option<Enqueued>, sqlx::Error> {
-    let row: Option<(i64, bool)> = sqlx::query_as(ENQUEUE_SQL)
-        .bind(&job.job_type)
-        .bind(&job.queue)
-        .bind(&job.payload)
-        .bind(job.priority)
-        .bind(job.run_at)
-        .bind(max_attempts)
-        .bind(&job.idempotency_key)
-        .bind(&job.trace_context)
-        .fetch_optional(executor)
-        .await?;
-    Ok(row.map(|(id, created)| Enqueued { id, created }))
+    sqlx::query_file_as!(
+        Enqueued,
+        "queries/enqueue.sql",
+        &job.job_type,
+        &job.queue,
+        &job.payload,
+        job.priority,
+        job.run_at,
+        max_attempts,
+        job.idempotency_key.as_deref(),
+        job.trace_context.as_deref()
+    )
+    .fetch_optional(executor)
+    .await
 }
 
 /// The current `tracing` span's OpenTelemetry context as a W3C `traceparent`

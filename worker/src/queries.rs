@@ -1,35 +1,37 @@
-//! Every SQL statement the worker runs, named, kept in `worker/queries/<area>/*.sql`.
-
-/// Claims a batch of runnable jobs (`queue/claim.sql`).
-pub(crate) const CLAIM: &str = include_str!("../queries/queue/claim.sql");
-/// When the next job becomes runnable (`queue/next_due.sql`).
-pub(crate) const NEXT_DUE: &str = include_str!("../queries/queue/next_due.sql");
-/// Releases claimed, unstarted jobs without charge (`queue/release.sql`).
-pub(crate) const RELEASE: &str = include_str!("../queries/queue/release.sql");
-/// Renews the leases of the jobs this process holds (`queue/heartbeat.sql`).
-pub(crate) const HEARTBEAT_JOBS: &str = include_str!("../queries/queue/heartbeat.sql");
-/// Locks jobs whose lease expired (`queue/stale.sql`).
-pub(crate) const LOCK_STALE: &str = include_str!("../queries/queue/stale.sql");
-/// Locks jobs left running by a previous process with this worker id (`queue/left_by.sql`).
-pub(crate) const LOCK_LEFT_BY: &str = include_str!("../queries/queue/left_by.sql");
-/// Finishes a batch of attempts with their audit rows (`audit/finish_attempts.sql`).
-pub(crate) const FINISH_ATTEMPTS: &str = include_str!("../queries/audit/finish_attempts.sql");
-/// Records a worker process (`workers/register.sql`).
-pub(crate) const REGISTER_WORKER: &str = include_str!("../queries/workers/register.sql");
-/// Marks a worker alive (`workers/heartbeat.sql`).
-pub(crate) const HEARTBEAT_WORKER: &str = include_str!("../queries/workers/heartbeat.sql");
-/// Marks a worker stopped (`workers/stopped.sql`).
-pub(crate) const WORKER_STOPPED: &str = include_str!("../queries/workers/stopped.sql");
-/// Records a registered job type (`workers/register_job_type.sql`).
-pub(crate) const REGISTER_JOB_TYPE: &str = include_str!("../queries/workers/register_job_type.sql");
-/// Enqueues one cron tick's job unless already enqueued (`cron/enqueue_tick.sql`).
-pub(crate) const CRON_ENQUEUE_TICK: &str = include_str!("../queries/cron/enqueue_tick.sql");
-/// Forgets a schedule's old ticks (`cron/prune_ticks.sql`).
-pub(crate) const CRON_PRUNE_TICKS: &str = include_str!("../queries/cron/prune_ticks.sql");
-/// Records an alert transition (`telemetry/insert_alert_event.sql`).
-pub(crate) const INSERT_ALERT_EVENT: &str =
-    include_str!("../queries/telemetry/insert_alert_event.sql");
-/// Jobs by queue and state (`telemetry/queue_depth.sql`).
-pub(crate) const QUEUE_DEPTH: &str = include_str!("../queries/telemetry/queue_depth.sql");
-/// Running workers' heartbeat ages (`telemetry/heartbeat_ages.sql`).
-pub(crate) const HEARTBEAT_AGES: &str = include_str!("../queries/telemetry/heartbeat_ages.sql");
+//! Every SQL statement the runner runs, one named file each in `worker/queries/<area>/`,
+//! checked at compile time: each call site runs its file through `sqlx::query_file!`,
+//! `query_file_as!` or `query_file_scalar!`, so a statement that no longer matches the
+//! schema (a column, a type, a parameter) fails the build, not a job.
+//!
+//! | File | Run by | Result |
+//! |---|---|---|
+//! | `queue/claim.sql` | `queue::claim::claim` (hot path) | `ClaimedJob` rows |
+//! | `queue/next_due.sql` | `queue::claim::next_due` | `Option<StoredTime>` |
+//! | `queue/release.sql` | `queue::claim::release` | rows affected |
+//! | `queue/heartbeat.sql` | `queue::lease` heartbeat (hot path) | — |
+//! | `queue/stale.sql` | `queue::lease::rescue_once`, expired leases (rescue) | `StaleJob` rows |
+//! | `queue/left_by.sql` | `queue::lease::rescue_once`, a dead predecessor's jobs | `StaleJob` rows |
+//! | `audit/finish_attempts.sql` | `audit::finisher::write_batch` (hot path) | applied job ids |
+//! | `workers/register.sql` | `runtime` at start-up | — |
+//! | `workers/register_job_type.sql` | `runtime` at start-up | — |
+//! | `workers/heartbeat.sql` | `queue::lease` heartbeat | — |
+//! | `workers/stopped.sql` | `runtime` at shutdown | — |
+//! | `cron/enqueue_tick.sql` | `cron::scheduler` | the job id, when this worker won the tick |
+//! | `cron/prune_ticks.sql` | `cron::scheduler` | — |
+//! | `telemetry/insert_alert_event.sql` | `telemetry::alert` | — |
+//! | `telemetry/queue_depth.sql` | `telemetry::scrape` | (queue, state, jobs) |
+//! | `telemetry/heartbeat_ages.sql` | `telemetry::scrape` | (worker id, age) |
+//!
+//! Conventions the macros need, and nothing else (the hot-path statements keep their text
+//! and so their plans):
+//! - A stored time is decoded by [`StoredTime`](crate::stored_time::StoredTime), total over
+//!   `'±infinity'`: the statement names the column `AS "run_at: StoredTime"`.
+//! - A column the macros would make `Option` but cannot be NULL is named `AS "col!"`
+//!   (a cast such as `payload::text`, `count(*)`, a `CASE` with a value in every branch).
+//! - A parameter whose type PostgreSQL cannot infer from the statement is cast in it
+//!   (`$2::timestamptz`).
+//! - `finish_attempts.sql` binds borrowed arrays (`&str`, `Option`) with `as _`; the
+//!   statement casts every array parameter to its type (`$3::text[]`).
+//!
+//! Nothing in this crate runs unchecked SQL. The offline data the build uses is
+//! `worker/.sqlx/` (see the README, "Changing a query"; `scripts/sqlx-prepare`).

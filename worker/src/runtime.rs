@@ -27,7 +27,6 @@ use crate::config::WorkerConfig;
 use crate::db::{self, DbHealth};
 use crate::dispatch::{DispatchShared, Dispatcher};
 pub use crate::error::RunError;
-use crate::queries;
 use crate::queue::lease::RescueObservers;
 use crate::queue::{Holdings, PgQueue, QueueSettings, Wakeups, lease};
 use crate::registry::Registry;
@@ -226,8 +225,7 @@ pub async fn run_with_pool(
     for task in background.into_iter().chain(metrics_server) {
         let _ = task.await;
     }
-    if let Err(e) = sqlx::query(queries::WORKER_STOPPED)
-        .bind(&cfg.worker_id)
+    if let Err(e) = sqlx::query_file!("queries/workers/stopped.sql", &cfg.worker_id)
         .execute(&pool)
         .await
     {
@@ -302,20 +300,24 @@ async fn register(
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_default();
-    sqlx::query(queries::REGISTER_WORKER)
-        .bind(&cfg.worker_id)
-        .bind(hostname)
-        .bind(i32::try_from(std::process::id()).unwrap_or(0))
-        .bind(cfg.queue_names())
+    sqlx::query_file!(
+        "queries/workers/register.sql",
+        &cfg.worker_id,
+        hostname,
+        i32::try_from(std::process::id()).unwrap_or(0),
+        &cfg.queue_names()
+    )
+    .execute(pool)
+    .await?;
+    for (kind, queue, max_attempts) in registry.describe() {
+        sqlx::query_file!(
+            "queries/workers/register_job_type.sql",
+            kind,
+            queue,
+            i32::try_from(max_attempts).unwrap_or(i32::MAX)
+        )
         .execute(pool)
         .await?;
-    for (kind, queue, max_attempts) in registry.describe() {
-        sqlx::query(queries::REGISTER_JOB_TYPE)
-            .bind(kind)
-            .bind(queue)
-            .bind(i32::try_from(max_attempts).unwrap_or(i32::MAX))
-            .execute(pool)
-            .await?;
     }
     Ok(())
 }

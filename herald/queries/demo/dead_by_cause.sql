@@ -1,5 +1,5 @@
 -- The demo run's dead jobs ($1: job ids) by the code and class of their last failure.
-SELECT a.error_code, a.error_class, count(*)
+SELECT a.error_code, a.error_class, count(*) AS "count!"
 FROM herald.jobs AS j
 JOIN herald.attempts AS a ON a.job_id = j.id AND a.attempt = j.attempt
 WHERE j.id = ANY($1) AND j.state = 'dead'

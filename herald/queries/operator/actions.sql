@@ -4,7 +4,9 @@
 -- after $3 (NULL = all time), at most $4 rows. Each branch is limited on its own first
 -- (served by operator_actions_at_idx / alert_events_occurred_at), so the merge reads at
 -- most 2 × $4 rows.
-SELECT kind, id, at, actor, action, reason, filter, job_count, job_ids
+SELECT kind AS "kind!", id AS "id!", at AS "at!: StoredTime", actor AS "actor!",
+       action AS "action!", reason, filter AS "filter!", job_count AS "job_count!",
+       job_ids AS "job_ids!"
 FROM (
     (SELECT 'operator_action' AS kind, id, at, actor, action, reason, filter, job_count,
             job_ids

@@ -19,5 +19,5 @@ changed AS (
 counted AS (
     SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids FROM changed
 )
-SELECT herald.record_operator_action($5, $2, 'cancel', $3, $4, c.ids) AS action_id, c.ids
+SELECT herald.record_operator_action($5, $2, 'cancel', $3, $4, c.ids) AS action_id, c.ids AS "ids!"
 FROM counted AS c

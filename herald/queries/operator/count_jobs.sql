@@ -1,7 +1,7 @@
 -- How many jobs match an operator filter (`jobs list --count`): the parameters and
 -- conditions of select_jobs.sql, without the limit and the cursor. Reads every matching
 -- job, so it is only run when asked.
-SELECT count(*)
+SELECT count(*) AS "count!"
 FROM herald.jobs AS j
 CROSS JOIN LATERAL (
     SELECT CASE WHEN j.state = 'pending' AND j.run_at > now() THEN 'scheduled'

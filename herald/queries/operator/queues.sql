@@ -19,9 +19,9 @@ WITH depth AS (
     WHERE w.stopped_at IS NULL
     GROUP BY q.queue
 )
-SELECT coalesce(d.queue, s.queue) AS queue,
-       coalesce(d.pending, 0) AS pending, coalesce(d.scheduled, 0) AS scheduled,
-       coalesce(d.running, 0) AS running, coalesce(d.retrying, 0) AS retrying,
-       coalesce(d.dead, 0) AS dead, coalesce(s.workers, 0) AS workers
+SELECT coalesce(d.queue, s.queue) AS "queue!",
+       coalesce(d.pending, 0) AS "pending!", coalesce(d.scheduled, 0) AS "scheduled!",
+       coalesce(d.running, 0) AS "running!", coalesce(d.retrying, 0) AS "retrying!",
+       coalesce(d.dead, 0) AS "dead!", coalesce(s.workers, 0) AS "workers!"
 FROM depth AS d FULL JOIN served AS s ON s.queue = d.queue
 ORDER BY 1

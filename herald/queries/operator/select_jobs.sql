@@ -4,9 +4,10 @@
 -- (NULL = all), ids below $9 only (NULL = any: the `jobs list --after` keyset cursor,
 -- served by the primary key however many jobs there are). Each job comes with its last
 -- failed attempt's code and message, from which the CLI computes its fingerprint.
-SELECT j.id, j.job_type, j.queue, s.state, j.attempt, j.max_attempts, j.priority,
-       j.run_at, j.created_at, j.finished_at, j.last_error_code,
-       f.error_code AS failure_code, f.message AS failure_message
+SELECT j.id, j.job_type, j.queue, s.state AS "state!", j.attempt, j.max_attempts, j.priority,
+       j.run_at AS "run_at: StoredTime", j.created_at AS "created_at: StoredTime",
+       j.finished_at AS "finished_at: StoredTime", j.last_error_code,
+       f.error_code AS "failure_code?", f.message AS "failure_message?"
 FROM herald.jobs AS j
 CROSS JOIN LATERAL (
     SELECT CASE WHEN j.state = 'pending' AND j.run_at > now() THEN 'scheduled'

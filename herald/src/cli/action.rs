@@ -52,6 +52,16 @@ pub(crate) struct PurgeScope {
     pub include_audit: bool,
 }
 
+/// Which statement applies a batch (`queries/operator/<name>.sql`).
+pub(crate) enum Statement {
+    /// `replay.sql`.
+    Replay,
+    /// `cancel.sql`.
+    Cancel,
+    /// `purge.sql`, within its scope.
+    Purge(PurgeScope),
+}
+
 /// One command's action: the SQL that applies a batch and what it records.
 pub(crate) struct Action<'a> {
     pub pool: &'a PgPool,
@@ -59,8 +69,14 @@ pub(crate) struct Action<'a> {
     pub name: &'static str,
     /// Past tense for output: `replayed`.
     pub done: &'static str,
-    pub sql: &'static str,
-    pub purge: Option<PurgeScope>,
+    pub statement: Statement,
+}
+
+/// What a batch's statement returns: the action's id (`None` when nothing changed) and
+/// the changed job ids.
+struct Applied {
+    action_id: Option<i64>,
+    ids: Vec<i64>,
 }
 
 /// The outcome of an action, as printed (`--json` field names are a stable contract).
@@ -276,21 +292,53 @@ impl Action<'_> {
         filter_json: &serde_json::Value,
         action_id: Option<i64>,
     ) -> Result<(Option<i64>, Vec<i64>), CliError> {
-        let mut query = sqlx::query_as::<_, (Option<i64>, Vec<i64>)>(self.sql)
-            .bind(chunk)
-            .bind(actor)
-            .bind(reason)
-            .bind(filter_json)
-            .bind(action_id);
-        if let Some(scope) = &self.purge {
-            query = query
-                .bind(&scope.states)
-                .bind(scope.before)
-                .bind(scope.include_audit);
-        }
-        query
-            .fetch_one(self.pool)
-            .await
+        let (p, a, r, f) = (chunk, actor, reason, filter_json);
+        let applied = match &self.statement {
+            Statement::Replay => {
+                sqlx::query_file_as!(
+                    Applied,
+                    "queries/operator/replay.sql",
+                    p,
+                    a,
+                    r,
+                    f,
+                    action_id
+                )
+                .fetch_one(self.pool)
+                .await
+            }
+            Statement::Cancel => {
+                sqlx::query_file_as!(
+                    Applied,
+                    "queries/operator/cancel.sql",
+                    p,
+                    a,
+                    r,
+                    f,
+                    action_id
+                )
+                .fetch_one(self.pool)
+                .await
+            }
+            Statement::Purge(scope) => {
+                sqlx::query_file_as!(
+                    Applied,
+                    "queries/operator/purge.sql",
+                    p,
+                    a,
+                    r,
+                    f,
+                    action_id,
+                    &scope.states as _,
+                    scope.before,
+                    scope.include_audit
+                )
+                .fetch_one(self.pool)
+                .await
+            }
+        };
+        applied
+            .map(|row| (row.action_id, row.ids))
             .map_err(|e| CliError::Failed(format!("cannot {} jobs: {}", self.name, one_line(&e))))
     }
 

@@ -10,7 +10,6 @@ use serde::Serialize;
 use super::filter::parse_time_ago;
 use super::table::{json_line, time, write_table};
 use super::{CliError, Context, one_line};
-use crate::queries;
 use herald_worker::stored_time::StoredTime;
 
 /// An operator action kind.
@@ -64,7 +63,7 @@ pub struct AuditArgs {
 /// One entry of `audit --json` (field names are a stable contract): an operator action
 /// (`kind` `operator_action`) or an alert transition (`kind` `alert_event`; `id` is then
 /// the alert event's id).
-#[derive(Debug, sqlx::FromRow, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct ActionRow {
     kind: String,
     id: i64,
@@ -81,14 +80,17 @@ pub struct ActionRow {
 pub async fn run(args: AuditArgs, ctx: &mut Context<'_>) -> Result<(), CliError> {
     let pool = ctx.pool().await?;
     let out = &mut ctx.out;
-    let rows: Vec<ActionRow> = sqlx::query_as(queries::OP_ACTIONS)
-        .bind(args.action.map(ActionKind::as_str))
-        .bind(&args.actor)
-        .bind(args.since)
-        .bind(i64::from(args.limit))
-        .fetch_all(&pool)
-        .await
-        .map_err(|e| CliError::Failed(format!("cannot read the audit log: {}", one_line(&e))))?;
+    let rows: Vec<ActionRow> = sqlx::query_file_as!(
+        ActionRow,
+        "queries/operator/actions.sql",
+        args.action.map(ActionKind::as_str),
+        args.actor.as_deref(),
+        args.since,
+        i64::from(args.limit)
+    )
+    .fetch_all(&pool)
+    .await
+    .map_err(|e| CliError::Failed(format!("cannot read the audit log: {}", one_line(&e))))?;
     if args.json {
         for row in &rows {
             json_line(out, row)?;

@@ -7,10 +7,9 @@
 
 use clap::Args;
 
-use super::action::{Action, OperatorArgs, ids_or_filter, states_within};
+use super::action::{Action, OperatorArgs, Statement, ids_or_filter, states_within};
 use super::filter::{JobFilter, State};
 use super::{CliError, Context};
-use crate::queries;
 
 /// Arguments of `herald cancel`.
 #[derive(Debug, Args)]
@@ -52,8 +51,7 @@ pub async fn run(args: CancelArgs, ctx: &mut Context<'_>) -> Result<(), CliError
         pool: &pool,
         name: "cancel",
         done: "cancelled",
-        sql: queries::OP_CANCEL,
-        purge: None,
+        statement: Statement::Cancel,
     };
     action
         .run_on_selection(

@@ -235,13 +235,11 @@ async fn known_elsewhere(
     pool: &sqlx::PgPool,
     kind: &str,
 ) -> Result<Option<(String, u32)>, CliError> {
-    let row: Option<(String, i32)> =
-        sqlx::query_as("SELECT queue, max_attempts FROM herald.job_types WHERE job_type = $1")
-            .bind(kind)
-            .fetch_optional(pool)
-            .await
-            .map_err(|e| CliError::Failed(format!("cannot look up job types: {}", one_line(&e))))?;
-    Ok(row.map(|(q, m)| (q, u32::try_from(m).unwrap_or(5))))
+    let row = sqlx::query_file!("queries/cli/job_type.sql", kind)
+        .fetch_optional(pool)
+        .await
+        .map_err(|e| CliError::Failed(format!("cannot look up job types: {}", one_line(&e))))?;
+    Ok(row.map(|r| (r.queue, u32::try_from(r.max_attempts).unwrap_or(5))))
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ use serde::Serialize;
 use super::filter::parse_time_ago;
 use super::table::{json_line, time, write_table};
 use super::{CliError, Context, one_line};
-use crate::queries;
 use herald_worker::fingerprint::{fingerprint, normalise};
 use herald_worker::stored_time::StoredTime;
 
@@ -33,7 +32,7 @@ pub struct FailuresArgs {
     pub json: bool,
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct Cause {
     job_type: String,
     error_code: String,
@@ -105,12 +104,15 @@ fn group(causes: Vec<Cause>) -> Vec<Group> {
 pub async fn run(args: FailuresArgs, ctx: &mut Context<'_>) -> Result<(), CliError> {
     let pool = ctx.pool().await?;
     let out = &mut ctx.out;
-    let causes: Vec<Cause> = sqlx::query_as(queries::OP_FAILURES)
-        .bind(args.since)
-        .bind(&args.job_type)
-        .fetch_all(&pool)
-        .await
-        .map_err(|e| CliError::Failed(format!("cannot read failures: {}", one_line(&e))))?;
+    let causes: Vec<Cause> = sqlx::query_file_as!(
+        Cause,
+        "queries/operator/failures.sql",
+        args.since,
+        args.job_type.as_deref()
+    )
+    .fetch_all(&pool)
+    .await
+    .map_err(|e| CliError::Failed(format!("cannot read failures: {}", one_line(&e))))?;
     let groups = group(causes);
     if args.json {
         for g in &groups {

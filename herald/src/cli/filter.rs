@@ -8,7 +8,6 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use super::{CliError, one_line};
-use crate::queries;
 use herald_worker::config::{DurationError, MAX_DURATION, parse_duration_within};
 use herald_worker::fingerprint;
 use herald_worker::stored_time::StoredTime;
@@ -174,7 +173,7 @@ pub fn parse_time_ago(text: &str) -> Result<DateTime<Utc>, String> {
 }
 
 /// One job as the filter selects it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct JobRow {
     /// Job id.
     pub id: i64,
@@ -243,19 +242,22 @@ pub async fn select_page(
         Some(_) => None,
         None => filter.limit.map(i64::from),
     };
-    let mut rows: Vec<JobRow> = sqlx::query_as(queries::OP_SELECT_JOBS)
-        .bind(ids)
-        .bind(states)
-        .bind(&filter.job_type)
-        .bind(&filter.queue)
-        .bind(&filter.error_code)
-        .bind(filter.since)
-        .bind(filter.until)
-        .bind(sql_limit)
-        .bind(before_id)
-        .fetch_all(pool)
-        .await
-        .map_err(|e| CliError::Failed(format!("cannot read jobs: {}", one_line(&e))))?;
+    let mut rows: Vec<JobRow> = sqlx::query_file_as!(
+        JobRow,
+        "queries/operator/select_jobs.sql",
+        ids,
+        states as _,
+        filter.job_type.as_deref(),
+        filter.queue.as_deref(),
+        filter.error_code.as_deref(),
+        filter.since,
+        filter.until,
+        sql_limit,
+        before_id
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(|e| CliError::Failed(format!("cannot read jobs: {}", one_line(&e))))?;
     if let Some(wanted) = &filter.fingerprint {
         rows.retain(|r| r.fingerprint().as_deref() == Some(wanted.as_str()));
         if let Some(n) = filter.limit {
@@ -277,16 +279,18 @@ pub async fn count(pool: &PgPool, filter: &JobFilter, states: &[State]) -> Resul
     }
     let states: Option<Vec<&str>> =
         (!states.is_empty()).then(|| states.iter().map(|s| s.as_str()).collect());
-    let n: i64 = sqlx::query_scalar(queries::OP_COUNT_JOBS)
-        .bind(states)
-        .bind(&filter.job_type)
-        .bind(&filter.queue)
-        .bind(&filter.error_code)
-        .bind(filter.since)
-        .bind(filter.until)
-        .fetch_one(pool)
-        .await
-        .map_err(|e| CliError::Failed(format!("cannot count jobs: {}", one_line(&e))))?;
+    let n: i64 = sqlx::query_file_scalar!(
+        "queries/operator/count_jobs.sql",
+        states as _,
+        filter.job_type.as_deref(),
+        filter.queue.as_deref(),
+        filter.error_code.as_deref(),
+        filter.since,
+        filter.until
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(|e| CliError::Failed(format!("cannot count jobs: {}", one_line(&e))))?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 

@@ -11,7 +11,6 @@ use sqlx::PgPool;
 use super::filter::{self, JobFilter, JobRow};
 use super::table::{json_line, maybe_time, page_footer, text, time, write_table};
 use super::{CliError, Context, one_line};
-use crate::queries;
 use herald_worker::sanitize::sanitize_json;
 use herald_worker::stored_time::StoredTime;
 
@@ -185,7 +184,7 @@ async fn list(
     Ok(())
 }
 
-#[derive(Debug, sqlx::FromRow, Serialize)]
+#[derive(Debug, Serialize)]
 struct JobDetail {
     id: i64,
     #[serde(rename = "type")]
@@ -201,7 +200,6 @@ struct JobDetail {
     last_error_code: Option<String>,
     locked_by: Option<String>,
     idempotency_key: Option<String>,
-    #[sqlx(try_from = "String")]
     payload: ShownPayload,
 }
 
@@ -212,6 +210,19 @@ struct JobDetail {
 #[derive(Debug, Serialize)]
 #[serde(transparent)]
 struct ShownPayload(serde_json::Value);
+
+/// Read from the payload's text (`job.sql` selects `payload::text`).
+impl sqlx::Type<sqlx::Postgres> for ShownPayload {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <String as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for ShownPayload {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        <String as sqlx::Decode<sqlx::Postgres>>::decode(value).map(Self::from)
+    }
+}
 
 impl From<String> for ShownPayload {
     fn from(text: String) -> Self {
@@ -226,7 +237,7 @@ impl From<String> for ShownPayload {
     }
 }
 
-#[derive(Debug, sqlx::FromRow, Serialize)]
+#[derive(Debug, Serialize)]
 struct AttemptEntry {
     attempt: i32,
     worker_id: String,
@@ -243,7 +254,7 @@ struct AttemptEntry {
     error_chain: Option<String>,
 }
 
-#[derive(Debug, sqlx::FromRow, Serialize)]
+#[derive(Debug, Serialize)]
 struct ActionEntry {
     #[serde(rename = "action_id")]
     id: i64,
@@ -272,21 +283,20 @@ impl Entry {
 
 async fn show(pool: &PgPool, id: i64, json: bool, out: &mut impl Write) -> Result<(), CliError> {
     let read = |e: sqlx::Error| CliError::Failed(format!("cannot read job {id}: {}", one_line(&e)));
-    let job: Option<JobDetail> = sqlx::query_as(queries::OP_JOB)
-        .bind(id)
+    let job: Option<JobDetail> = sqlx::query_file_as!(JobDetail, "queries/operator/job.sql", id)
         .fetch_optional(pool)
         .await
         .map_err(read)?;
-    let attempts: Vec<AttemptEntry> = sqlx::query_as(queries::OP_JOB_ATTEMPTS)
-        .bind(id)
-        .fetch_all(pool)
-        .await
-        .map_err(read)?;
-    let actions: Vec<ActionEntry> = sqlx::query_as(queries::OP_JOB_ACTIONS)
-        .bind(id)
-        .fetch_all(pool)
-        .await
-        .map_err(read)?;
+    let attempts: Vec<AttemptEntry> =
+        sqlx::query_file_as!(AttemptEntry, "queries/operator/job_attempts.sql", id)
+            .fetch_all(pool)
+            .await
+            .map_err(read)?;
+    let actions: Vec<ActionEntry> =
+        sqlx::query_file_as!(ActionEntry, "queries/operator/job_actions.sql", id)
+            .fetch_all(pool)
+            .await
+            .map_err(read)?;
     if job.is_none() && attempts.is_empty() && actions.is_empty() {
         return Err(CliError::Failed(format!("job {id} not found")));
     }

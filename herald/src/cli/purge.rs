@@ -10,10 +10,9 @@ use std::time::Duration;
 use chrono::Utc;
 use clap::Args;
 
-use super::action::{Action, OperatorArgs, PurgeScope, states_within};
+use super::action::{Action, OperatorArgs, PurgeScope, Statement, states_within};
 use super::filter::{JobFilter, State};
 use super::{CliError, Context};
-use crate::queries;
 use herald_worker::config::{MAX_DURATION, parse_duration_within};
 
 /// Arguments of `herald purge`.
@@ -72,8 +71,7 @@ pub async fn run(args: PurgeArgs, ctx: &mut Context<'_>) -> Result<(), CliError>
         pool: &pool,
         name: "purge",
         done: "purged",
-        sql: queries::OP_PURGE,
-        purge: Some(PurgeScope {
+        statement: Statement::Purge(PurgeScope {
             states: states.iter().map(|s| s.as_str()).collect(),
             before,
             include_audit: args.include_audit,

@@ -11,7 +11,6 @@ use serde::Serialize;
 
 use super::table::{json_line, write_table};
 use super::{CliError, Context, one_line};
-use crate::queries;
 
 /// Arguments of `herald queues`.
 #[derive(Debug, Args)]
@@ -25,7 +24,7 @@ pub struct QueuesArgs {
 }
 
 /// One queue in `queues --json` (field names are a stable contract; fields may be added).
-#[derive(Debug, sqlx::FromRow, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct QueueRow {
     queue: String,
     pending: i64,
@@ -67,7 +66,7 @@ impl QueueRow {
 pub async fn run(args: QueuesArgs, ctx: &mut Context<'_>) -> Result<(), CliError> {
     let pool = ctx.pool().await?;
     let out = &mut ctx.out;
-    let rows: Vec<QueueRow> = sqlx::query_as(queries::OP_QUEUES)
+    let rows: Vec<QueueRow> = sqlx::query_file_as!(QueueRow, "queries/operator/queues.sql")
         .fetch_all(&pool)
         .await
         .map_err(|e| CliError::Failed(format!("cannot read queues: {}", one_line(&e))))?;

@@ -10,10 +10,9 @@
 
 use clap::Args;
 
-use super::action::{Action, OperatorArgs, ids_or_filter, states_within};
+use super::action::{Action, OperatorArgs, Statement, ids_or_filter, states_within};
 use super::filter::{JobFilter, State};
 use super::{CliError, Context};
-use crate::queries;
 
 /// Arguments of `herald replay`.
 #[derive(Debug, Args)]
@@ -58,8 +57,7 @@ pub async fn run(args: ReplayArgs, ctx: &mut Context<'_>) -> Result<(), CliError
         pool: &pool,
         name: "replay",
         done: "replayed",
-        sql: queries::OP_REPLAY,
-        purge: None,
+        statement: Statement::Replay,
     };
     action
         .run_on_selection(&args.op, &args.ids, &args.filter, &states, &REPLAYABLE, ctx)

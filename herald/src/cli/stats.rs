@@ -14,7 +14,6 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{CliError, Context, one_line};
-use crate::queries;
 use herald_worker::config::parse_duration_within;
 use herald_worker::sanitize::sanitize;
 use herald_worker::stored_time::StoredTime;
@@ -96,17 +95,29 @@ pub async fn run(args: StatsArgs, ctx: &mut Context<'_>) -> Result<(), CliError>
     let secs = args.window.as_secs_f64();
     let failed =
         |e: sqlx::Error| CliError::Failed(format!("cannot read the audit table: {}", one_line(&e)));
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as(queries::STATS_FAILURE_RATE)
-        .bind(secs)
+    let rows: Vec<(String, i64, i64)> = sqlx::query_file!("queries/stats/failure_rate.sql", secs)
         .fetch_all(&pool)
         .await
-        .map_err(failed)?;
+        .map_err(failed)?
+        .into_iter()
+        .map(|r| (r.job_type, r.attempts, r.failures))
+        .collect();
     let alerts: Vec<(StoredTime, String, String, f64, String)> =
-        sqlx::query_as(queries::STATS_RECENT_ALERTS)
-            .bind(secs)
+        sqlx::query_file!("queries/stats/recent_alerts.sql", secs)
             .fetch_all(&pool)
             .await
-            .map_err(failed)?;
+            .map_err(failed)?
+            .into_iter()
+            .map(|r| {
+                (
+                    r.occurred_at,
+                    r.scope,
+                    r.transition,
+                    r.failure_rate,
+                    r.worker_id,
+                )
+            })
+            .collect();
     let (attempts, failures) = rows
         .iter()
         .fold((0, 0), |(a, f), (_, ra, rf)| (a + ra, f + rf));

@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use super::table::{json_line, maybe_time, time, write_table};
 use super::{CliError, Context, one_line};
-use crate::queries;
 use herald_worker::stored_time::StoredTime;
 
 /// Arguments of `herald workers`.
@@ -27,7 +26,7 @@ pub struct WorkersArgs {
 }
 
 /// One worker in `workers --json` (field names are a stable contract).
-#[derive(Debug, sqlx::FromRow, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct WorkerRow {
     id: String,
     hostname: String,
@@ -44,11 +43,11 @@ pub struct WorkerRow {
 pub async fn run(args: WorkersArgs, ctx: &mut Context<'_>) -> Result<(), CliError> {
     let pool = ctx.pool().await?;
     let out = &mut ctx.out;
-    let rows: Vec<WorkerRow> = sqlx::query_as(queries::OP_WORKERS)
-        .bind(args.all)
-        .fetch_all(&pool)
-        .await
-        .map_err(|e| CliError::Failed(format!("cannot read workers: {}", one_line(&e))))?;
+    let rows: Vec<WorkerRow> =
+        sqlx::query_file_as!(WorkerRow, "queries/operator/workers.sql", args.all)
+            .fetch_all(&pool)
+            .await
+            .map_err(|e| CliError::Failed(format!("cannot read workers: {}", one_line(&e))))?;
     if args.json {
         for row in &rows {
             json_line(out, row)?;

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use sqlx::PgPool;
 
 use super::DemoError;
-use crate::queries;
 use herald_worker::stored_time::StoredTime;
 
 /// The demo's failure-rate window (the worker's default is 5 minutes).
@@ -20,9 +19,20 @@ const RESOLVE_SLACK: Duration = Duration::from_secs(20);
 type Row = (StoredTime, String, f64, i64, i64);
 
 async fn transitions(pool: &PgPool) -> Result<Vec<Row>, DemoError> {
-    Ok(sqlx::query_as(queries::DEMO_ALERT_EVENTS)
+    Ok(sqlx::query_file!("queries/demo/alert_events.sql")
         .fetch_all(pool)
-        .await?)
+        .await?
+        .into_iter()
+        .map(|r| {
+            (
+                r.occurred_at,
+                r.transition,
+                r.failure_rate,
+                r.attempts,
+                r.failures,
+            )
+        })
+        .collect())
 }
 
 /// Waits until the alert (all job types) has resolved after tripping, or gives up

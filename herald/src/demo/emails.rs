@@ -9,7 +9,6 @@ use herald_jobs::notify::EmailJob;
 use sqlx::PgPool;
 
 use super::DemoError;
-use crate::queries;
 use herald_testkit::smtp_sink::SmtpSink;
 
 /// The shipped template folder the demo renders from.
@@ -72,10 +71,12 @@ pub async fn print_channels(
     sink: &SmtpSink,
     out: &mut impl Write,
 ) -> Result<(), DemoError> {
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(queries::DEMO_JOBS_BY_TYPE)
-        .bind(ids)
+    let rows: Vec<(String, String, i64)> = sqlx::query_file!("queries/demo/jobs_by_type.sql", ids)
         .fetch_all(pool)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|r| (r.job_type, r.state, r.count))
+        .collect();
     writeln!(out, "\nChannels")?;
     for kind in ["notify.webhook", "notify.email"] {
         let states: Vec<String> = rows

@@ -30,7 +30,6 @@ use sqlx::PgPool;
 use tokio::sync::oneshot;
 use tracing::Instrument;
 
-use crate::queries;
 use herald_testkit::private_pg::{PrivatePgError, PrivatePostgres, default_home};
 use herald_worker::config::WorkerConfig;
 
@@ -192,10 +191,10 @@ async fn database(
     .await
     .map_err(|e| DemoError::Other(format!("private PostgreSQL set-up failed: {e}")))??;
     let admin = herald_worker::db::connect(&pg.url("postgres"), 1, Duration::from_secs(10)).await?;
-    sqlx::query(queries::DEMO_DROP_DATABASE)
+    sqlx::query_file!("queries/demo/drop_database.sql")
         .execute(&admin)
         .await?;
-    sqlx::query(queries::DEMO_CREATE_DATABASE)
+    sqlx::query_file!("queries/demo/create_database.sql")
         .execute(&admin)
         .await?;
     admin.close().await;
@@ -281,8 +280,7 @@ async fn wait_until_settled(
 ) -> Result<(), DemoError> {
     let deadline = Instant::now() + timeout;
     loop {
-        let open: i64 = sqlx::query_scalar(queries::DEMO_UNSETTLED)
-            .bind(ids)
+        let open: i64 = sqlx::query_file_scalar!("queries/demo/unsettled.sql", ids)
             .fetch_one(pool)
             .await?;
         if open == 0 {

@@ -5,8 +5,6 @@ use std::io::Write;
 
 use sqlx::PgPool;
 
-use crate::queries;
-
 /// Counts for one demo run, from the tables.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -24,20 +22,25 @@ impl Summary {
     /// Reads the summary of the jobs `ids`.
     pub async fn load(pool: &PgPool, ids: &[i64]) -> Result<Self, sqlx::Error> {
         Ok(Self {
-            jobs_by_state: sqlx::query_as(queries::DEMO_JOBS_BY_STATE)
-                .bind(ids)
+            jobs_by_state: sqlx::query_file!("queries/demo/jobs_by_state.sql", ids)
                 .fetch_all(pool)
-                .await?,
-            attempts_by_outcome: sqlx::query_as(queries::DEMO_ATTEMPTS_BY_OUTCOME)
-                .bind(ids)
+                .await?
+                .into_iter()
+                .map(|r| (r.state, r.count))
+                .collect(),
+            attempts_by_outcome: sqlx::query_file!("queries/demo/attempts_by_outcome.sql", ids)
                 .fetch_all(pool)
-                .await?,
-            dead_by_cause: sqlx::query_as(queries::DEMO_DEAD_BY_CAUSE)
-                .bind(ids)
+                .await?
+                .into_iter()
+                .map(|r| (r.outcome, r.count))
+                .collect(),
+            dead_by_cause: sqlx::query_file!("queries/demo/dead_by_cause.sql", ids)
                 .fetch_all(pool)
-                .await?,
-            retried_jobs: sqlx::query_scalar(queries::DEMO_RETRIED_JOBS)
-                .bind(ids)
+                .await?
+                .into_iter()
+                .map(|r| (r.error_code, r.error_class, r.count))
+                .collect(),
+            retried_jobs: sqlx::query_file_scalar!("queries/demo/retried_jobs.sql", ids)
                 .fetch_one(pool)
                 .await?,
         })
@@ -99,7 +102,6 @@ impl Summary {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct TrailRow {
     attempt: i32,
     outcome: String,
@@ -117,8 +119,7 @@ pub async fn print_trail(
     title: &str,
     out: &mut impl Write,
 ) -> Result<(), super::DemoError> {
-    let rows: Vec<TrailRow> = sqlx::query_as(queries::DEMO_TRAIL)
-        .bind(id)
+    let rows: Vec<TrailRow> = sqlx::query_file_as!(TrailRow, "queries/demo/trail.sql", id)
         .fetch_all(pool)
         .await?;
     writeln!(out, "\nAudit trail of job {id} ({title})")?;

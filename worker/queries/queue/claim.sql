@@ -21,5 +21,5 @@ WHERE j.id = ANY(ARRAY(
     LIMIT $4
     FOR UPDATE SKIP LOCKED
 ))
-RETURNING j.id, j.job_type, j.queue, j.payload::text AS payload, j.priority, j.attempt, j.max_attempts,
-          j.run_at, j.trace_context
+RETURNING j.id, j.job_type, j.queue, j.payload::text AS "payload!", j.priority, j.attempt, j.max_attempts,
+          j.run_at AS "run_at: StoredTime", j.trace_context

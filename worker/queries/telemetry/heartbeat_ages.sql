@@ -6,6 +6,6 @@ SELECT id,
        CASE WHEN isfinite(heartbeat_at)
             THEN extract(epoch FROM now() - heartbeat_at)::float8
             ELSE 'Infinity'::float8
-       END AS age
+       END AS "age!"
 FROM herald.workers
 WHERE stopped_at IS NULL

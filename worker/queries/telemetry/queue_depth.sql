@@ -3,7 +3,7 @@
 -- (succeeded, cancelled) is left out: it only grows, and counting it at every scrape
 -- would read the whole table, slower with every month of history
 -- (herald_job_attempts_total counts completions). Served by jobs_state_type_idx.
-SELECT queue, state, count(*) AS jobs
+SELECT queue, state, count(*) AS "jobs!"
 FROM herald.jobs
 WHERE state IN ('pending', 'running', 'retrying', 'dead')
 GROUP BY queue, state

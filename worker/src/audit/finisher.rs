@@ -23,7 +23,6 @@ use tracing::error;
 
 use super::outcome::Transition;
 use crate::db::{DbHealth, outage_backoff};
-use crate::queries;
 
 /// Most attempts written by one statement.
 pub(crate) const MAX_BATCH: usize = 512;
@@ -292,37 +291,38 @@ pub(crate) async fn write_batch<'c>(
     rows: &[&FinishRow],
 ) -> Result<HashSet<i64>, sqlx::Error> {
     let ids: Vec<i64> = rows.iter().map(|r| r.job_id).collect();
-    let applied: Vec<(i64,)> = sqlx::query_as(queries::FINISH_ATTEMPTS)
-        .bind(&ids)
-        .bind(rows.iter().map(|r| r.attempt).collect::<Vec<_>>())
-        .bind(
-            rows.iter()
-                .map(|r| r.worker_id.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(rows.iter().map(|r| r.job_state).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.next_run_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.outcome).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.error_code).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.error_class).collect::<Vec<_>>())
-        .bind(
-            rows.iter()
-                .map(|r| r.message.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .bind(rows.iter().map(|r| r.started_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.finished_at).collect::<Vec<_>>())
-        .bind(
-            rows.iter()
-                .map(|r| r.trace_id.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            rows.iter()
-                .map(|r| r.error_chain.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .fetch_all(executor)
-        .await?;
-    Ok(applied.into_iter().map(|(id,)| id).collect())
+    // `as _`: the macro checks an array parameter against `&[String]` (or `&[T]`); these
+    // bind borrowed `&str`s and `Option`s without copying, and the statement casts each
+    // array to its type (`$3::text[]`, ...).
+    let applied: Vec<i64> = sqlx::query_file_scalar!(
+        "queries/audit/finish_attempts.sql",
+        &ids,
+        &rows.iter().map(|r| r.attempt).collect::<Vec<_>>(),
+        &rows
+            .iter()
+            .map(|r| r.worker_id.as_str())
+            .collect::<Vec<_>>() as _,
+        &rows.iter().map(|r| r.job_state).collect::<Vec<_>>() as _,
+        &rows.iter().map(|r| r.next_run_at).collect::<Vec<_>>() as _,
+        &rows.iter().map(|r| r.outcome).collect::<Vec<_>>() as _,
+        &rows.iter().map(|r| r.error_code).collect::<Vec<_>>() as _,
+        &rows.iter().map(|r| r.error_class).collect::<Vec<_>>() as _,
+        &rows
+            .iter()
+            .map(|r| r.message.as_deref())
+            .collect::<Vec<_>>() as _,
+        &rows.iter().map(|r| r.started_at).collect::<Vec<_>>(),
+        &rows.iter().map(|r| r.finished_at).collect::<Vec<_>>(),
+        &rows
+            .iter()
+            .map(|r| r.trace_id.as_deref())
+            .collect::<Vec<_>>() as _,
+        &rows
+            .iter()
+            .map(|r| r.error_chain.as_deref())
+            .collect::<Vec<_>>() as _
+    )
+    .fetch_all(executor)
+    .await?;
+    Ok(applied.into_iter().collect())
 }

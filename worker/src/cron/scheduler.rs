@@ -15,7 +15,6 @@ use super::CronSchedule;
 use crate::config::WorkerConfig;
 use crate::db::DbHealth;
 use crate::error::RunError;
-use crate::queries;
 use crate::registry::Registry;
 
 /// A schedule with its job type's defaults resolved.
@@ -129,16 +128,18 @@ async fn enqueue_tick(
     tick: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let s = &entry.schedule;
-    let id: Option<i64> = sqlx::query_scalar(queries::CRON_ENQUEUE_TICK)
-        .bind(&s.name)
-        .bind(tick)
-        .bind(&s.job_type)
-        .bind(&entry.queue)
-        .bind(&s.payload)
-        .bind(s.priority)
-        .bind(entry.max_attempts)
-        .fetch_optional(pool)
-        .await?;
+    let id: Option<i64> = sqlx::query_file_scalar!(
+        "queries/cron/enqueue_tick.sql",
+        &s.name,
+        tick,
+        &s.job_type,
+        &entry.queue,
+        &s.payload,
+        s.priority,
+        entry.max_attempts
+    )
+    .fetch_optional(pool)
+    .await?;
     match id {
         Some(id) => info!(
             cron.schedule = %s.name,
@@ -153,9 +154,7 @@ async fn enqueue_tick(
             "cron tick already enqueued by another worker"
         ),
     }
-    sqlx::query(queries::CRON_PRUNE_TICKS)
-        .bind(&s.name)
-        .bind(tick)
+    sqlx::query_file!("queries/cron/prune_ticks.sql", &s.name, tick)
         .execute(pool)
         .await?;
     Ok(())

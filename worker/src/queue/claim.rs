@@ -2,11 +2,10 @@
 
 use sqlx::PgPool;
 
-use crate::queries;
 use crate::stored_time::StoredTime;
 
 /// A job claimed by this worker: its row, as the claim returned it.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ClaimedJob {
     /// Job id.
     pub(crate) id: i64,
@@ -54,13 +53,16 @@ pub(crate) async fn claim(
     types: &[String],
     limit: i64,
 ) -> Result<Vec<ClaimedJob>, sqlx::Error> {
-    let mut jobs: Vec<ClaimedJob> = sqlx::query_as(queries::CLAIM)
-        .bind(worker_id)
-        .bind(queue)
-        .bind(types)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?;
+    let mut jobs: Vec<ClaimedJob> = sqlx::query_file_as!(
+        ClaimedJob,
+        "queries/queue/claim.sql",
+        worker_id,
+        queue,
+        types,
+        limit
+    )
+    .fetch_all(pool)
+    .await?;
     // RETURNING has no order: restore the claim order.
     jobs.sort_by(|a, b| {
         b.priority
@@ -78,9 +80,7 @@ pub(crate) async fn next_due(
     queue: &str,
     types: &[String],
 ) -> Result<Option<StoredTime>, sqlx::Error> {
-    sqlx::query_scalar(queries::NEXT_DUE)
-        .bind(queue)
-        .bind(types)
+    sqlx::query_file_scalar!("queries/queue/next_due.sql", queue, types)
         .fetch_one(pool)
         .await
 }
@@ -109,9 +109,7 @@ pub async fn release(pool: &PgPool, worker_id: &str, ids: &[i64]) -> Result<u64,
 }
 
 async fn release_ids(pool: &PgPool, worker_id: &str, ids: &[i64]) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(queries::RELEASE)
-        .bind(ids)
-        .bind(worker_id)
+    let done = sqlx::query_file!("queries/queue/release.sql", ids, worker_id)
         .execute(pool)
         .await?;
     Ok(done.rows_affected())

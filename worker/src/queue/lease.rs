@@ -23,7 +23,6 @@ use crate::audit::{
     AttemptKey, AttemptObservers, AttemptResult, FinishRow, RecordedJob, Transition, decide,
 };
 use crate::db::DbHealth;
-use crate::queries;
 use crate::stored_time::StoredTime;
 
 /// Most expired jobs one rescue pass takes.
@@ -53,14 +52,11 @@ pub(crate) async fn heartbeat(
 
 async fn beat(pool: &PgPool, worker_id: &str, held: &[i64]) -> Result<(), sqlx::Error> {
     if !held.is_empty() {
-        sqlx::query(queries::HEARTBEAT_JOBS)
-            .bind(worker_id)
-            .bind(held)
+        sqlx::query_file!("queries/queue/heartbeat.sql", worker_id, held)
             .execute(pool)
             .await?;
     }
-    sqlx::query(queries::HEARTBEAT_WORKER)
-        .bind(worker_id)
+    sqlx::query_file!("queries/workers/heartbeat.sql", worker_id)
         .execute(pool)
         .await?;
     Ok(())
@@ -118,7 +114,6 @@ pub(crate) async fn rescue(
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct StaleJob {
     id: i64,
     job_type: String,
@@ -158,16 +153,29 @@ pub(crate) async fn rescue_once(
     observers: &RescueObservers,
 ) -> Result<usize, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let query = match lost {
-        Lost::Expired { held, lease } => sqlx::query_as(queries::LOCK_STALE)
-            .bind(lease.as_secs_f64())
-            .bind(RESCUE_BATCH)
-            .bind(held),
-        Lost::LeftBy { worker_id } => sqlx::query_as(queries::LOCK_LEFT_BY)
-            .bind(worker_id)
-            .bind(RESCUE_BATCH),
+    let stale: Vec<StaleJob> = match lost {
+        Lost::Expired { held, lease } => {
+            sqlx::query_file_as!(
+                StaleJob,
+                "queries/queue/stale.sql",
+                lease.as_secs_f64(),
+                RESCUE_BATCH,
+                held
+            )
+            .fetch_all(&mut *tx)
+            .await?
+        }
+        Lost::LeftBy { worker_id } => {
+            sqlx::query_file_as!(
+                StaleJob,
+                "queries/queue/left_by.sql",
+                worker_id,
+                RESCUE_BATCH
+            )
+            .fetch_all(&mut *tx)
+            .await?
+        }
     };
-    let stale: Vec<StaleJob> = query.fetch_all(&mut *tx).await?;
     if stale.is_empty() {
         tx.commit().await?;
         return Ok(0);

@@ -21,7 +21,6 @@ use super::metrics::Metrics;
 use futures::future::BoxFuture;
 
 use crate::audit::{AttemptObserver, AttemptOutcome, AttemptRecorded};
-use crate::queries;
 
 /// The alert's stable name.
 pub(crate) const ALERT_NAME: &str = "job_failure_rate";
@@ -130,19 +129,21 @@ impl FailureRateAlert {
         } else {
             alert_event!(info, "job failure rate is back below the alert threshold");
         }
-        let inserted = sqlx::query(queries::INSERT_ALERT_EVENT)
-            .bind(ALERT_NAME)
-            .bind(&change.scope)
-            .bind(transition)
-            .bind(severity)
-            .bind(rate)
-            .bind(i64::try_from(change.sample.attempts).unwrap_or(i64::MAX))
-            .bind(i64::try_from(change.sample.failures).unwrap_or(i64::MAX))
-            .bind(self.cfg.threshold)
-            .bind(window_secs)
-            .bind(&self.worker_id)
-            .execute(&self.pool)
-            .await;
+        let inserted = sqlx::query_file!(
+            "queries/telemetry/insert_alert_event.sql",
+            ALERT_NAME,
+            &change.scope,
+            transition,
+            severity,
+            rate,
+            i64::try_from(change.sample.attempts).unwrap_or(i64::MAX),
+            i64::try_from(change.sample.failures).unwrap_or(i64::MAX),
+            self.cfg.threshold,
+            window_secs,
+            &self.worker_id
+        )
+        .execute(&self.pool)
+        .await;
         if let Err(e) = inserted {
             warn!(
                 alert = ALERT_NAME,

@@ -17,7 +17,6 @@ use tokio::sync::watch;
 use tracing::{debug, info};
 
 use super::metrics::Metrics;
-use crate::queries;
 
 #[derive(Clone)]
 struct Scrape {
@@ -87,24 +86,26 @@ async fn refresh(s: &Scrape) {
         return;
     };
     s.metrics.pool_wait.set(waited.elapsed().as_secs_f64());
-    if let Ok(rows) = sqlx::query_as::<_, (String, String, i64)>(queries::QUEUE_DEPTH)
+    if let Ok(rows) = sqlx::query_file!("queries/telemetry/queue_depth.sql")
         .fetch_all(&mut *conn)
         .await
     {
         s.metrics.queue_jobs.reset();
-        for (queue, state, jobs) in rows {
+        for row in rows {
+            let (queue, state, jobs) = (row.queue, row.state, row.jobs);
             s.metrics
                 .queue_jobs
                 .with_label_values(&[queue.as_str(), state.as_str()])
                 .set(jobs);
         }
     }
-    if let Ok(rows) = sqlx::query_as::<_, (String, f64)>(queries::HEARTBEAT_AGES)
+    if let Ok(rows) = sqlx::query_file!("queries/telemetry/heartbeat_ages.sql")
         .fetch_all(&mut *conn)
         .await
     {
         s.metrics.heartbeat_age.reset();
-        for (worker, age) in rows {
+        for row in rows {
+            let (worker, age) = (row.id, row.age);
             s.metrics
                 .heartbeat_age
                 .with_label_values(&[worker.as_str()])
