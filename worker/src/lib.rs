@@ -22,6 +22,7 @@
 //! - `sentry/`: optional Sentry reporting of dead jobs and handler panics
 //! - `runtime.rs`: [`runtime::run`]
 //! - `telemetry/`: logs, OTLP traces, Prometheus metrics, the failure-rate alert
+//! - `testing.rs` (feature `testing`): the in-process door `herald-testkit` builds on
 //!
 //! # Public surface
 //! `pub` is what an embedding application, the `herald` crate or the integration tests
@@ -29,7 +30,8 @@
 //! [`WorkerConfig`] and [`config`]'s readers, [`Registry`], [`runtime`] (`run`,
 //! `run_with_pool`, `default_registry`, `shutdown_signal`), [`db`] (connect, migrate,
 //! outage tracking), [`telemetry`] (`init`, `Telemetry`), [`sanitize`], [`fingerprint`],
-//! [`stored_time`]. [`audit::Finisher`], [`queue::claim::release`] and
+//! [`stored_time`]; with the cargo feature `testing`, `testing` (inline and in-process
+//! attempts for `herald-testkit`). [`audit::Finisher`], [`queue::claim::release`] and
 //! [`telemetry::metrics::NAMES`] are public only for the integration tests.
 
 #![warn(unreachable_pub)]
@@ -51,6 +53,8 @@ pub(crate) mod sentry;
 pub mod stored_time;
 pub(crate) mod supervise;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use config::WorkerConfig;
 pub use registry::Registry;
