@@ -549,3 +549,22 @@ async fn each_test_database_is_fresh_and_migrated_and_dropped_on_close_or_drop()
         "dropped database remains"
     );
 }
+
+#[test]
+fn the_readme_shows_the_custom_job_example_tests_as_written() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let read = |path: &str| {
+        std::fs::read_to_string(repo.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let (readme, example) = (read("README.md"), read("worker/examples/custom_job.rs"));
+    let section = readme
+        .split_once("### Testing your jobs")
+        .and_then(|(_, rest)| rest.split_once("```rust\n"))
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(code, _)| code)
+        .unwrap_or_else(|| panic!("README has no rust block under \"Testing your jobs\""));
+    assert!(
+        section.contains("mod tests") && example.contains(section),
+        "README's \"Testing your jobs\" block differs from worker/examples/custom_job.rs's tests; copy the module over"
+    );
+}
