@@ -10,7 +10,7 @@
 //! | [`drain`] | runs due jobs through the worker's attempt pipeline until none is due, and returns every attempt as audited ([`Drained`]) | yes |
 //! | [`assert_enqueued`], [`refute_enqueued`], [`enqueued_jobs`] | what is in the queue, by type, queue, state and payload ([`JobFilter`]) | yes |
 //!
-//! ```no_run
+//! ```
 //! use herald_jobs::{AttemptInfo, ErrorCode, Job, JobError};
 //! use herald_testkit::{Performed, perform};
 //! use serde::{Deserialize, Serialize};
@@ -26,11 +26,15 @@
 //!     }
 //! }
 //!
-//! # async fn test() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let verdict = perform(&Ping { host: "gone.example".into() }, ()).await?;
 //! assert!(matches!(verdict, Performed::Dead { code: ErrorCode::NotFound, .. }));
 //! # Ok(()) }
 //! ```
+//!
+//! The testing API is the default cargo feature `testing`; without it (as the `herald`
+//! binary's demo uses the crate) only the fixtures are built.
 //!
 //! The fixtures: [`private_pg`] (a private PostgreSQL instance under a home folder of
 //! its own), [`smtp_sink`] (a local SMTP server that accepts, defers or rejects by
@@ -47,20 +51,28 @@
 //! - `smtp_sink.rs`: the SMTP sink
 //! - `receiver.rs`: the webhook receiver
 
+#[cfg(feature = "testing")]
 pub mod database;
+#[cfg(feature = "testing")]
 pub mod drain;
+#[cfg(feature = "testing")]
 pub mod enqueued;
+#[cfg(feature = "testing")]
 pub mod perform;
 pub mod private_pg;
 pub mod receiver;
 pub mod smtp_sink;
 
+#[cfg(feature = "testing")]
 pub use database::{TestDatabase, TestDatabaseError};
+#[cfg(feature = "testing")]
 pub use drain::{DrainError, DrainOptions, Drained, DrainedAttempt, drain};
+#[cfg(feature = "testing")]
 pub use enqueued::{
     AttemptOutcome, EnqueuedJob, JobFilter, JobState, assert_enqueued, enqueued_jobs,
     refute_enqueued,
 };
+#[cfg(feature = "testing")]
 pub use perform::{
     DeadReason, PerformOptions, Performed, perform, perform_registered, perform_with,
 };
