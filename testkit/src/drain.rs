@@ -15,6 +15,9 @@
 //! | [`DrainOptions::max_rounds`] | 100 | rounds before [`DrainError::StillDue`] |
 //! | [`DrainOptions::retry`] | `RetryPolicy::default()` | the retry schedule |
 //!
+//! Attempts are audited as worker `herald-testkit-drain-<16 hex digits>`, one id per
+//! call, which is how [`drain`] finds the attempts it ran.
+//!
 //! A due job whose type has no handler in the registry is claimed and dies with
 //! `VALIDATION_ERROR` ("no handler is registered for this job type"): in a test that
 //! is a typo or a missing `register`, and saying so beats leaving it `pending`. (A

@@ -236,8 +236,8 @@ impl std::fmt::Debug for AttemptRunner {
 
 impl AttemptRunner {
     /// A runner on `pool` with `registry`, recording its attempts as worker `worker_id`
-    /// and scheduling retries with `retry`. Starts the finisher task, which ends when
-    /// the runner is dropped.
+    /// and scheduling retries with `retry`. Starts the finisher task (call it inside a
+    /// Tokio runtime), which ends when the runner is dropped.
     pub fn new(
         pool: PgPool,
         registry: Registry,
