@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use herald_jobs::enqueue::{NewJob, enqueue};
 use herald_jobs::{enqueue_many, enqueue_many_in};
+use herald_testkit::{JobFilter, refute_enqueued};
 use herald_tests::db::TestDb;
 use herald_tests::jobs::{ScriptedJob, Step};
 use herald_tests::wait::job_count;
@@ -79,7 +80,7 @@ async fn a_batch_in_a_rolled_back_transaction_leaves_no_job() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.len(), 50);
     tx.rollback().await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(job_count(&db.pool).await, 0);
+    refute_enqueued(&db.pool, &JobFilter::new().any_state()).await;
     db.finish().await;
 }
 
@@ -97,7 +98,7 @@ async fn a_batch_with_an_invalid_option_is_rejected_whole_before_the_database() 
         ),
         "{out:?}"
     );
-    assert_eq!(job_count(&db.pool).await, 0);
+    refute_enqueued(&db.pool, &JobFilter::new().any_state()).await;
     db.finish().await;
 }
 
@@ -108,7 +109,7 @@ async fn an_empty_batch_enqueues_nothing() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(out.is_empty());
-    assert_eq!(job_count(&db.pool).await, 0);
+    refute_enqueued(&db.pool, &JobFilter::new().any_state()).await;
     db.finish().await;
 }
 

@@ -1,15 +1,26 @@
 //! Enqueueing: inside the caller's transaction, and idempotently.
 
-use std::time::Duration;
-
 use herald_jobs::enqueue::{NewJob, enqueue, enqueue_in};
+use herald_testkit::{AttemptOutcome, DrainOptions, JobFilter, JobState, drain, refute_enqueued};
 use herald_tests::db::TestDb;
-use herald_tests::jobs::{ScriptedJob, Step};
-use herald_tests::wait::{job_count, settled, state};
-use herald_tests::workers::InProcessWorker;
+use herald_tests::jobs::{ScriptedJob, Step, registry};
+use herald_tests::wait::{job_count, state};
+use sqlx::PgPool;
 
 fn job(key: &str) -> NewJob {
     NewJob::new(&ScriptedJob::new(key, vec![Step::Succeed])).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs every due job in-process through the worker's attempt pipeline; returns each
+/// attempt's (job id, outcome).
+async fn run_due_jobs(pool: &PgPool) -> Vec<(i64, AttemptOutcome)> {
+    drain(pool, &registry(pool.clone()), DrainOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .attempts
+        .into_iter()
+        .map(|a| (a.job_id, a.outcome))
+        .collect()
 }
 
 #[tokio::test]
@@ -20,23 +31,25 @@ async fn a_job_enqueued_in_a_rolled_back_transaction_does_not_exist() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     tx.rollback().await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(job_count(&db.pool).await, 0);
+    refute_enqueued(&db.pool, &JobFilter::new().any_state()).await;
     db.finish().await;
 }
 
 #[tokio::test]
 async fn a_job_enqueued_in_a_committed_transaction_runs() {
     let db = TestDb::new().await;
-    let worker = InProcessWorker::start(&db, "w1", &[]).await;
     let mut tx = db.pool.begin().await.unwrap_or_else(|e| panic!("{e}"));
     let id = enqueue_in(&mut tx, job("committed"))
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .id;
+    refute_enqueued(&db.pool, &JobFilter::new().any_state()).await;
     tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
-    settled(&db.pool, &[id], Duration::from_secs(20)).await;
-    worker.stop().await;
-    assert_eq!(state(&db.pool, id).await, "succeeded");
+    assert_eq!(
+        run_due_jobs(&db.pool).await,
+        vec![(id, AttemptOutcome::Succeeded)]
+    );
+    assert_eq!(state(&db.pool, id).await, JobState::Succeeded.as_str());
     db.finish().await;
 }
 
@@ -76,9 +89,10 @@ async fn an_idempotency_key_is_free_again_once_its_job_has_ended() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((again.id, again.created), (first.id, false));
-    let worker = InProcessWorker::start(&db, "w1", &[]).await;
-    settled(&db.pool, &[first.id], Duration::from_secs(20)).await;
-    worker.stop().await;
+    assert_eq!(
+        run_due_jobs(&db.pool).await,
+        vec![(first.id, AttemptOutcome::Succeeded)]
+    );
     let after = enqueue(&db.pool, job("a").idempotency_key("k"))
         .await
         .unwrap_or_else(|e| panic!("{e}"));

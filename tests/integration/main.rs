@@ -35,6 +35,7 @@ mod sentry;
 mod shutdown;
 mod sql_enqueue;
 mod storm;
+mod testkit;
 mod traces;
 mod webhook;
 

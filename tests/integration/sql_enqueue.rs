@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use herald_testkit::{JobFilter, enqueued_jobs};
 use herald_tests::db::TestDb;
 use herald_tests::wait::job_count;
 use herald_tests::wait::{eventually, settled, state, trail};
@@ -114,13 +115,14 @@ async fn sql_enqueue_in_a_committed_transaction_runs_and_a_rolled_back_one_leave
     assert_eq!(state(&db.pool, ids[0]).await, "succeeded");
     assert_eq!(effects(&db.pool, ids[0], "done").await, 1);
     assert_eq!(trail(&db.pool, ids[0]).await.len(), 1);
-    let (queue, max_attempts, priority): (String, i32, i16) =
-        sqlx::query_as("SELECT queue, max_attempts, priority FROM herald.jobs WHERE id = $1")
-            .bind(ids[0])
-            .fetch_one(&db.pool)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!((queue.as_str(), max_attempts, priority), ("default", 3, 3));
+    let stored = enqueued_jobs(&db.pool, &JobFilter::new().any_state())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stored: Vec<_> = stored
+        .iter()
+        .map(|j| (j.id, j.queue.as_str(), j.max_attempts, j.priority))
+        .collect();
+    assert_eq!(stored, vec![(ids[0], "default", 3, 3)]);
     db.finish().await;
 }
 

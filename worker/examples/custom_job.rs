@@ -9,6 +9,10 @@
 //! It enqueues two `shop.receipt` jobs (one for a missing order, which dies with
 //! `NOT_FOUND`), runs the worker until Ctrl-C, and every attempt lands in
 //! `herald.attempts` like any other job's.
+//!
+//! Its tests (the `tests` module below, shown in the README's "Testing your jobs") run
+//! with `cargo test` (`cargo test -p herald-worker --example custom_job`): the handler
+//! inline with `herald_testkit::perform`, and enqueued jobs drained in-process.
 
 use std::process::ExitCode;
 
@@ -97,5 +101,64 @@ async fn main() -> ExitCode {
             eprintln!("custom_job: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+// The README's "Testing your jobs" shows this module as it is; a test checks they agree.
+#[cfg(test)]
+mod tests {
+    use herald_jobs::ErrorCode;
+    use herald_jobs::enqueue::{NewJob, enqueue};
+    use herald_testkit::{AttemptOutcome, DrainOptions, JobFilter, Performed, TestDatabase};
+    use herald_testkit::{assert_enqueued, drain, perform, refute_enqueued};
+    use herald_worker::Registry;
+    use serde_json::json;
+
+    use super::*;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    fn shop() -> Shop {
+        Shop {
+            name: "Test Shop".into(),
+        }
+    }
+
+    /// No queue, no database: the handler runs inline and the worker classifies it.
+    #[tokio::test]
+    async fn a_receipt_for_a_missing_order_is_dead_with_not_found() -> TestResult {
+        let verdict = perform(&ReceiptJob { order_id: 0 }, shop()).await?;
+        assert!(matches!(
+            verdict,
+            Performed::Dead {
+                code: ErrorCode::NotFound,
+                ..
+            }
+        ));
+        assert_eq!(
+            perform(&ReceiptJob { order_id: 42 }, shop()).await?,
+            Performed::Succeeded
+        );
+        Ok(())
+    }
+
+    /// A fresh database (DATABASE_URL, else a private PostgreSQL); enqueue as the
+    /// application does, then run the queue in-process until nothing is due.
+    #[tokio::test]
+    async fn enqueued_receipts_run_until_the_queue_is_empty() -> TestResult {
+        let db = TestDatabase::new().await?;
+        for order_id in [42, 0] {
+            enqueue(db.pool(), NewJob::new(&ReceiptJob { order_id })?).await?;
+        }
+        let order_42 = JobFilter::of::<ReceiptJob>().payload(json!({ "order_id": 42 }));
+        assert_enqueued(db.pool(), &order_42).await;
+
+        let registry = Registry::new().register::<ReceiptJob>(shop());
+        let drained = drain(db.pool(), &registry, DrainOptions::default()).await?;
+        assert_eq!(drained.count(AttemptOutcome::Succeeded), 1);
+        assert_eq!(drained.count(AttemptOutcome::Dead), 1);
+        refute_enqueued(db.pool(), &JobFilter::of::<ReceiptJob>()).await;
+        db.close().await?;
+        Ok(())
     }
 }

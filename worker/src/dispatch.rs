@@ -130,7 +130,13 @@ impl DispatchShared {
         span: &Span,
     ) -> Result<(), FinishError> {
         let started_at = Utc::now();
-        let result = self.execute(&job).await;
+        let result = Self::execute(
+            &self.registry,
+            &self.worker_id,
+            &job,
+            self.hard_stop.clone(),
+        )
+        .await;
         let panicked = matches!(result, AttemptResult::Panicked(_));
         let finished_at = Utc::now();
         let (attempt, max_attempts) = (job.attempt_number(), job.max_attempts_number());
@@ -169,7 +175,15 @@ impl DispatchShared {
         Ok(())
     }
 
-    async fn execute(&self, job: &ClaimedJob) -> AttemptResult {
+    /// Runs `job`'s handler from `registry` under its timeout and the panic guard until it
+    /// ends or `hard_stop` turns true: the attempt's result, not yet classified. Also
+    /// the inline run of `crate::testing` (no queue), so both run handlers one way.
+    pub(crate) async fn execute(
+        registry: &Registry,
+        worker_id: &str,
+        job: &ClaimedJob,
+        mut hard_stop: watch::Receiver<bool>,
+    ) -> AttemptResult {
         // A run time out of chrono's range ('-infinity') was written around enqueue's
         // validation: the job fails on its own, terminally, with its audit row.
         if let Err(out_of_range) = job.run_at.get() {
@@ -178,7 +192,7 @@ impl DispatchShared {
                 format!("the stored run time is {out_of_range}; the job was not run"),
             ));
         }
-        let Some(handler) = self.registry.handler(&job.job_type) else {
+        let Some(handler) = registry.handler(&job.job_type) else {
             return AttemptResult::Failed(JobError::validation(
                 "job_type",
                 "no handler is registered for this job type",
@@ -188,11 +202,10 @@ impl DispatchShared {
             job_id: job.id,
             attempt: job.attempt_number(),
             max_attempts: job.max_attempts_number(),
-            worker_id: self.worker_id.clone(),
+            worker_id: worker_id.to_owned(),
         };
         let timeout = handler.timeout();
         let guarded = CatchPanic::new(handler.run(job.payload.clone(), info));
-        let mut hard_stop = self.hard_stop.clone();
         tokio::select! {
             outcome = tokio::time::timeout(timeout, guarded) => match outcome {
                 Err(_) => AttemptResult::Failed(JobError::timeout(format!(

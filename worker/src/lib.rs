@@ -33,6 +33,7 @@
 //! - `cron/`: recurring jobs (`HERALD_CRON_FILE`), enqueued once per tick across workers
 //! - `supervise.rs`: restarting a queue worker that dies
 //! - `runtime.rs`: [`runtime::run`]; builds the attempt observers at start-up
+//! - `testing.rs` (feature `testing`): the in-process door `herald-testkit` builds on
 //!
 //! # Public surface
 //! `pub` is what an embedding application, the `herald` crate or the integration tests
@@ -40,7 +41,8 @@
 //! [`WorkerConfig`] and [`config`]'s readers, [`Registry`], [`runtime`] (`run`,
 //! `run_with_pool`, `default_registry`, `shutdown_signal`), [`db`] (connect, migrate,
 //! outage tracking), [`telemetry`] (`init`, `Telemetry`), [`sanitize`], [`fingerprint`],
-//! [`stored_time`]. [`audit::Finisher`], [`queue::claim::release`] and
+//! [`stored_time`]; with the cargo feature `testing`, `testing` (inline and in-process
+//! attempts for `herald-testkit`). [`audit::Finisher`], [`queue::claim::release`] and
 //! [`telemetry::metrics::NAMES`] are public only for the integration tests.
 
 #![warn(unreachable_pub)]
@@ -63,6 +65,8 @@ pub(crate) mod sentry;
 pub mod stored_time;
 pub(crate) mod supervise;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use config::WorkerConfig;
 pub use registry::Registry;
