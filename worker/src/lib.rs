@@ -18,6 +18,8 @@
 //! - `panic_guard.rs`: catching handler panics
 //! - `sanitize.rs`: redaction and control-character escaping
 //! - `fingerprint.rs`: the one definition of "the same failure" (normalised message hash)
+//! - `maintenance/`: retention: the maintenance leader prunes old history in batches and
+//!   records every run
 //! - `cron/`: recurring jobs (`HERALD_CRON_FILE`), enqueued once per tick across workers
 //! - `sentry/`: optional Sentry reporting of dead jobs and handler panics
 //! - `runtime.rs`: [`runtime::run`]
@@ -29,7 +31,8 @@
 //! [`WorkerConfig`] and [`config`]'s readers, [`Registry`], [`runtime`] (`run`,
 //! `run_with_pool`, `default_registry`, `shutdown_signal`), [`db`] (connect, migrate,
 //! outage tracking), [`telemetry`] (`init`, `Telemetry`), [`sanitize`], [`fingerprint`],
-//! [`stored_time`]. [`audit::Finisher`], [`queue::claim::release`] and
+//! [`stored_time`], [`maintenance::policy_json`] (what `herald retention` shows).
+//! [`audit::Finisher`], [`queue::claim::release`] and
 //! [`telemetry::metrics::NAMES`] are public only for the integration tests.
 
 #![warn(unreachable_pub)]
@@ -41,6 +44,7 @@ pub mod db;
 pub(crate) mod dispatch;
 pub(crate) mod email;
 pub mod fingerprint;
+pub mod maintenance;
 pub(crate) mod panic_guard;
 pub(crate) mod queries;
 pub mod queue;
