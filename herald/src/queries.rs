@@ -51,3 +51,9 @@ pub(crate) const DEMO_ALERT_EVENTS: &str = include_str!("../queries/demo/alert_e
 pub(crate) const OP_WORKERS: &str = include_str!("../queries/operator/workers.sql");
 /// Jobs by queue and state, one row per queue (`operator/queues.sql`).
 pub(crate) const OP_QUEUES: &str = include_str!("../queries/operator/queues.sql");
+/// What the next pruning run would remove, per class (`retention/preview.sql`).
+pub(crate) const RETENTION_PREVIEW: &str = include_str!("../queries/retention/preview.sql");
+/// The newest pruning runs (`retention/runs.sql`).
+pub(crate) const RETENTION_RUNS: &str = include_str!("../queries/retention/runs.sql");
+/// The maintenance leader's lease (`retention/leader.sql`).
+pub(crate) const RETENTION_LEADER: &str = include_str!("../queries/retention/leader.sql");
