@@ -108,13 +108,15 @@ async fn scalar_i64(pool: &PgPool, sql: &'static str) -> i64 {
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
-/// No two pruning runs overlap in time (a run without a finish time ends at its last batch).
+/// Pairs of pruning runs that overlap in time. A run spans from its start to its finish
+/// or its last committed batch, whichever is later (a run closed as abandoned by another
+/// worker while it was still deleting would show a batch after its finish).
 async fn overlapping_runs(pool: &PgPool) -> Vec<(i64, i64)> {
     sqlx::query_as(
         "SELECT x.id, y.id FROM herald.maintenance_runs x JOIN herald.maintenance_runs y
            ON x.id < y.id
-          AND tstzrange(x.started_at, coalesce(x.finished_at, x.updated_at), '[]')
-           && tstzrange(y.started_at, coalesce(y.finished_at, y.updated_at), '[]')",
+          AND tstzrange(x.started_at, greatest(x.finished_at, x.updated_at), '[]')
+           && tstzrange(y.started_at, greatest(y.finished_at, y.updated_at), '[]')",
     )
     .fetch_all(pool)
     .await
@@ -577,13 +579,9 @@ async fn pruning_while_workers_drain_loses_no_job_and_no_audit_row_of_a_live_job
     let mut live = Vec::new();
     for n in 0..600 {
         let steps = if n % 3 == 0 {
-            vec![
-                Step::Fail {
-                    code: "UPSTREAM_UNAVAILABLE".into(),
-                    message: "try again".into(),
-                },
-                Step::Succeed,
-            ]
+            // Waits 3 s as `retrying`: its failed attempt's audit row outlives the 1 s
+            // failed-attempt age while its job is still live.
+            vec![Step::RateLimited { secs: 3 }, Step::Succeed]
         } else {
             vec![Step::Sleep { ms: 2 }]
         };
@@ -598,11 +596,13 @@ async fn pruning_while_workers_drain_loses_no_job_and_no_audit_row_of_a_live_job
     }
     tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
 
-    // Successes are kept one second only: jobs drained in this test are pruned while
-    // the others are still being claimed and retried.
+    // Successes and failed attempts are kept one second only: jobs drained in this test
+    // are pruned while the others are still being claimed and retried, and a retrying
+    // job's audit rows are older than their age while the job is alive.
     let spawn = |id: &str| {
         let mut env = pruning_env(&db, id, "50");
         env.insert("HERALD_RETENTION_SUCCEEDED".into(), "1s".into());
+        env.insert("HERALD_RETENTION_FAILED_ATTEMPTS".into(), "1s".into());
         WorkerProcess::spawn(&env)
     };
     let mut workers = [spawn("drain-a"), spawn("drain-b")];
@@ -646,10 +646,9 @@ async fn pruning_while_workers_drain_loses_no_job_and_no_audit_row_of_a_live_job
     .await
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(done, vec![], "live jobs that did not succeed exactly once");
-    let (jobs, succeeded_rows_left, failed_rows_left): (i64, i64, i64) = sqlx::query_as(
+    let (jobs, succeeded_rows_left): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT sum(jobs_succeeded)::bigint FROM herald.maintenance_runs),
-                count(*) FILTER (WHERE outcome = 'succeeded'),
-                count(*) FILTER (WHERE outcome = 'retrying')
+                count(*) FILTER (WHERE outcome = 'succeeded')
          FROM herald.attempts",
     )
     .fetch_one(&db.pool)
@@ -660,12 +659,159 @@ async fn pruning_while_workers_drain_loses_no_job_and_no_audit_row_of_a_live_job
         (old.len() + live.len()) as i64,
         "every pruned job is counted in a run"
     );
-    assert_eq!(succeeded_rows_left, 0);
     assert_eq!(
-        failed_rows_left,
-        (old.len() + live.len().div_ceil(3)) as i64,
-        "every failed attempt's audit row is kept (30 days) after its job was pruned"
+        succeeded_rows_left, 0,
+        "a success's audit row goes with its job"
     );
     assert_eq!(overlapping_runs(&db.pool).await, vec![]);
+    db.finish().await;
+}
+
+/// `herald retention --json` (or its text) with the retention variables `env`.
+fn herald_retention(db: &TestDb, env: &[(&str, &str)], json: bool) -> String {
+    let mut command = std::process::Command::new(crate::cli::herald_bin());
+    command
+        .arg("retention")
+        .env_remove("DATABASE_URL")
+        .env("DATABASE_URL", &db.url)
+        .env("HERALD_LOG", "warn")
+        .envs(env.iter().copied());
+    if json {
+        command.arg("--json");
+    }
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("run herald: {e}"));
+    assert!(
+        out.status.success(),
+        "herald retention: {}",
+        crate::cli::text(&out.stderr)
+    );
+    crate::cli::text(&out.stdout)
+}
+
+fn preview_rows(report: &serde_json::Value) -> Vec<(String, i64)> {
+    report["next_run"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            (
+                p["class"].as_str().unwrap_or("?").to_owned(),
+                p["rows"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn herald_retention_shows_the_policy_what_the_next_run_prunes_and_the_last_runs() {
+    let db = TestDb::new().await;
+    let p = &db.pool;
+    seed_job(
+        p,
+        "default",
+        "succeeded",
+        Some(4.0 * DAY),
+        &[("retrying", 4.0 * DAY + 60.0), ("succeeded", 4.0 * DAY)],
+    )
+    .await;
+    seed_job(
+        p,
+        "default",
+        "dead",
+        Some(20.0 * DAY),
+        &[("dead", 20.0 * DAY)],
+    )
+    .await;
+    seed_job(
+        p,
+        "keep",
+        "succeeded",
+        Some(4.0 * DAY),
+        &[("succeeded", 4.0 * DAY)],
+    )
+    .await;
+    let env = [
+        ("HERALD_RETENTION_DEAD", "10d"),
+        ("HERALD_RETENTION_QUEUES", "keep/succeeded=10d"),
+    ];
+
+    let before: serde_json::Value =
+        serde_json::from_str(&herald_retention(&db, &env, true)).unwrap_or_else(|e| panic!("{e}"));
+    let source = |r: &serde_json::Value, class: &str| {
+        r["policy"]
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["class"] == class).cloned())
+            .map(|p| (p["age"].clone(), p["source"].clone()))
+    };
+    assert_eq!(
+        source(&before, "succeeded"),
+        Some(("3d".into(), "default".into()))
+    );
+    assert_eq!(
+        source(&before, "dead"),
+        Some(("10d".into(), "configured (HERALD_RETENTION_DEAD)".into()))
+    );
+    assert_eq!(before["queue_overrides"][0]["queue"], "keep");
+    assert_eq!(
+        preview_rows(&before),
+        vec![
+            ("cancelled".to_owned(), 0),
+            ("dead".to_owned(), 1),
+            ("succeeded".to_owned(), 1),
+            ("audit_rows".to_owned(), 1),
+            ("operator_actions".to_owned(), 0),
+            ("maintenance_runs".to_owned(), 0),
+        ],
+        "the succeeded job's success goes; failed attempts (4 d, and the dead job's 20 d) stay 30 d; the `keep` queue's job stays"
+    );
+    assert_eq!(before["runs"], serde_json::json!([]));
+    assert_eq!(before["leader"], serde_json::Value::Null);
+
+    let worker = InProcessWorker::start(&db, "retention-cli", &env).await;
+    eventually("a completed run", Duration::from_secs(30), || async {
+        let n = scalar_i64(
+            p,
+            "SELECT count(*) FROM herald.maintenance_runs WHERE outcome = 'completed'",
+        )
+        .await;
+        (n > 0).then_some(())
+    })
+    .await;
+    let text = herald_retention(&db, &env, false);
+    assert!(text.contains("leader: retention-cli since"), "{text}");
+    assert!(
+        text.contains("configured (HERALD_RETENTION_DEAD)"),
+        "{text}"
+    );
+    worker.stop().await;
+
+    let after: serde_json::Value =
+        serde_json::from_str(&herald_retention(&db, &env, true)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(preview_rows(&after).iter().all(|(_, n)| *n == 0), "{after}");
+    let run = &after["runs"][0];
+    assert_eq!(
+        (
+            &run["outcome"],
+            &run["jobs_succeeded"],
+            &run["jobs_dead"],
+            &run["attempts_removed"]
+        ),
+        (&"completed".into(), &1.into(), &1.into(), &1.into()),
+        "{run}"
+    );
+    assert_eq!(after["policy_matches_last_run"], true);
+    assert_eq!(
+        after["leader"],
+        serde_json::Value::Null,
+        "the worker resigned at shutdown"
+    );
+    let other = herald_retention(&db, &[], false);
+    assert!(
+        other.contains("the newest run applied a different policy"),
+        "{other}"
+    );
     db.finish().await;
 }

@@ -519,7 +519,10 @@ mod tests {
         match config(&pause) {
             Err(ConfigError::Invalid { name, reason, .. }) => {
                 assert_eq!(name, "HERALD_MAINTENANCE_PAUSE");
-                assert!(reason.contains("shorter than HERALD_LEASE (2s)"), "{reason}");
+                assert!(
+                    reason.contains("shorter than HERALD_LEASE (2s)"),
+                    "{reason}"
+                );
             }
             other => panic!("accepted: {:?}", other.map(|_| ())),
         }
