@@ -226,7 +226,6 @@ pub async fn run_with_pool(
                 lease: cfg.lease,
                 retention: cfg.retention.clone(),
             },
-            Arc::clone(&health),
             Arc::clone(&observers.metrics),
             stop_rx.clone(),
         )));

@@ -43,10 +43,9 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use tokio::sync::watch;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::RetentionConfig;
-use crate::db::DbHealth;
 use crate::sanitize::sanitize;
 use crate::telemetry::metrics::Metrics;
 
@@ -74,12 +73,12 @@ pub(crate) struct MaintenanceSettings {
 }
 
 /// Leads maintenance when this worker can, and prunes when a run is due, until `stop`
-/// turns true; then gives the lease up. A database error is reported to `health` and
-/// tried again at the next tick: maintenance never stops the worker.
+/// turns true; then gives the lease up. A database error is tried again at the next
+/// tick (see `unavailable`): maintenance never stops the worker and never reports the
+/// database's health, which the queue's tasks do.
 pub(crate) async fn run(
     pool: PgPool,
     settings: MaintenanceSettings,
-    health: Arc<DbHealth>,
     metrics: Arc<Metrics>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -92,12 +91,9 @@ pub(crate) async fn run(
     let mut leading = false;
     loop {
         let leads = match leader::lead(&pool, &lease).await {
-            Ok(leads) => {
-                health.ok();
-                leads
-            }
+            Ok(leads) => leads,
             Err(e) => {
-                health.failed("maintenance leadership", &e);
+                unavailable("maintenance leadership", &e);
                 false
             }
         };
@@ -119,7 +115,7 @@ pub(crate) async fn run(
                     run_once(&mut pruner).await;
                 }
                 Ok(false) => {}
-                Err(e) => health.failed("maintenance schedule", &e),
+                Err(e) => unavailable("maintenance schedule", &e),
             }
         }
         if !sleep_for(tick, &mut stop).await {
@@ -221,6 +217,18 @@ async fn close(
             runs::finish(pruner.pool, run_id, outcome, error, false).await
         }
         Err(_) => runs::finish(pruner.pool, run_id, outcome, error, false).await,
+    }
+}
+
+/// A database error outside a run. A refused statement is WARN (maintenance cannot
+/// work until someone looks); an unreachable database is DEBUG only: the queue's own
+/// tasks report the outage once, and maintenance tries again at the next tick without
+/// declaring outages or recoveries of its own.
+fn unavailable(what: &'static str, e: &sqlx::Error) {
+    if matches!(e, sqlx::Error::Database(_)) {
+        warn!(db.operation = what, error.message = %sanitize(&e.to_string()), "maintenance cannot run; trying again at the next tick");
+    } else {
+        debug!(db.operation = what, error.message = %sanitize(&e.to_string()), "database unavailable to maintenance; trying again at the next tick");
     }
 }
 
