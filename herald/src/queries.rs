@@ -27,3 +27,12 @@
 //!
 //! Nothing in this crate runs unchecked SQL. The offline data the build uses is
 //! `herald/.sqlx/` (see the README, "Changing a query"; `scripts/sqlx-prepare`).
+
+// Not yet compile-checked: the maintenance statements still run through `sqlx::query`.
+
+/// What the next pruning run would remove, per class (`retention/preview.sql`).
+pub(crate) const RETENTION_PREVIEW: &str = include_str!("../queries/retention/preview.sql");
+/// The newest pruning runs (`retention/runs.sql`).
+pub(crate) const RETENTION_RUNS: &str = include_str!("../queries/retention/runs.sql");
+/// The maintenance leader's lease (`retention/leader.sql`).
+pub(crate) const RETENTION_LEADER: &str = include_str!("../queries/retention/leader.sql");

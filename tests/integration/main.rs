@@ -29,6 +29,7 @@ mod prometheus;
 mod queues;
 mod ranges;
 mod rescue;
+mod retention;
 mod retry;
 mod scale_out;
 mod sentry;

@@ -19,6 +19,7 @@
 //! | `HERALD_WEBHOOK_SIGNING_KEYS`, `HERALD_WEBHOOK_UNSIGNED` | (none: a worker running `notify.webhook` refuses to start) | Standard Webhooks signing keys `whsec_<base64>`, comma-separated, see `webhook` |
 //! | `HERALD_WEBHOOK_TIMEOUT` | `10s` | per-request timeout of `notify.webhook` |
 //! | `HERALD_MAX_PAYLOAD_BYTES` | `262144` (256 KiB) | largest payload (its JSON text) `herald enqueue` accepts; `herald.enqueue()` in SQL reads the database setting `herald.max_payload_bytes` instead |
+//! | `HERALD_RETENTION_*`, `HERALD_MAINTENANCE_*` | see `retention` (3d succeeded, 30d dead, cancelled and failed attempts, 365d operator actions and run records; maintenance on) | retention ages, per-queue overrides, and the pruning leader's pace |
 //! | `HERALD_CRON_FILE` | (none: no recurring jobs) | a TOML file of cron schedules, see `cron.rs` here |
 //! | `SENTRY_DSN`, `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`, `HERALD_SENTRY_REPORT_RETRY` | (none: Sentry off) | error tracking, see `sentry.rs` here |
 //! | `HERALD_LOG_FORMAT` | `text` | `text` or `json` |
@@ -53,12 +54,14 @@ use herald_jobs::RetryPolicy;
 pub(crate) mod cron;
 pub(crate) mod email;
 mod parse;
+mod retention;
 pub(crate) mod sentry;
 mod telemetry;
 pub(crate) mod webhook;
 
 pub use parse::{DurationError, MAX_DURATION, format_duration, parse_addr, parse_duration_within};
 use parse::{duration, invalid, number};
+pub use retention::{ClassAge, RetentionClass, RetentionConfig, RetentionPolicy};
 use telemetry::failure_rate;
 pub use telemetry::{
     FailureRateConfig, OtelConfig, log_filter_from_env, log_format_from_env, otel_from_env,
@@ -153,6 +156,8 @@ pub struct WorkerConfig {
     pub(crate) email: Option<email::EmailConfig>,
     /// Sentry reporting (`None`, the default, when `SENTRY_DSN` is unset).
     pub(crate) sentry: Option<sentry::SentryConfig>,
+    /// Retention ages and the maintenance leader's settings (`retention`).
+    pub retention: RetentionConfig,
 }
 
 impl std::fmt::Debug for WorkerConfig {
@@ -178,6 +183,7 @@ impl std::fmt::Debug for WorkerConfig {
             .field("failure_rate", &self.failure_rate)
             .field("webhook_signing", &self.webhook_signing)
             .field("email", &self.email)
+            .field("retention", &self.retention)
             .finish_non_exhaustive()
     }
 }
@@ -201,6 +207,17 @@ impl WorkerConfig {
                 .filter(|j| (0.0..=1.0).contains(j))
                 .ok_or_else(|| invalid("HERALD_RETRY_JITTER", &v, "a fraction from 0 to 1"))?,
         };
+        let retention = retention::from_lookup(&get)?;
+        if retention.enabled && retention.pause >= lease {
+            return Err(invalid(
+                "HERALD_MAINTENANCE_PAUSE",
+                &format_duration(retention.pause),
+                &format!(
+                    "shorter than HERALD_LEASE ({}): the leader's lease must outlive a pause",
+                    format_duration(lease)
+                ),
+            ));
+        }
         Ok(Self {
             database_url,
             worker_id: match get("HERALD_WORKER_ID") {
@@ -243,6 +260,7 @@ impl WorkerConfig {
             failure_rate: failure_rate(&get)?,
             email: email::EmailConfig::from_lookup(&get)?,
             sentry: sentry::SentryConfig::from_lookup(&get)?,
+            retention,
         })
     }
 
@@ -250,6 +268,14 @@ impl WorkerConfig {
     pub(crate) fn queue_names(&self) -> Vec<String> {
         self.queues.iter().map(|q| q.name.clone()).collect()
     }
+}
+
+/// The retention settings alone, read through `get` (what `herald retention` shows; a
+/// worker reads them as part of [`WorkerConfig::from_lookup`]). Empty values count as unset.
+pub fn retention_from_lookup(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<RetentionConfig, ConfigError> {
+    retention::from_lookup(&|name: &str| get(name).filter(|v| !v.is_empty()))
 }
 
 fn queues(spec: &str) -> Result<Vec<QueueConfig>, ConfigError> {
@@ -476,6 +502,28 @@ mod tests {
             otel_from_lookup(|k| (k == "OTEL_EXPORTER_OTLP_PROTOCOL").then(|| "udp".into()))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_maintenance_pause_as_long_as_the_lease_is_refused_unless_maintenance_is_off() {
+        let pause = [
+            ("DATABASE_URL", "postgres://x"),
+            ("HERALD_LEASE", "2s"),
+            ("HERALD_MAINTENANCE_PAUSE", "2s"),
+        ];
+        match config(&pause) {
+            Err(ConfigError::Invalid { name, reason, .. }) => {
+                assert_eq!(name, "HERALD_MAINTENANCE_PAUSE");
+                assert!(
+                    reason.contains("shorter than HERALD_LEASE (2s)"),
+                    "{reason}"
+                );
+            }
+            other => panic!("accepted: {:?}", other.map(|_| ())),
+        }
+        let mut off = pause.to_vec();
+        off.push(("HERALD_MAINTENANCE_ENABLED", "false"));
+        assert!(config(&off).is_ok());
     }
 
     #[test]

@@ -30,6 +30,8 @@
 //! - `queue/`: claim, the apalis backend, NOTIFY wake-ups, heartbeats and rescue
 //! - `dispatch.rs`: the apalis service that runs one job
 //! - `email.rs`: the `notify.email` channel's start-up (templates, SMTP, rate limit)
+//! - `maintenance/`: retention: the maintenance leader prunes old history in batches and
+//!   records every run
 //! - `cron/`: recurring jobs (`HERALD_CRON_FILE`), enqueued once per tick across workers
 //! - `supervise.rs`: restarting a queue worker that dies
 //! - `runtime.rs`: [`runtime::run`]; builds the attempt observers at start-up
@@ -41,8 +43,9 @@
 //! [`WorkerConfig`] and [`config`]'s readers, [`Registry`], [`runtime`] (`run`,
 //! `run_with_pool`, `default_registry`, `shutdown_signal`), [`db`] (connect, migrate,
 //! outage tracking), [`telemetry`] (`init`, `Telemetry`), [`sanitize`], [`fingerprint`],
-//! [`stored_time`]; with the cargo feature `testing`, `testing` (inline and in-process
-//! attempts for `herald-testkit`). [`audit::Finisher`], [`queue::claim::release`] and
+//! [`stored_time`], [`maintenance::policy_json`] (what `herald retention` shows); with
+//! the cargo feature `testing`, `testing` (inline and in-process attempts for
+//! `herald-testkit`). [`audit::Finisher`], [`queue::claim::release`] and
 //! [`telemetry::metrics::NAMES`] are public only for the integration tests.
 
 #![warn(unreachable_pub)]
@@ -55,6 +58,7 @@ pub(crate) mod dispatch;
 pub(crate) mod email;
 pub(crate) mod error;
 pub mod fingerprint;
+pub mod maintenance;
 pub(crate) mod panic_guard;
 pub(crate) mod queries;
 pub mod queue;

@@ -35,3 +35,42 @@
 //!
 //! Nothing in this crate runs unchecked SQL. The offline data the build uses is
 //! `worker/.sqlx/` (see the README, "Changing a query"; `scripts/sqlx-prepare`).
+
+// Not yet compile-checked: the maintenance statements still run through `sqlx::query`.
+
+/// Bounds a maintenance transaction's lock waits and statements (`maintenance/limit_locks.sql`).
+pub(crate) const MAINTENANCE_LIMIT_LOCKS: &str =
+    include_str!("../queries/maintenance/limit_locks.sql");
+/// Becomes or stays the maintenance leader (`maintenance/lead.sql`).
+pub(crate) const MAINTENANCE_LEAD: &str = include_str!("../queries/maintenance/lead.sql");
+/// Renews the leader's lease inside a pruning transaction (`maintenance/fence.sql`).
+pub(crate) const MAINTENANCE_FENCE: &str = include_str!("../queries/maintenance/fence.sql");
+/// Gives up leadership at shutdown (`maintenance/resign.sql`).
+pub(crate) const MAINTENANCE_RESIGN: &str = include_str!("../queries/maintenance/resign.sql");
+/// The newest pruning run's outcome and age (`maintenance/newest_run.sql`).
+pub(crate) const MAINTENANCE_NEWEST_RUN: &str =
+    include_str!("../queries/maintenance/newest_run.sql");
+/// Starts a pruning run, closing abandoned ones (`maintenance/start_run.sql`).
+pub(crate) const MAINTENANCE_START_RUN: &str = include_str!("../queries/maintenance/start_run.sql");
+/// Adds a committed batch to a run's counts (`maintenance/record_batch.sql`).
+pub(crate) const MAINTENANCE_RECORD_BATCH: &str =
+    include_str!("../queries/maintenance/record_batch.sql");
+/// Closes a pruning run (`maintenance/finish_run.sql`).
+pub(crate) const MAINTENANCE_FINISH_RUN: &str =
+    include_str!("../queries/maintenance/finish_run.sql");
+/// One batch of finished jobs of one state past their age (`maintenance/prune_jobs.sql`).
+pub(crate) const MAINTENANCE_PRUNE_JOBS: &str =
+    include_str!("../queries/maintenance/prune_jobs.sql");
+/// The audit rows that go with pruned jobs (`maintenance/remove_job_attempts.sql`).
+pub(crate) const MAINTENANCE_REMOVE_JOB_ATTEMPTS: &str =
+    include_str!("../queries/maintenance/remove_job_attempts.sql");
+/// One batch of audit rows of gone jobs past their own age
+/// (`maintenance/prune_orphan_attempts.sql`).
+pub(crate) const MAINTENANCE_PRUNE_ORPHAN_ATTEMPTS: &str =
+    include_str!("../queries/maintenance/prune_orphan_attempts.sql");
+/// One batch of old operator actions (`maintenance/prune_operator_actions.sql`).
+pub(crate) const MAINTENANCE_PRUNE_OPERATOR_ACTIONS: &str =
+    include_str!("../queries/maintenance/prune_operator_actions.sql");
+/// One batch of old pruning-run records (`maintenance/prune_runs.sql`).
+pub(crate) const MAINTENANCE_PRUNE_RUNS: &str =
+    include_str!("../queries/maintenance/prune_runs.sql");

@@ -1,7 +1,8 @@
 //! Running a worker: the registered job list and [`run`].
 //!
 //! `run` starts, per process: the finisher (group commit), the LISTEN task, heartbeats,
-//! rescue, one cron scheduler per configured schedule, and one apalis worker per
+//! rescue, maintenance (unless `HERALD_MAINTENANCE_ENABLED=false`; one worker of the
+//! fleet leads it), one cron scheduler per configured schedule, and one apalis worker per
 //! configured queue (a `PgQueue` backend, a
 //! concurrency limit, the `Dispatcher`) under an apalis `Monitor` that restarts a queue
 //! worker that dies (see `supervise`). When `shutdown`
@@ -179,6 +180,18 @@ pub async fn run_with_pool(
         )),
         tokio::spawn(alert.run(stop_rx.clone())),
     ];
+    if cfg.retention.enabled {
+        background.push(tokio::spawn(crate::maintenance::run(
+            pool.clone(),
+            crate::maintenance::MaintenanceSettings {
+                worker_id: cfg.worker_id.clone(),
+                lease: cfg.lease,
+                retention: cfg.retention.clone(),
+            },
+            Arc::clone(&metrics),
+            stop_rx.clone(),
+        )));
+    }
     for entry in schedules {
         background.push(tokio::spawn(crate::cron::scheduler::run(
             pool.clone(),

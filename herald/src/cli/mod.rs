@@ -14,6 +14,7 @@
 //! | `herald replay <ID>… \| <filter>` | dead/cancelled jobs run again with a fresh budget |
 //! | `herald cancel <ID>… \| <filter>` | waiting jobs cancelled |
 //! | `herald purge --older-than D` | finished jobs deleted (retention) |
+//! | `herald retention [--runs N] [--json]` | the retention policy in force, the maintenance leader, what the next pruning run would remove, the last runs |
 //! | `herald audit [--action alert]` | the operator-action log, with alert trips and resolves |
 //! | `herald workers [--all]` | worker processes: host, pid, heartbeat age, queues, jobs in flight |
 //! | `herald queues` | jobs by queue and state (pending, scheduled, running, retrying, dead) |
@@ -55,6 +56,7 @@ pub mod migrate;
 pub mod purge;
 pub mod queues;
 pub mod replay;
+pub mod retention;
 pub mod stats;
 pub(crate) mod table;
 pub mod worker;
@@ -97,6 +99,9 @@ pub enum Command {
     Cancel(cancel::CancelArgs),
     /// Delete finished jobs older than a retention period (audited).
     Purge(purge::PurgeArgs),
+    /// The retention policy in force, the maintenance leader, what the next pruning run
+    /// would remove, and the last runs.
+    Retention(retention::RetentionArgs),
     /// The audit log: operator actions (who did what, when, why, to which jobs) and
     /// failure-rate alert trips and resolves, newest first.
     Audit(audit::AuditArgs),
@@ -218,6 +223,7 @@ pub async fn run(cli: Cli, ctx: &mut Context<'_>) -> Result<(), CliError> {
         Command::Replay(args) => replay::run(args, ctx).await,
         Command::Cancel(args) => cancel::run(args, ctx).await,
         Command::Purge(args) => purge::run(args, ctx).await,
+        Command::Retention(args) => retention::run(args, ctx).await,
         Command::Audit(args) => audit::run(args, ctx).await,
         Command::Workers(args) => workers::run(args, ctx).await,
         Command::Queues(args) => queues::run(args, ctx).await,

@@ -92,7 +92,7 @@ pub fn format_duration(d: Duration) -> String {
 
 /// The range each duration setting accepts (documented in the configuration table);
 /// a setting not listed accepts 1 ms to [`MAX_DURATION`].
-const DURATION_RANGES: [(&str, Duration, Duration); 12] = [
+const DURATION_RANGES: [(&str, Duration, Duration); 20] = [
     ("HERALD_LEASE", secs(1), hours(1)),
     ("HERALD_HEARTBEAT_INTERVAL", millis(10), hours(1)),
     ("HERALD_RESCUE_INTERVAL", millis(10), hours(1)),
@@ -105,13 +105,22 @@ const DURATION_RANGES: [(&str, Duration, Duration); 12] = [
     ("HERALD_WEBHOOK_TIMEOUT", millis(1), secs(600)),
     ("HERALD_SMTP_TIMEOUT", millis(1), secs(600)),
     ("HERALD_FAILURE_RATE_WINDOW", millis(100), hours(7 * 24)),
+    ("HERALD_RETENTION_SUCCEEDED", secs(1), MAX_DURATION),
+    ("HERALD_RETENTION_DEAD", secs(1), MAX_DURATION),
+    ("HERALD_RETENTION_CANCELLED", secs(1), MAX_DURATION),
+    ("HERALD_RETENTION_FAILED_ATTEMPTS", secs(1), MAX_DURATION),
+    ("HERALD_RETENTION_OPERATOR_ACTIONS", secs(1), MAX_DURATION),
+    ("HERALD_RETENTION_MAINTENANCE_RUNS", secs(1), MAX_DURATION),
+    ("HERALD_MAINTENANCE_INTERVAL", millis(10), hours(7 * 24)),
+    ("HERALD_MAINTENANCE_PAUSE", millis(0), secs(60)),
 ];
 
 /// The range each number setting accepts; a setting not listed accepts 1 to 2^32 - 1.
-const NUMBER_RANGES: [(&str, u32, u32); 3] = [
+const NUMBER_RANGES: [(&str, u32, u32); 4] = [
     ("HERALD_DB_POOL_SIZE", 1, 1000),
     ("HERALD_MAX_PAYLOAD_BYTES", 1, 64 * 1024 * 1024),
     ("HERALD_FAILURE_RATE_MIN_SAMPLES", 1, 1_000_000),
+    ("HERALD_MAINTENANCE_BATCH", 1, 10_000),
 ];
 
 const fn millis(n: u64) -> Duration {

@@ -35,6 +35,8 @@ pub const NAMES: &[&str] = &[
     "herald_failure_rate",
     "herald_failure_rate_alert_firing",
     "herald_critical_events_total",
+    "herald_maintenance_rows_pruned_total",
+    "herald_maintenance_last_success_timestamp_seconds",
 ];
 
 /// One worker's metrics.
@@ -55,6 +57,8 @@ pub(crate) struct Metrics {
     failure_rate: GaugeVec,
     alert_firing: IntGaugeVec,
     critical: IntCounterVec,
+    pruned: IntCounterVec,
+    last_maintenance: prometheus::Gauge,
 }
 
 impl Default for Metrics {
@@ -186,6 +190,21 @@ impl Metrics {
                 "CRITICAL events emitted, by alert.",
                 &["alert"],
             ),
+            pruned: counter_vec(
+                &r,
+                "herald_maintenance_rows_pruned_total",
+                "Rows this worker's maintenance runs deleted, by table and class.",
+                &["table", "class"],
+            ),
+            last_maintenance: {
+                let g = prometheus::Gauge::new(
+                    "herald_maintenance_last_success_timestamp_seconds",
+                    "When this worker last completed a maintenance run (Unix time; 0: never). Take the max over workers.",
+                )
+                .unwrap_or_else(|_| unreachable!("the maintenance gauge is well-formed"));
+                let _ = r.register(Box::new(g.clone()));
+                g
+            },
             registry: r,
         }
     }
@@ -257,6 +276,19 @@ impl Metrics {
             .set(i64::from(firing));
     }
 
+    /// Counts `n` rows of `table` (`class`) deleted by a maintenance batch.
+    pub(crate) fn rows_pruned(&self, table: &str, class: &str, n: i64) {
+        self.pruned
+            .with_label_values(&[table, class])
+            .inc_by(u64::try_from(n).unwrap_or(0));
+    }
+
+    /// Records that a maintenance run completed at `at`.
+    pub(crate) fn maintenance_succeeded(&self, at: chrono::DateTime<chrono::Utc>) {
+        self.last_maintenance
+            .set(at.timestamp_millis() as f64 / 1000.0);
+    }
+
     /// Every metric in Prometheus' text format.
     pub(crate) fn encode(&self) -> String {
         let mut out = Vec::new();
@@ -314,6 +346,8 @@ mod tests {
         m.heartbeat_age.with_label_values(&["w"]).set(1.0);
         m.failure_rate("*", 0.5, true);
         m.critical_event("x");
+        m.rows_pruned("jobs", "succeeded", 1);
+        m.maintenance_succeeded(chrono::Utc::now());
         let mut exported: Vec<String> = m
             .encode()
             .lines()

@@ -1,0 +1,8 @@
+-- The newest $1 pruning runs, newest first, with their counts and the policy they applied.
+SELECT id, worker_id, started_at, finished_at, outcome, error, policy, batches,
+       jobs_succeeded, jobs_dead, jobs_cancelled, attempts_removed,
+       operator_actions_removed, runs_removed,
+       oldest_job_id, oldest_finished_at, newest_job_id, newest_finished_at
+FROM herald.maintenance_runs
+ORDER BY started_at DESC, id DESC
+LIMIT $1

@@ -1,0 +1,250 @@
+//! One pruning run: every class in turn, in bounded batches, each batch ONE short
+//! transaction that first proves this worker still leads (`leader::begin_fenced`),
+//! deletes at most `HERALD_MAINTENANCE_BATCH` rows (jobs together with their audit rows),
+//! adds its counts to the run's record, and commits; then a pause.
+//!
+//! Why it never blocks claiming or starves the queue: it reads finished rows only
+//! (`jobs_finished_idx`; claims read `jobs_runnable_idx`), locks them with `SKIP
+//! LOCKED`, waits for no lock longer than `leader::LOCK_TIMEOUT`, and pauses
+//! `HERALD_MAINTENANCE_PAUSE` between batches so its I/O comes in short bursts.
+//! A SIGKILL mid-batch rolls that batch back whole: no job is left without its audit
+//! rows, and the record counts exactly what was committed.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgPool, Postgres, Transaction};
+use tokio::sync::watch;
+
+use super::leader::{self, Lease};
+use super::runs::{self, BatchCounts, StartedRun};
+use super::{audit_trail, sleep_for};
+use crate::config::{RetentionClass, RetentionConfig};
+use crate::queries;
+use crate::telemetry::metrics::Metrics;
+
+/// How a run's batches ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stopped {
+    /// Nothing older than the policy is left.
+    Done,
+    /// Shutdown was requested between batches.
+    Interrupted,
+    /// The lease is someone else's.
+    LostLeadership,
+}
+
+/// What a run needs.
+pub(crate) struct Pruner<'a> {
+    pub(crate) pool: &'a PgPool,
+    pub(crate) lease: &'a Lease,
+    pub(crate) config: &'a RetentionConfig,
+    pub(crate) policy: &'a Value,
+    pub(crate) metrics: &'a Metrics,
+    pub(crate) stop: watch::Receiver<bool>,
+}
+
+/// A position in (finished_at, id) order: the last row a batch read.
+type Position = (DateTime<Utc>, i64);
+
+/// What one batch did, and where the next one starts (`None`: the class is done).
+struct Batch {
+    counts: BatchCounts,
+    next: Option<Position>,
+}
+
+/// The result row of `prune_jobs.sql`.
+type JobsBatchRow = (
+    Option<DateTime<Utc>>,
+    Option<i64>,
+    i64,
+    Vec<i64>,
+    Vec<DateTime<Utc>>,
+);
+
+impl Pruner<'_> {
+    /// Prunes every class for `run`, adding what it commits to `totals`.
+    pub(crate) async fn prune_all(
+        &mut self,
+        run: &StartedRun,
+        totals: &mut BatchCounts,
+    ) -> Result<Stopped, sqlx::Error> {
+        for class in RetentionClass::ALL {
+            let stopped = self.prune_class(class, run, totals).await?;
+            if stopped != Stopped::Done {
+                return Ok(stopped);
+            }
+        }
+        Ok(Stopped::Done)
+    }
+
+    /// Batches of `class` until none is left, pausing between batches.
+    async fn prune_class(
+        &mut self,
+        class: RetentionClass,
+        run: &StartedRun,
+        totals: &mut BatchCounts,
+    ) -> Result<Stopped, sqlx::Error> {
+        let mut position: Position = (scan_start(), 0);
+        loop {
+            if *self.stop.borrow() {
+                return Ok(Stopped::Interrupted);
+            }
+            let Some(mut tx) = leader::begin_fenced(self.pool, self.lease).await? else {
+                return Ok(Stopped::LostLeadership);
+            };
+            let batch = self.batch(&mut tx, class, run, position).await?;
+            runs::record_batch(&mut tx, run.id, &batch.counts).await?;
+            tx.commit().await?;
+            self.count(class, &batch.counts);
+            totals.add(&batch.counts);
+            match batch.next {
+                None => return Ok(Stopped::Done),
+                Some(p) => position = p,
+            }
+            if !sleep_for(self.config.pause, &mut self.stop).await {
+                return Ok(Stopped::Interrupted);
+            }
+        }
+    }
+
+    /// One batch of `class` in `tx`, from `position`.
+    async fn batch(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        class: RetentionClass,
+        run: &StartedRun,
+        position: Position,
+    ) -> Result<Batch, sqlx::Error> {
+        let limit = i64::from(self.config.batch_size);
+        let policy = &self.config.policy;
+        match class {
+            RetentionClass::Succeeded | RetentionClass::Dead | RetentionClass::Cancelled => {
+                let (at, id, scanned, ids, finished): JobsBatchRow =
+                    sqlx::query_as(queries::MAINTENANCE_PRUNE_JOBS)
+                        .bind(class.as_str())
+                        .bind(self.policy)
+                        .bind(run.as_of)
+                        .bind(limit)
+                        .bind(position.0)
+                        .bind(position.1)
+                        .bind(policy.min_age(class).as_secs_f64())
+                        .fetch_one(&mut **tx)
+                        .await?;
+                let attempts =
+                    audit_trail::remove_for_jobs(tx, &ids, self.policy, run.as_of).await?;
+                let mut counts = BatchCounts {
+                    attempts,
+                    oldest: ids.first().copied().zip(finished.first().copied()),
+                    newest: ids.last().copied().zip(finished.last().copied()),
+                    ..BatchCounts::default()
+                };
+                let slot = match class {
+                    RetentionClass::Succeeded => 0,
+                    RetentionClass::Dead => 1,
+                    _ => 2,
+                };
+                counts.jobs[slot] = ids.len() as i64;
+                Ok(Batch {
+                    counts,
+                    next: next_position(at, id, scanned, limit),
+                })
+            }
+            RetentionClass::FailedAttempts => {
+                let min_age = policy
+                    .min_age(RetentionClass::FailedAttempts)
+                    .min(policy.min_age(RetentionClass::Succeeded));
+                let (at, id, scanned, removed): (Option<DateTime<Utc>>, Option<i64>, i64, i64) =
+                    sqlx::query_as(queries::MAINTENANCE_PRUNE_ORPHAN_ATTEMPTS)
+                        .bind(self.policy)
+                        .bind(run.as_of)
+                        .bind(limit)
+                        .bind(position.0)
+                        .bind(position.1)
+                        .bind(min_age.as_secs_f64())
+                        .fetch_one(&mut **tx)
+                        .await?;
+                Ok(Batch {
+                    counts: BatchCounts {
+                        attempts: removed,
+                        ..BatchCounts::default()
+                    },
+                    next: next_position(at, id, scanned, limit),
+                })
+            }
+            _ => {
+                let sql = if class == RetentionClass::OperatorActions {
+                    queries::MAINTENANCE_PRUNE_OPERATOR_ACTIONS
+                } else {
+                    queries::MAINTENANCE_PRUNE_RUNS
+                };
+                let removed: i64 = sqlx::query_scalar(sql)
+                    .bind(run.as_of)
+                    .bind(policy.class_age(class).age.as_secs_f64())
+                    .bind(limit)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                let mut counts = BatchCounts::default();
+                if class == RetentionClass::OperatorActions {
+                    counts.operator_actions = removed;
+                } else {
+                    counts.runs = removed;
+                }
+                // These delete from the oldest on, so a short batch means none is left.
+                Ok(Batch {
+                    counts,
+                    next: (removed >= limit).then_some(position),
+                })
+            }
+        }
+    }
+
+    /// Adds a committed batch to the pruned-rows counters.
+    fn count(&self, class: RetentionClass, c: &BatchCounts) {
+        let m = self.metrics;
+        for (state, n) in ["succeeded", "dead", "cancelled"].into_iter().zip(c.jobs) {
+            m.rows_pruned("jobs", state, n);
+        }
+        let audit_class = match class {
+            RetentionClass::FailedAttempts => "by_age",
+            _ => "with_job",
+        };
+        m.rows_pruned("attempts", audit_class, c.attempts);
+        m.rows_pruned("operator_actions", "operator_actions", c.operator_actions);
+        m.rows_pruned("maintenance_runs", "maintenance_runs", c.runs);
+    }
+}
+
+/// Before any finish time PostgreSQL can store that a row could hold (year 4000 BC; its
+/// range starts at 4713 BC, chrono's minimum is out of it).
+fn scan_start() -> DateTime<Utc> {
+    chrono::NaiveDate::from_ymd_opt(-4000, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(DateTime::<Utc>::UNIX_EPOCH, |t| t.and_utc())
+}
+
+/// Where the next batch starts: after the last row read, unless the batch read fewer
+/// rows than its limit (nothing further is old enough).
+fn next_position(
+    at: Option<DateTime<Utc>>,
+    id: Option<i64>,
+    scanned: i64,
+    limit: i64,
+) -> Option<Position> {
+    if scanned < limit {
+        return None;
+    }
+    at.zip(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_batch_ends_the_class_and_a_full_one_continues_after_its_last_row() {
+        let at = Utc::now();
+        assert_eq!(next_position(Some(at), Some(7), 3, 10), None);
+        assert_eq!(next_position(None, None, 0, 10), None);
+        assert_eq!(next_position(Some(at), Some(7), 10, 10), Some((at, 7)));
+    }
+}
