@@ -15,6 +15,7 @@
 //! | `stats/failure_rate.sql`, `stats/recent_alerts.sql` | `herald stats` |
 //! | `cli/job_type.sql` | `herald enqueue`, for a type this binary does not know |
 //! | `demo/*.sql` | the demo: its fresh database, its summary, its trail and alert |
+//! | `retention/preview.sql`, `retention/leader.sql`, `retention/runs.sql` | `herald retention` |
 //!
 //! The filters are static statements with optional parameters
 //! (`($3::text IS NULL OR j.job_type = $3)`), so one checked statement serves every
@@ -27,12 +28,3 @@
 //!
 //! Nothing in this crate runs unchecked SQL. The offline data the build uses is
 //! `herald/.sqlx/` (see the README, "Changing a query"; `scripts/sqlx-prepare`).
-
-// Not yet compile-checked: the maintenance statements still run through `sqlx::query`.
-
-/// What the next pruning run would remove, per class (`retention/preview.sql`).
-pub(crate) const RETENTION_PREVIEW: &str = include_str!("../queries/retention/preview.sql");
-/// The newest pruning runs (`retention/runs.sql`).
-pub(crate) const RETENTION_RUNS: &str = include_str!("../queries/retention/runs.sql");
-/// The maintenance leader's lease (`retention/leader.sql`).
-pub(crate) const RETENTION_LEADER: &str = include_str!("../queries/retention/leader.sql");

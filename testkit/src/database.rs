@@ -227,9 +227,13 @@ async fn drop_database(url: &str, name: &str) -> Result<(), TestDatabaseError> {
 /// audit row for each attempt it made, numbered 1..=attempt. Returns the jobs that
 /// break it as `(job id, attempts, audit rows)`.
 pub async fn unaudited_attempts(pool: &PgPool) -> Result<Vec<(i64, i32, i64)>, sqlx::Error> {
-    sqlx::query_as(include_str!("../queries/unaudited_attempts.sql"))
+    let rows = sqlx::query_file!("queries/unaudited_attempts.sql")
         .fetch_all(pool)
-        .await
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, r.attempt, r.audit_rows))
+        .collect())
 }
 
 #[cfg(test)]

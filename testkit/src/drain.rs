@@ -166,14 +166,12 @@ pub enum DrainError {
     Run(#[from] RunDueError),
 }
 
-#[derive(sqlx::FromRow)]
 struct DueQueue {
     queue: String,
     job_types: Vec<String>,
     due: i64,
 }
 
-#[derive(sqlx::FromRow)]
 struct AuditRow {
     job_id: i64,
     job_type: String,
@@ -199,8 +197,7 @@ pub async fn drain(
     let mut rounds = 0;
     loop {
         if options.with_scheduled {
-            sqlx::query(include_str!("../queries/make_scheduled_due.sql"))
-                .bind(&options.queues)
+            sqlx::query_file!("queries/make_scheduled_due.sql", options.queues.as_deref())
                 .execute(pool)
                 .await?;
         }
@@ -232,15 +229,13 @@ async fn due_queues(
     pool: &PgPool,
     queues: Option<&[String]>,
 ) -> Result<Vec<DueQueue>, sqlx::Error> {
-    sqlx::query_as(include_str!("../queries/due_by_queue.sql"))
-        .bind(queues)
+    sqlx::query_file_as!(DueQueue, "queries/due_by_queue.sql", queues)
         .fetch_all(pool)
         .await
 }
 
 async fn attempts_of(pool: &PgPool, worker_id: &str) -> Result<Vec<DrainedAttempt>, sqlx::Error> {
-    let rows: Vec<AuditRow> = sqlx::query_as(include_str!("../queries/attempts_by_worker.sql"))
-        .bind(worker_id)
+    let rows = sqlx::query_file_as!(AuditRow, "queries/attempts_by_worker.sql", worker_id)
         .fetch_all(pool)
         .await?;
     Ok(rows.into_iter().map(DrainedAttempt::from).collect())

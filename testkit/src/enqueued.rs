@@ -263,14 +263,17 @@ async fn find(
     filter: &JobFilter,
     limit: i64,
 ) -> Result<Vec<EnqueuedJob>, sqlx::Error> {
-    sqlx::query_as(include_str!("../queries/find_jobs.sql"))
-        .bind(filter.job_type.as_deref())
-        .bind(filter.queue.as_deref())
-        .bind(filter.state_names())
-        .bind(filter.payload.as_ref())
-        .bind(limit)
-        .fetch_all(pool)
-        .await
+    sqlx::query_file_as!(
+        EnqueuedJob,
+        "queries/find_jobs.sql",
+        filter.job_type.as_deref(),
+        filter.queue.as_deref(),
+        filter.state_names() as _,
+        filter.payload.as_ref(),
+        limit
+    )
+    .fetch_all(pool)
+    .await
 }
 
 /// Asserts that at least one job on `pool` matches `filter`, and returns the matches.

@@ -46,10 +46,31 @@
 //! - `perform.rs`: [`perform`], inline attempts
 //! - `drain.rs`: [`drain`], in-process attempts through the worker's pipeline
 //! - `enqueued.rs`: [`JobFilter`], [`assert_enqueued`], [`refute_enqueued`]
-//! - `queries/*.sql`: the statements `drain` and the assertions run
+//! - `queries/*.sql`: the statements `drain` and the assertions run (below)
 //! - `private_pg/`: the private PostgreSQL (`cluster.rs`, `command.rs`, `pid.rs`)
 //! - `smtp_sink.rs`: the SMTP sink
 //! - `receiver.rs`: the webhook receiver
+//!
+//! # SQL
+//!
+//! Every statement is a named file in `testkit/queries/`, checked at compile time
+//! (`sqlx::query_file!` / `query_file_as!`) against the offline data committed in
+//! `testkit/.sqlx/`, so building the testkit needs no database whatever `DATABASE_URL`
+//! says (its `sqlx.toml` reads `HERALD_SQLX_DATABASE_URL`, which only
+//! `scripts/sqlx-prepare` sets). All of them are behind the `testing` feature.
+//!
+//! | File | Run by | Result |
+//! |---|---|---|
+//! | `make_scheduled_due.sql` | [`drain`] with [`DrainOptions::with_scheduled`] | — |
+//! | `due_by_queue.sql` | [`drain`], each round | (queue, job types, due jobs) |
+//! | `attempts_by_worker.sql` | [`drain`], its result | the audit rows it wrote |
+//! | `find_jobs.sql` | [`assert_enqueued`], [`refute_enqueued`], [`enqueued_jobs`] | [`EnqueuedJob`] rows |
+//! | `unaudited_attempts.sql` | [`database::unaudited_attempts`] | (job id, attempts, audit rows) |
+//!
+//! Conventions as in Herald's runner (`worker/src/queries.rs`): a column the macros
+//! would make `Option` but that cannot be NULL is named `AS "col!"`; the borrowed list
+//! of states `find_jobs.sql` filters on is bound `as _` (the statement casts it,
+//! `$3::text[]`).
 
 #[cfg(feature = "testing")]
 pub mod database;

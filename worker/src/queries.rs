@@ -21,11 +21,26 @@
 //! | `telemetry/insert_alert_event.sql` | `telemetry::alert` | — |
 //! | `telemetry/queue_depth.sql` | `telemetry::scrape` | (queue, state, jobs) |
 //! | `telemetry/heartbeat_ages.sql` | `telemetry::scrape` | (worker id, age) |
+//! | `maintenance/limit_locks.sql` | `maintenance::leader`, first in every maintenance transaction | — |
+//! | `maintenance/lead.sql` | `maintenance::leader::lead` | the election time, when this worker leads |
+//! | `maintenance/fence.sql` | `maintenance::leader::begin_fenced`, first in every pruning batch | the holder, when this worker still leads |
+//! | `maintenance/resign.sql` | `maintenance::leader::resign` at shutdown | — |
+//! | `maintenance/newest_run.sql` | `maintenance::runs::due` | (outcome, age in seconds) |
+//! | `maintenance/start_run.sql` | `maintenance::runs::start` | `StartedRun` |
+//! | `maintenance/record_batch.sql` | `maintenance::runs::record_batch`, in each batch | — |
+//! | `maintenance/finish_run.sql` | `maintenance::runs::finish` | — |
+//! | `maintenance/prune_jobs.sql` | `maintenance::prune`, one batch of one job state | `JobsBatchRow` |
+//! | `maintenance/remove_job_attempts.sql` | `maintenance::audit_trail::remove_for_jobs` | rows deleted |
+//! | `maintenance/prune_orphan_attempts.sql` | `maintenance::prune`, audit rows of gone jobs | `OrphanBatchRow` |
+//! | `maintenance/prune_operator_actions.sql`, `prune_runs.sql` | `maintenance::prune` | rows deleted |
 //!
 //! Conventions the macros need, and nothing else (the hot-path statements keep their text
 //! and so their plans):
 //! - A stored time is decoded by [`StoredTime`](crate::stored_time::StoredTime), total over
-//!   `'±infinity'`: the statement names the column `AS "run_at: StoredTime"`.
+//!   `'±infinity'`: the statement names the column `AS "run_at: StoredTime"`. Pruning
+//!   binds the times it reads back as parameters (a run's `as_of`, a batch's scan
+//!   position), so those stay `DateTime<Utc>` as they were before the statements were
+//!   checked.
 //! - A column the macros would make `Option` but cannot be NULL is named `AS "col!"`
 //!   (a cast such as `payload::text`, `count(*)`, a `CASE` with a value in every branch).
 //! - A parameter whose type PostgreSQL cannot infer from the statement is cast in it
@@ -35,42 +50,3 @@
 //!
 //! Nothing in this crate runs unchecked SQL. The offline data the build uses is
 //! `worker/.sqlx/` (see the README, "Changing a query"; `scripts/sqlx-prepare`).
-
-// Not yet compile-checked: the maintenance statements still run through `sqlx::query`.
-
-/// Bounds a maintenance transaction's lock waits and statements (`maintenance/limit_locks.sql`).
-pub(crate) const MAINTENANCE_LIMIT_LOCKS: &str =
-    include_str!("../queries/maintenance/limit_locks.sql");
-/// Becomes or stays the maintenance leader (`maintenance/lead.sql`).
-pub(crate) const MAINTENANCE_LEAD: &str = include_str!("../queries/maintenance/lead.sql");
-/// Renews the leader's lease inside a pruning transaction (`maintenance/fence.sql`).
-pub(crate) const MAINTENANCE_FENCE: &str = include_str!("../queries/maintenance/fence.sql");
-/// Gives up leadership at shutdown (`maintenance/resign.sql`).
-pub(crate) const MAINTENANCE_RESIGN: &str = include_str!("../queries/maintenance/resign.sql");
-/// The newest pruning run's outcome and age (`maintenance/newest_run.sql`).
-pub(crate) const MAINTENANCE_NEWEST_RUN: &str =
-    include_str!("../queries/maintenance/newest_run.sql");
-/// Starts a pruning run, closing abandoned ones (`maintenance/start_run.sql`).
-pub(crate) const MAINTENANCE_START_RUN: &str = include_str!("../queries/maintenance/start_run.sql");
-/// Adds a committed batch to a run's counts (`maintenance/record_batch.sql`).
-pub(crate) const MAINTENANCE_RECORD_BATCH: &str =
-    include_str!("../queries/maintenance/record_batch.sql");
-/// Closes a pruning run (`maintenance/finish_run.sql`).
-pub(crate) const MAINTENANCE_FINISH_RUN: &str =
-    include_str!("../queries/maintenance/finish_run.sql");
-/// One batch of finished jobs of one state past their age (`maintenance/prune_jobs.sql`).
-pub(crate) const MAINTENANCE_PRUNE_JOBS: &str =
-    include_str!("../queries/maintenance/prune_jobs.sql");
-/// The audit rows that go with pruned jobs (`maintenance/remove_job_attempts.sql`).
-pub(crate) const MAINTENANCE_REMOVE_JOB_ATTEMPTS: &str =
-    include_str!("../queries/maintenance/remove_job_attempts.sql");
-/// One batch of audit rows of gone jobs past their own age
-/// (`maintenance/prune_orphan_attempts.sql`).
-pub(crate) const MAINTENANCE_PRUNE_ORPHAN_ATTEMPTS: &str =
-    include_str!("../queries/maintenance/prune_orphan_attempts.sql");
-/// One batch of old operator actions (`maintenance/prune_operator_actions.sql`).
-pub(crate) const MAINTENANCE_PRUNE_OPERATOR_ACTIONS: &str =
-    include_str!("../queries/maintenance/prune_operator_actions.sql");
-/// One batch of old pruning-run records (`maintenance/prune_runs.sql`).
-pub(crate) const MAINTENANCE_PRUNE_RUNS: &str =
-    include_str!("../queries/maintenance/prune_runs.sql");

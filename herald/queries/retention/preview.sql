@@ -23,7 +23,7 @@ prunable_attempts AS (
            AND (a.outcome = 'succeeded'
                 OR a.finished_at < now() - herald.retention_age($1, 'failed_attempts', a.queue)))
 )
-SELECT s.state AS class, count(p.id), min(p.finished_at)
+SELECT s.state AS "class!", count(p.id) AS "rows!", min(p.finished_at) AS "oldest?: StoredTime"
 FROM unnest(ARRAY['succeeded', 'dead', 'cancelled']) AS s(state)
 LEFT JOIN prunable_jobs AS p ON p.state = s.state
 GROUP BY s.state

@@ -16,7 +16,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{CliError, Context, one_line};
-use crate::queries;
 use herald_worker::config::{
     RetentionClass, RetentionConfig, format_duration, retention_from_lookup,
 };
@@ -81,7 +80,7 @@ struct PreviewRow {
     oldest: Option<StoredTime>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize)]
 struct RunRow {
     id: i64,
     worker_id: String,
@@ -127,19 +126,15 @@ pub async fn run(args: RetentionArgs, ctx: &mut Context<'_>) -> Result<(), CliEr
         ))
     };
     let policy = policy_json(&retention.policy);
-    let preview: Vec<(String, i64, Option<StoredTime>)> =
-        sqlx::query_as(queries::RETENTION_PREVIEW)
-            .bind(&policy)
-            .fetch_all(&pool)
-            .await
-            .map_err(failed)?;
-    let leader: Option<(String, StoredTime, StoredTime, StoredTime, bool)> =
-        sqlx::query_as(queries::RETENTION_LEADER)
-            .fetch_optional(&pool)
-            .await
-            .map_err(failed)?;
-    let mut runs: Vec<RunRow> = sqlx::query_as(queries::RETENTION_RUNS)
-        .bind(args.runs)
+    let preview = sqlx::query_file_as!(PreviewRow, "queries/retention/preview.sql", policy)
+        .fetch_all(&pool)
+        .await
+        .map_err(failed)?;
+    let leader = sqlx::query_file_as!(Leader, "queries/retention/leader.sql")
+        .fetch_optional(&pool)
+        .await
+        .map_err(failed)?;
+    let mut runs = sqlx::query_file_as!(RunRow, "queries/retention/runs.sql", args.runs)
         .fetch_all(&pool)
         .await
         .map_err(failed)?;
@@ -157,23 +152,11 @@ pub async fn run(args: RetentionArgs, ctx: &mut Context<'_>) -> Result<(), CliEr
             pause: format_duration(retention.pause),
         },
         policy_matches_last_run: runs.first().map(|r| r.policy == policy),
-        leader: leader.map(
-            |(holder, elected_at, renewed_at, expires_at, valid)| Leader {
-                holder: sanitize(&holder),
-                elected_at,
-                renewed_at,
-                expires_at,
-                valid,
-            },
-        ),
-        next_run: preview
-            .into_iter()
-            .map(|(class, rows, oldest)| PreviewRow {
-                class,
-                rows,
-                oldest,
-            })
-            .collect(),
+        leader: leader.map(|l| Leader {
+            holder: sanitize(&l.holder),
+            ..l
+        }),
+        next_run: preview,
         runs,
     };
     if args.json {

@@ -14,4 +14,4 @@ SET holder = excluded.holder,
     renewed_at = excluded.renewed_at,
     expires_at = excluded.expires_at
 WHERE l.holder = excluded.holder OR l.expires_at < clock_timestamp()
-RETURNING l.elected_at
+RETURNING l.elected_at AS "elected_at: StoredTime"

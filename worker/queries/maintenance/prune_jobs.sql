@@ -12,7 +12,7 @@ WITH candidates AS (
     SELECT j.id, j.queue, j.finished_at
     FROM herald.jobs AS j
     WHERE j.state = $1
-      AND j.finished_at < $3 - make_interval(secs => $7)
+      AND j.finished_at < $3::timestamptz - make_interval(secs => $7)
       AND (j.finished_at, j.id) > ($5, $6)
     ORDER BY j.finished_at, j.id
     LIMIT $4
@@ -36,6 +36,6 @@ last AS (
 )
 SELECT (SELECT finished_at FROM last) AS scanned_at,
        (SELECT id FROM last) AS scanned_id,
-       (SELECT count(*) FROM candidates) AS scanned,
-       coalesce((SELECT array_agg(id ORDER BY finished_at, id) FROM gone), '{}') AS ids,
-       coalesce((SELECT array_agg(finished_at ORDER BY finished_at, id) FROM gone), '{}') AS finished
+       (SELECT count(*) FROM candidates) AS "scanned!",
+       coalesce((SELECT array_agg(id ORDER BY finished_at, id) FROM gone), '{}') AS "ids!",
+       coalesce((SELECT array_agg(finished_at ORDER BY finished_at, id) FROM gone), '{}') AS "finished!"

@@ -2,7 +2,7 @@
 -- $1 - $2 seconds, oldest first, at most $3. Returns how many it deleted.
 WITH doomed AS (
     SELECT id FROM herald.operator_actions
-    WHERE at < $1 - make_interval(secs => $2)
+    WHERE at < $1::timestamptz - make_interval(secs => $2)
     ORDER BY at, id
     LIMIT $3
     FOR UPDATE SKIP LOCKED
@@ -10,4 +10,4 @@ WITH doomed AS (
 gone AS (
     DELETE FROM herald.operator_actions AS o USING doomed AS d WHERE o.id = d.id RETURNING 1
 )
-SELECT count(*) FROM gone
+SELECT count(*) AS "removed!" FROM gone

@@ -8,7 +8,7 @@
 WITH candidates AS (
     SELECT a.id, a.job_id, a.queue, a.outcome, a.finished_at
     FROM herald.attempts AS a
-    WHERE a.finished_at < $2 - make_interval(secs => $6)
+    WHERE a.finished_at < $2::timestamptz - make_interval(secs => $6)
       AND (a.finished_at, a.id) > ($4, $5)
     ORDER BY a.finished_at, a.id
     LIMIT $3
@@ -33,5 +33,5 @@ last AS (
 )
 SELECT (SELECT finished_at FROM last) AS scanned_at,
        (SELECT id FROM last) AS scanned_id,
-       (SELECT count(*) FROM candidates) AS scanned,
-       (SELECT count(*) FROM gone) AS removed
+       (SELECT count(*) FROM candidates) AS "scanned!",
+       (SELECT count(*) FROM gone) AS "removed!"

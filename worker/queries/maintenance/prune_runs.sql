@@ -3,7 +3,7 @@
 -- many it deleted.
 WITH doomed AS (
     SELECT id FROM herald.maintenance_runs
-    WHERE finished_at < $1 - make_interval(secs => $2)
+    WHERE finished_at < $1::timestamptz - make_interval(secs => $2)
     ORDER BY finished_at, id
     LIMIT $3
     FOR UPDATE SKIP LOCKED
@@ -11,4 +11,4 @@ WITH doomed AS (
 gone AS (
     DELETE FROM herald.maintenance_runs AS r USING doomed AS d WHERE r.id = d.id RETURNING 1
 )
-SELECT count(*) FROM gone
+SELECT count(*) AS "removed!" FROM gone

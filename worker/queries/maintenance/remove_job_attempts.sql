@@ -7,7 +7,7 @@ WITH gone AS (
     DELETE FROM herald.attempts AS a
     WHERE a.job_id = ANY($1)
       AND (a.outcome = 'succeeded'
-           OR a.finished_at < $3 - herald.retention_age($2, 'failed_attempts', a.queue))
+           OR a.finished_at < $3::timestamptz - herald.retention_age($2, 'failed_attempts', a.queue))
     RETURNING 1
 )
-SELECT count(*) FROM gone
+SELECT count(*) AS "removed!" FROM gone

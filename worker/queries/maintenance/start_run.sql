@@ -14,5 +14,5 @@ started AS (
     VALUES ($1, clock_timestamp(), clock_timestamp(), $2)
     RETURNING id, started_at
 )
-SELECT s.id, s.started_at, (SELECT count(*) FROM abandoned) AS abandoned
+SELECT s.id AS "id!", s.started_at AS "as_of!", (SELECT count(*) FROM abandoned) AS "abandoned!"
 FROM started AS s

@@ -14,8 +14,6 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{Postgres, Transaction};
 
-use crate::queries;
-
 /// Deletes the audit rows of `job_ids` (just deleted in `tx`) that go with them under
 /// `policy` as of `as_of`; returns how many.
 pub(crate) async fn remove_for_jobs(
@@ -27,10 +25,12 @@ pub(crate) async fn remove_for_jobs(
     if job_ids.is_empty() {
         return Ok(0);
     }
-    sqlx::query_scalar(queries::MAINTENANCE_REMOVE_JOB_ATTEMPTS)
-        .bind(job_ids)
-        .bind(policy)
-        .bind(as_of)
-        .fetch_one(&mut **tx)
-        .await
+    sqlx::query_file_scalar!(
+        "queries/maintenance/remove_job_attempts.sql",
+        job_ids,
+        policy,
+        as_of
+    )
+    .fetch_one(&mut **tx)
+    .await
 }

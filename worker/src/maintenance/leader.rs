@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use sqlx::{PgPool, Postgres, Transaction};
 
-use crate::queries;
+use crate::stored_time::StoredTime;
 
 /// How long any maintenance statement waits for a lock before giving up.
 pub(crate) const LOCK_TIMEOUT: &str = "1s";
@@ -42,11 +42,13 @@ impl Lease {
 pub(crate) async fn lead(pool: &PgPool, lease: &Lease) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
     limit_locks(&mut tx, lease).await?;
-    let led = sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>(queries::MAINTENANCE_LEAD)
-        .bind(&lease.worker_id)
-        .bind(lease.seconds())
-        .fetch_optional(&mut *tx)
-        .await;
+    let led: Result<Option<StoredTime>, _> = sqlx::query_file_scalar!(
+        "queries/maintenance/lead.sql",
+        lease.worker_id,
+        lease.seconds()
+    )
+    .fetch_optional(&mut *tx)
+    .await;
     match led {
         Ok(elected) => {
             tx.commit().await?;
@@ -66,11 +68,13 @@ pub(crate) async fn begin_fenced(
 ) -> Result<Option<Transaction<'static, Postgres>>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     limit_locks(&mut tx, lease).await?;
-    let held: Option<String> = sqlx::query_scalar(queries::MAINTENANCE_FENCE)
-        .bind(&lease.worker_id)
-        .bind(lease.seconds())
-        .fetch_optional(&mut *tx)
-        .await?;
+    let held = sqlx::query_file_scalar!(
+        "queries/maintenance/fence.sql",
+        lease.worker_id,
+        lease.seconds()
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
     if held.is_none() {
         tx.rollback().await?;
         return Ok(None);
@@ -80,8 +84,7 @@ pub(crate) async fn begin_fenced(
 
 /// Gives the lease up, so another worker leads at once.
 pub(crate) async fn resign(pool: &PgPool, lease: &Lease) -> Result<(), sqlx::Error> {
-    sqlx::query(queries::MAINTENANCE_RESIGN)
-        .bind(&lease.worker_id)
+    sqlx::query_file!("queries/maintenance/resign.sql", lease.worker_id)
         .execute(pool)
         .await
         .map(|_| ())
@@ -91,12 +94,14 @@ async fn limit_locks(
     tx: &mut Transaction<'static, Postgres>,
     lease: &Lease,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(queries::MAINTENANCE_LIMIT_LOCKS)
-        .bind(LOCK_TIMEOUT)
-        .bind(lease.statement_timeout())
-        .execute(&mut **tx)
-        .await
-        .map(|_| ())
+    sqlx::query_file!(
+        "queries/maintenance/limit_locks.sql",
+        LOCK_TIMEOUT,
+        lease.statement_timeout()
+    )
+    .fetch_one(&mut **tx)
+    .await
+    .map(|_| ())
 }
 
 /// SQLSTATE 55P03 `lock_not_available`: `lock_timeout` expired.

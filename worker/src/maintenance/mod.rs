@@ -11,7 +11,7 @@
 //!   partitioning `herald.attempts` will replace)
 //! - `runs.rs`: the run record (`herald.maintenance_runs`): start, per-batch counts, finish
 //!
-//! SQL: `worker/queries/maintenance/*.sql`. Depends on `config`, `db`, `queries` and
+//! SQL: `worker/queries/maintenance/*.sql`. Depends on `config`, `db`, `stored_time` and
 //! `telemetry` only; the runtime starts [`run`] like heartbeats and rescue.
 //!
 //! # Contract

@@ -19,7 +19,6 @@ use super::leader::{self, Lease};
 use super::runs::{self, BatchCounts, StartedRun};
 use super::{audit_trail, sleep_for};
 use crate::config::{RetentionClass, RetentionConfig};
-use crate::queries;
 use crate::telemetry::metrics::Metrics;
 
 /// How a run's batches ended.
@@ -53,13 +52,27 @@ struct Batch {
 }
 
 /// The result row of `prune_jobs.sql`.
-type JobsBatchRow = (
-    Option<DateTime<Utc>>,
-    Option<i64>,
-    i64,
-    Vec<i64>,
-    Vec<DateTime<Utc>>,
-);
+struct JobsBatchRow {
+    /// The last job read (`None`: none was).
+    scanned_at: Option<DateTime<Utc>>,
+    scanned_id: Option<i64>,
+    /// How many jobs it read.
+    scanned: i64,
+    /// The deleted jobs, oldest first, and their finish times.
+    ids: Vec<i64>,
+    finished: Vec<DateTime<Utc>>,
+}
+
+/// The result row of `prune_orphan_attempts.sql`.
+struct OrphanBatchRow {
+    /// The last audit row read (`None`: none was).
+    scanned_at: Option<DateTime<Utc>>,
+    scanned_id: Option<i64>,
+    /// How many audit rows it read.
+    scanned: i64,
+    /// How many it deleted.
+    removed: i64,
+}
 
 impl Pruner<'_> {
     /// Prunes every class for `run`, adding what it commits to `totals`.
@@ -119,23 +132,26 @@ impl Pruner<'_> {
         let policy = &self.config.policy;
         match class {
             RetentionClass::Succeeded | RetentionClass::Dead | RetentionClass::Cancelled => {
-                let (at, id, scanned, ids, finished): JobsBatchRow =
-                    sqlx::query_as(queries::MAINTENANCE_PRUNE_JOBS)
-                        .bind(class.as_str())
-                        .bind(self.policy)
-                        .bind(run.as_of)
-                        .bind(limit)
-                        .bind(position.0)
-                        .bind(position.1)
-                        .bind(policy.min_age(class).as_secs_f64())
-                        .fetch_one(&mut **tx)
-                        .await?;
+                let row = sqlx::query_file_as!(
+                    JobsBatchRow,
+                    "queries/maintenance/prune_jobs.sql",
+                    class.as_str(),
+                    self.policy,
+                    run.as_of,
+                    limit,
+                    position.0,
+                    position.1,
+                    policy.min_age(class).as_secs_f64()
+                )
+                .fetch_one(&mut **tx)
+                .await?;
+                let ids = &row.ids;
                 let attempts =
-                    audit_trail::remove_for_jobs(tx, &ids, self.policy, run.as_of).await?;
+                    audit_trail::remove_for_jobs(tx, ids, self.policy, run.as_of).await?;
                 let mut counts = BatchCounts {
                     attempts,
-                    oldest: ids.first().copied().zip(finished.first().copied()),
-                    newest: ids.last().copied().zip(finished.last().copied()),
+                    oldest: ids.first().copied().zip(row.finished.first().copied()),
+                    newest: ids.last().copied().zip(row.finished.last().copied()),
                     ..BatchCounts::default()
                 };
                 let slot = match class {
@@ -146,43 +162,54 @@ impl Pruner<'_> {
                 counts.jobs[slot] = ids.len() as i64;
                 Ok(Batch {
                     counts,
-                    next: next_position(at, id, scanned, limit),
+                    next: next_position(row.scanned_at, row.scanned_id, row.scanned, limit),
                 })
             }
             RetentionClass::FailedAttempts => {
                 let min_age = policy
                     .min_age(RetentionClass::FailedAttempts)
                     .min(policy.min_age(RetentionClass::Succeeded));
-                let (at, id, scanned, removed): (Option<DateTime<Utc>>, Option<i64>, i64, i64) =
-                    sqlx::query_as(queries::MAINTENANCE_PRUNE_ORPHAN_ATTEMPTS)
-                        .bind(self.policy)
-                        .bind(run.as_of)
-                        .bind(limit)
-                        .bind(position.0)
-                        .bind(position.1)
-                        .bind(min_age.as_secs_f64())
-                        .fetch_one(&mut **tx)
-                        .await?;
+                let row = sqlx::query_file_as!(
+                    OrphanBatchRow,
+                    "queries/maintenance/prune_orphan_attempts.sql",
+                    self.policy,
+                    run.as_of,
+                    limit,
+                    position.0,
+                    position.1,
+                    min_age.as_secs_f64()
+                )
+                .fetch_one(&mut **tx)
+                .await?;
                 Ok(Batch {
                     counts: BatchCounts {
-                        attempts: removed,
+                        attempts: row.removed,
                         ..BatchCounts::default()
                     },
-                    next: next_position(at, id, scanned, limit),
+                    next: next_position(row.scanned_at, row.scanned_id, row.scanned, limit),
                 })
             }
             _ => {
-                let sql = if class == RetentionClass::OperatorActions {
-                    queries::MAINTENANCE_PRUNE_OPERATOR_ACTIONS
-                } else {
-                    queries::MAINTENANCE_PRUNE_RUNS
-                };
-                let removed: i64 = sqlx::query_scalar(sql)
-                    .bind(run.as_of)
-                    .bind(policy.class_age(class).age.as_secs_f64())
-                    .bind(limit)
+                let age = policy.class_age(class).age.as_secs_f64();
+                let removed = if class == RetentionClass::OperatorActions {
+                    sqlx::query_file_scalar!(
+                        "queries/maintenance/prune_operator_actions.sql",
+                        run.as_of,
+                        age,
+                        limit
+                    )
                     .fetch_one(&mut **tx)
-                    .await?;
+                    .await?
+                } else {
+                    sqlx::query_file_scalar!(
+                        "queries/maintenance/prune_runs.sql",
+                        run.as_of,
+                        age,
+                        limit
+                    )
+                    .fetch_one(&mut **tx)
+                    .await?
+                };
                 let mut counts = BatchCounts::default();
                 if class == RetentionClass::OperatorActions {
                     counts.operator_actions = removed;

@@ -6,8 +6,6 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 
-use crate::queries;
-
 /// How a run ended (`herald.maintenance_runs.outcome`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RunOutcome {
@@ -87,20 +85,20 @@ pub(crate) struct StartedRun {
 /// Whether a run is due: none yet, the newest did not finish its work (a leader died,
 /// shut down or lost the lease mid-run), or it started `interval` ago or more.
 pub(crate) async fn due(pool: &PgPool, interval: std::time::Duration) -> Result<bool, sqlx::Error> {
-    let newest: Option<(String, f64)> = sqlx::query_as(queries::MAINTENANCE_NEWEST_RUN)
+    let newest = sqlx::query_file!("queries/maintenance/newest_run.sql")
         .fetch_optional(pool)
         .await?;
     Ok(match newest {
         None => true,
-        Some((outcome, _))
+        Some(run)
             if matches!(
-                outcome.as_str(),
+                run.outcome.as_str(),
                 "running" | "interrupted" | "abandoned" | "lost_leadership"
             ) =>
         {
             true
         }
-        Some((_, age_secs)) => age_secs >= interval.as_secs_f64(),
+        Some(run) => run.age_secs >= interval.as_secs_f64(),
     })
 }
 
@@ -110,17 +108,14 @@ pub(crate) async fn start(
     worker_id: &str,
     policy: &Value,
 ) -> Result<StartedRun, sqlx::Error> {
-    let (id, as_of, abandoned): (i64, DateTime<Utc>, i64) =
-        sqlx::query_as(queries::MAINTENANCE_START_RUN)
-            .bind(worker_id)
-            .bind(policy)
-            .fetch_one(&mut **tx)
-            .await?;
-    Ok(StartedRun {
-        id,
-        as_of,
-        abandoned,
-    })
+    sqlx::query_file_as!(
+        StartedRun,
+        "queries/maintenance/start_run.sql",
+        worker_id,
+        policy
+    )
+    .fetch_one(&mut **tx)
+    .await
 }
 
 /// Adds batch `counts` to run `run_id`, inside the batch's transaction.
@@ -129,21 +124,23 @@ pub(crate) async fn record_batch(
     run_id: i64,
     counts: &BatchCounts,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(queries::MAINTENANCE_RECORD_BATCH)
-        .bind(run_id)
-        .bind(counts.jobs[0])
-        .bind(counts.jobs[1])
-        .bind(counts.jobs[2])
-        .bind(counts.attempts)
-        .bind(counts.operator_actions)
-        .bind(counts.runs)
-        .bind(counts.oldest.map(|(id, _)| id))
-        .bind(counts.oldest.map(|(_, at)| at))
-        .bind(counts.newest.map(|(id, _)| id))
-        .bind(counts.newest.map(|(_, at)| at))
-        .execute(&mut **tx)
-        .await
-        .map(|_| ())
+    sqlx::query_file!(
+        "queries/maintenance/record_batch.sql",
+        run_id,
+        counts.jobs[0],
+        counts.jobs[1],
+        counts.jobs[2],
+        counts.attempts,
+        counts.operator_actions,
+        counts.runs,
+        counts.oldest.map(|(id, _)| id),
+        counts.oldest.map(|(_, at)| at),
+        counts.newest.map(|(id, _)| id),
+        counts.newest.map(|(_, at)| at)
+    )
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
 }
 
 /// Closes run `run_id` with `outcome`; `leading`: the executor is a fenced transaction
@@ -155,12 +152,14 @@ pub(crate) async fn finish<'e>(
     error: Option<&str>,
     leading: bool,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(queries::MAINTENANCE_FINISH_RUN)
-        .bind(run_id)
-        .bind(outcome.as_str())
-        .bind(error)
-        .bind(leading)
-        .execute(executor)
-        .await
-        .map(|_| ())
+    sqlx::query_file!(
+        "queries/maintenance/finish_run.sql",
+        run_id,
+        outcome.as_str(),
+        error,
+        leading
+    )
+    .execute(executor)
+    .await
+    .map(|_| ())
 }
