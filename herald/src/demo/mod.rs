@@ -336,6 +336,7 @@ fn print_next_steps(
         "jobs show 20",
         "replay --state dead --type notify.webhook --dry-run",
         "stats --window 5m",
+        "retention",
     ] {
         writeln!(out, "  cargo run --release --bin herald -- {command}")?;
     }
