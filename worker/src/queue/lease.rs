@@ -46,7 +46,7 @@ pub(crate) async fn heartbeat(
         match beat(&pool, &worker_id, &holdings.snapshot()).await {
             Ok(()) => health.ok(),
             Err(e) => health.failed("heartbeat", &e),
-        }
+        };
     }
 }
 
@@ -110,7 +110,7 @@ pub(crate) async fn rescue(
         match rescue_once(&pool, lost, &policy, &observers).await {
             Ok(_) => health.ok(),
             Err(e) => health.failed("rescue expired leases", &e),
-        }
+        };
     }
 }
 
