@@ -225,7 +225,7 @@ fn write_table(r: &Report, out: &mut impl Write) -> std::io::Result<()> {
 
 /// The Storage section: one line per table, then the horizon, partitions and pruning.
 fn write_storage(s: &StorageSample, out: &mut impl Write) -> std::io::Result<()> {
-    writeln!(out, "Storage")?;
+    writeln!(out, "\nStorage")?;
     writeln!(
         out,
         "{:<20} {:>10} {:>10} {:>12} {:>12} {:>12}",

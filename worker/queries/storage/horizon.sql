@@ -23,7 +23,7 @@ SELECT coalesce(extract(epoch FROM clock_timestamp() - least(
        greatest(
            (SELECT max(greatest(age(a.backend_xid), age(a.backend_xmin)))
             FROM pg_stat_activity AS a
-            WHERE a.datname = current_database()),
+            WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()),
            (SELECT max(age(p.transaction))
             FROM pg_prepared_xacts AS p
             WHERE p.database = current_database()),
