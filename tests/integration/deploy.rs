@@ -50,6 +50,10 @@ fn the_rules_cover_every_condition_the_seed_names() {
         "HeraldHandlerPanics",
         "HeraldDbPoolExhausted",
         "HeraldWorkerSilent",
+        "HeraldPruningStopped",
+        "HeraldAuditPartitionsNotAhead",
+        "HeraldDeadTuplesPilingUp",
+        "HeraldTransactionHorizonHeld",
     ] {
         assert!(text.contains(&format!("alert: {alert}")), "{alert} missing");
     }

@@ -35,6 +35,7 @@ mod scale_out;
 mod sentry;
 mod shutdown;
 mod sql_enqueue;
+mod storage;
 mod storm;
 mod testkit;
 mod traces;

@@ -26,6 +26,7 @@
 //! | `HERALD_LOG` (or `RUST_LOG`) | `info` | `tracing` filter, e.g. `info,herald::audit=debug` |
 //! | `USER` (or `LOGNAME`) | `unknown` | the operator recorded by `herald replay/cancel/purge` when `--actor` is not given |
 //! | `HERALD_METRICS_ADDR` | (none: no endpoint) | serve Prometheus metrics on `http://<addr>/metrics`; `herald worker --metrics-addr` overrides it |
+//! | `HERALD_STORAGE_METRICS_INTERVAL` | `60s` | how often this worker samples the storage metrics (`herald_table_*`, transaction horizon, audit partitions; 100ms to 24h; only while `/metrics` is served) |
 //! | `HERALD_FAILURE_RATE_WINDOW` | `5m` | sliding window of the failure-rate alert |
 //! | `HERALD_FAILURE_RATE_THRESHOLD` | `0.05` | the alert trips above this failed share of attempts |
 //! | `HERALD_FAILURE_RATE_RESOLVE` | 0.8 × threshold | ... and resolves below this one (hysteresis) |
@@ -62,11 +63,11 @@ pub(crate) mod webhook;
 pub use parse::{DurationError, MAX_DURATION, format_duration, parse_addr, parse_duration_within};
 use parse::{duration, invalid, number};
 pub use retention::{ClassAge, RetentionClass, RetentionConfig, RetentionPolicy};
-use telemetry::failure_rate;
 pub use telemetry::{
     FailureRateConfig, OtelConfig, log_filter_from_env, log_format_from_env, otel_from_env,
 };
 pub(crate) use telemetry::{OtlpProtocol, sentry_dsn_set};
+use telemetry::{failure_rate, storage_metrics_interval};
 
 /// Concurrency of a queue named in `HERALD_QUEUES` without `=n`, and of the default
 /// queue when `HERALD_QUEUES` is unset. 100, as River's default: one process is
@@ -152,6 +153,8 @@ pub struct WorkerConfig {
     pub metrics_addr: Option<SocketAddr>,
     /// The failure-rate alert's settings.
     pub failure_rate: FailureRateConfig,
+    /// How often the storage metrics are sampled (`HERALD_STORAGE_METRICS_INTERVAL`).
+    pub(crate) storage_metrics_interval: Duration,
     /// The `notify.email` channel; `None` when `HERALD_SMTP_HOST` is unset.
     pub(crate) email: Option<email::EmailConfig>,
     /// Sentry reporting (`None`, the default, when `SENTRY_DSN` is unset).
@@ -180,6 +183,7 @@ impl std::fmt::Debug for WorkerConfig {
                     .collect::<Vec<_>>(),
             )
             .field("metrics_addr", &self.metrics_addr)
+            .field("storage_metrics_interval", &self.storage_metrics_interval)
             .field("failure_rate", &self.failure_rate)
             .field("webhook_signing", &self.webhook_signing)
             .field("email", &self.email)
@@ -258,6 +262,7 @@ impl WorkerConfig {
                 Some(v) => Some(parse_addr("HERALD_METRICS_ADDR", &v)?),
             },
             failure_rate: failure_rate(&get)?,
+            storage_metrics_interval: storage_metrics_interval(&get)?,
             email: email::EmailConfig::from_lookup(&get)?,
             sentry: sentry::SentryConfig::from_lookup(&get)?,
             retention,
@@ -524,6 +529,27 @@ mod tests {
         let mut off = pause.to_vec();
         off.push(("HERALD_MAINTENANCE_ENABLED", "false"));
         assert!(config(&off).is_ok());
+    }
+
+    #[test]
+    fn the_storage_metrics_interval_defaults_to_a_minute_and_a_bad_value_names_its_range() {
+        let base = ("DATABASE_URL", "postgres://x");
+        let cfg = config(&[base]).map(|c| c.storage_metrics_interval);
+        assert_eq!(cfg, Ok(Duration::from_secs(60)));
+        let cfg = config(&[base, ("HERALD_STORAGE_METRICS_INTERVAL", "5m")]);
+        assert_eq!(
+            cfg.map(|c| c.storage_metrics_interval),
+            Ok(Duration::from_secs(300))
+        );
+        for bad in ["soon", "0s", "50ms", "2d"] {
+            match config(&[base, ("HERALD_STORAGE_METRICS_INTERVAL", bad)]) {
+                Err(ConfigError::Invalid { name, reason, .. }) => {
+                    assert_eq!(name, "HERALD_STORAGE_METRICS_INTERVAL");
+                    assert!(reason.contains("from 100ms to 1d"), "{bad}: {reason}");
+                }
+                other => panic!("{bad} accepted: {:?}", other.map(|_| ())),
+            }
+        }
     }
 
     #[test]

@@ -21,6 +21,10 @@
 //! | `telemetry/insert_alert_event.sql` | `telemetry::alert` | — |
 //! | `telemetry/queue_depth.sql` | `telemetry::scrape` | (queue, state, jobs) |
 //! | `telemetry/heartbeat_ages.sql` | `telemetry::scrape` | (worker id, age) |
+//! | `storage/tables.sql` | `telemetry::storage::sample` (metrics sampler, `herald stats`) | `TableStorage` rows |
+//! | `storage/horizon.sql` | `telemetry::storage::sample` | (oldest transaction age, oldest xmin age in xids) |
+//! | `storage/audit_partitions.sql` | `telemetry::storage::sample` | (partitions present, ahead) |
+//! | `storage/last_pruning.sql` | `telemetry::storage::sample` | the newest completed run, if any |
 //! | `maintenance/limit_locks.sql` | `maintenance::leader`, first in every maintenance transaction | — |
 //! | `maintenance/lead.sql` | `maintenance::leader::lead` | the election time, when this worker leads |
 //! | `maintenance/fence.sql` | `maintenance::leader::begin_fenced`, first in every pruning batch | the holder, when this worker still leads |

@@ -2,7 +2,7 @@
 //!
 //! `run` starts, per process: the finisher (group commit), the LISTEN task, heartbeats,
 //! rescue, maintenance (unless `HERALD_MAINTENANCE_ENABLED=false`; one worker of the
-//! fleet leads it), one cron scheduler per configured schedule, and one apalis worker per
+//! fleet leads it), the storage metrics sampler (while `/metrics` is served), one cron scheduler per configured schedule, and one apalis worker per
 //! configured queue (a `PgQueue` backend, a
 //! concurrency limit, the `Dispatcher`) under an apalis `Monitor` that restarts a queue
 //! worker that dies (see `supervise`). When `shutdown`
@@ -180,6 +180,14 @@ pub async fn run_with_pool(
         )),
         tokio::spawn(alert.run(stop_rx.clone())),
     ];
+    if cfg.metrics_addr.is_some() {
+        background.push(tokio::spawn(crate::telemetry::storage::run(
+            pool.clone(),
+            cfg.storage_metrics_interval,
+            Arc::clone(&metrics),
+            stop_rx.clone(),
+        )));
+    }
     if cfg.retention.enabled {
         background.push(tokio::spawn(crate::maintenance::run(
             pool.clone(),

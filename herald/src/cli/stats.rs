@@ -1,11 +1,18 @@
 //! `herald stats [--window 5m] [--json]`: the fleet-wide failure rate over a window,
 //! overall and per job type, computed from the audit table (so every worker counts),
-//! and the failure-rate alert's recent transitions.
+//! the failure-rate alert's recent transitions, and the storage's health.
 //!
 //! A failure is an attempt that ended `retrying`, `dead` or `abandoned`; `interrupted`
 //! attempts (shutdown) are not counted. Output: a text table, or with `--json` one
 //! object `{window_secs, threshold, attempts, failures, failure_rate, job_types:[...],
-//! alerts:[...]}`.
+//! alerts:[...], storage:{tables:[...], horizon, audit_partitions, last_pruning}}`.
+//!
+//! The Storage section is the sample the workers export as metrics
+//! (`herald_worker::telemetry::storage::sample`, the same SQL): per table its size,
+//! index size, live and dead rows and last vacuum age; the transaction horizon; the
+//! audit partitions present and ahead; the newest completed pruning run. When it cannot
+//! be read (e.g. a role without access to the statistics), the rest is printed and the
+//! section says why (`storage: null`, `storage_error` in JSON).
 
 use std::io::Write;
 use std::time::Duration;
@@ -17,6 +24,7 @@ use super::{CliError, Context, one_line};
 use herald_worker::config::parse_duration_within;
 use herald_worker::sanitize::sanitize;
 use herald_worker::stored_time::StoredTime;
+use herald_worker::telemetry::storage::{StorageSample, sample};
 
 /// Arguments of `herald stats`.
 #[derive(Debug, Args)]
@@ -71,6 +79,9 @@ struct Report {
     overall: Rate,
     job_types: Vec<Rate>,
     alerts: Vec<AlertRow>,
+    storage: Option<StorageSample>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    storage_error: Option<String>,
 }
 
 fn rate(job_type: String, attempts: i64, failures: i64) -> Rate {
@@ -118,6 +129,10 @@ pub async fn run(args: StatsArgs, ctx: &mut Context<'_>) -> Result<(), CliError>
                 )
             })
             .collect();
+    let (storage, storage_error) = match sample(&pool).await {
+        Ok(s) => (Some(s), None),
+        Err(e) => (None, Some(one_line(&e))),
+    };
     let (attempts, failures) = rows
         .iter()
         .fold((0, 0), |(a, f), (_, ra, rf)| (a + ra, f + rf));
@@ -141,6 +156,8 @@ pub async fn run(args: StatsArgs, ctx: &mut Context<'_>) -> Result<(), CliError>
                 },
             )
             .collect(),
+        storage,
+        storage_error,
     };
     if args.json {
         let text = serde_json::to_string(&report)
@@ -196,7 +213,99 @@ fn write_table(r: &Report, out: &mut impl Write) -> std::io::Result<()> {
             )?;
         }
     }
-    Ok(())
+    match (&r.storage, &r.storage_error) {
+        (Some(s), _) => write_storage(s, out),
+        (None, reason) => writeln!(
+            out,
+            "Storage: unavailable ({})",
+            reason.as_deref().unwrap_or("unknown")
+        ),
+    }
+}
+
+/// The Storage section: one line per table, then the horizon, partitions and pruning.
+fn write_storage(s: &StorageSample, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out, "\nStorage")?;
+    writeln!(
+        out,
+        "{:<20} {:>10} {:>10} {:>12} {:>12} {:>12}",
+        "table", "size", "indexes", "live rows", "dead rows", "vacuumed"
+    )?;
+    for t in &s.tables {
+        let name = if t.partitioned {
+            format!("{} ({}p)", t.table, t.partitions)
+        } else {
+            t.table.clone()
+        };
+        writeln!(
+            out,
+            "{:<20} {:>10} {:>10} {:>12} {:>12} {:>12}",
+            name,
+            bytes(t.size_bytes),
+            bytes(t.index_size_bytes),
+            t.live_tuples,
+            t.dead_tuples,
+            t.last_vacuum_age_secs
+                .map_or_else(|| "never".to_owned(), |a| format!("{} ago", age(a)))
+        )?;
+    }
+    writeln!(
+        out,
+        "transaction horizon: oldest transaction {} old, oldest xmin {} transactions old",
+        age(s.horizon.oldest_xact_age_secs),
+        s.horizon.xmin_age_xids
+    )?;
+    writeln!(
+        out,
+        "audit partitions: {} present, {} ahead of the job ids{}",
+        s.audit_partitions.present,
+        s.audit_partitions.ahead,
+        if s.audit_partitions.present == 0 {
+            " (herald.attempts is not partitioned)"
+        } else {
+            ""
+        }
+    )?;
+    match &s.last_pruning {
+        Some(p) => writeln!(
+            out,
+            "last pruning run: finished {} ({} ago), removed {} jobs, {} audit rows, {} operator actions, {} run records",
+            p.finished_at.shown(super::table::time),
+            p.age_secs.map_or_else(|| "?".to_owned(), age),
+            p.jobs,
+            p.attempts,
+            p.operator_actions,
+            p.maintenance_runs
+        ),
+        None => writeln!(out, "last pruning run: none completed yet"),
+    }
+}
+
+/// `1.5 MiB`, `8.0 KiB`, `512 B`.
+fn bytes(n: i64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// `42s`, `7m`, `3h`, `2d` (whole units, rounded down).
+fn age(secs: f64) -> String {
+    let s = secs.max(0.0) as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
 }
 
 #[cfg(test)]
@@ -207,5 +316,15 @@ mod tests {
     fn an_empty_window_has_a_zero_rate() {
         assert_eq!(rate("*".into(), 0, 0).failure_rate, 0.0);
         assert_eq!(rate("*".into(), 8, 2).failure_rate, 0.25);
+    }
+
+    #[test]
+    fn sizes_and_ages_read_at_a_glance() {
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(8192), "8.0 KiB");
+        assert_eq!(bytes(3 * 1024 * 1024 / 2), "1.5 MiB");
+        assert_eq!(age(42.9), "42s");
+        assert_eq!(age(7.0 * 60.0), "7m");
+        assert_eq!(age(2.0 * 86_400.0 + 5.0), "2d");
     }
 }

@@ -92,7 +92,7 @@ pub fn format_duration(d: Duration) -> String {
 
 /// The range each duration setting accepts (documented in the configuration table);
 /// a setting not listed accepts 1 ms to [`MAX_DURATION`].
-const DURATION_RANGES: [(&str, Duration, Duration); 20] = [
+const DURATION_RANGES: [(&str, Duration, Duration); 21] = [
     ("HERALD_LEASE", secs(1), hours(1)),
     ("HERALD_HEARTBEAT_INTERVAL", millis(10), hours(1)),
     ("HERALD_RESCUE_INTERVAL", millis(10), hours(1)),
@@ -113,6 +113,7 @@ const DURATION_RANGES: [(&str, Duration, Duration); 20] = [
     ("HERALD_RETENTION_MAINTENANCE_RUNS", secs(1), MAX_DURATION),
     ("HERALD_MAINTENANCE_INTERVAL", millis(10), hours(7 * 24)),
     ("HERALD_MAINTENANCE_PAUSE", millis(0), secs(60)),
+    ("HERALD_STORAGE_METRICS_INTERVAL", millis(100), hours(24)),
 ];
 
 /// The range each number setting accepts; a setting not listed accepts 1 to 2^32 - 1.

@@ -1,5 +1,5 @@
-//! Settings of the telemetry: the failure-rate alert, OpenTelemetry trace export, the
-//! log format and filter, and whether Sentry is on.
+//! Settings of the telemetry: the failure-rate alert, the storage metrics' interval,
+//! OpenTelemetry trace export, the log format and filter, and whether Sentry is on.
 
 use std::time::Duration;
 
@@ -99,6 +99,21 @@ pub(super) fn failure_rate(
         resolve_below,
         min_samples: u64::from(number(get, "HERALD_FAILURE_RATE_MIN_SAMPLES", 20)?),
     })
+}
+
+/// How often every worker samples the storage metrics (`HERALD_STORAGE_METRICS_INTERVAL`,
+/// 100ms to 24h; the sampler is `crate::telemetry::storage`).
+const DEFAULT_STORAGE_METRICS_INTERVAL: Duration = Duration::from_secs(60);
+
+/// `HERALD_STORAGE_METRICS_INTERVAL` through `get`.
+pub(super) fn storage_metrics_interval(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Duration, ConfigError> {
+    duration(
+        get,
+        "HERALD_STORAGE_METRICS_INTERVAL",
+        DEFAULT_STORAGE_METRICS_INTERVAL,
+    )
 }
 
 /// Trace export settings from the standard `OTEL_*` variables (see the module table).

@@ -37,6 +37,15 @@ pub const NAMES: &[&str] = &[
     "herald_critical_events_total",
     "herald_maintenance_rows_pruned_total",
     "herald_maintenance_last_success_timestamp_seconds",
+    "herald_maintenance_last_run_rows",
+    "herald_table_size_bytes",
+    "herald_index_size_bytes",
+    "herald_table_live_tuples",
+    "herald_table_dead_tuples",
+    "herald_table_last_vacuum_age_seconds",
+    "herald_oldest_xact_age_seconds",
+    "herald_xmin_horizon_age_xids",
+    "herald_audit_partitions",
 ];
 
 /// One worker's metrics.
@@ -59,6 +68,90 @@ pub(crate) struct Metrics {
     critical: IntCounterVec,
     pruned: IntCounterVec,
     last_maintenance: prometheus::Gauge,
+    /// The storage gauges (`telemetry::storage`), fleet-wide, sampled by every worker.
+    pub(crate) storage: StorageGauges,
+}
+
+/// The gauges `telemetry::storage` sets from each sample (every worker alike).
+#[derive(Debug, Clone)]
+pub(crate) struct StorageGauges {
+    pub(crate) last_run_rows: IntGaugeVec,
+    pub(crate) table_size: IntGaugeVec,
+    pub(crate) index_size: IntGaugeVec,
+    pub(crate) live: IntGaugeVec,
+    pub(crate) dead: IntGaugeVec,
+    pub(crate) vacuum_age: GaugeVec,
+    pub(crate) oldest_xact_age: prometheus::Gauge,
+    pub(crate) xmin_age: prometheus::IntGauge,
+    pub(crate) audit_partitions: IntGaugeVec,
+}
+
+impl StorageGauges {
+    fn new(r: &Registry) -> Self {
+        let table = &["table"];
+        Self {
+            last_run_rows: gauge_vec(
+                r,
+                "herald_maintenance_last_run_rows",
+                "Rows the newest completed pruning run removed, by table (fleet-wide, from herald.maintenance_runs).",
+                table,
+            ),
+            table_size: gauge_vec(
+                r,
+                "herald_table_size_bytes",
+                "Heap and TOAST size of each herald table, partitions summed (pg_table_size).",
+                table,
+            ),
+            index_size: gauge_vec(
+                r,
+                "herald_index_size_bytes",
+                "Size of each herald table's indexes, partitions summed (pg_indexes_size).",
+                table,
+            ),
+            live: gauge_vec(
+                r,
+                "herald_table_live_tuples",
+                "Estimated live rows of each herald table (pg_stat_user_tables.n_live_tup).",
+                table,
+            ),
+            dead: gauge_vec(
+                r,
+                "herald_table_dead_tuples",
+                "Estimated dead rows of each herald table, not yet vacuumed (n_dead_tup).",
+                table,
+            ),
+            vacuum_age: float_gauge_vec(
+                r,
+                "herald_table_last_vacuum_age_seconds",
+                "Seconds since the latest vacuum or autovacuum of each herald table (absent: none recorded).",
+                table,
+            ),
+            oldest_xact_age: {
+                let g = prometheus::Gauge::new(
+                    "herald_oldest_xact_age_seconds",
+                    "Age of the oldest transaction holding this database's xmin horizon (backends and prepared transactions; 0: none).",
+                )
+                .unwrap_or_else(|_| unreachable!("the horizon gauge is well-formed"));
+                let _ = r.register(Box::new(g.clone()));
+                g
+            },
+            xmin_age: {
+                let g = prometheus::IntGauge::new(
+                    "herald_xmin_horizon_age_xids",
+                    "Age in transaction ids of the oldest xmin held by a backend, prepared transaction or replication slot of this database (0: none).",
+                )
+                .unwrap_or_else(|_| unreachable!("the xmin gauge is well-formed"));
+                let _ = r.register(Box::new(g.clone()));
+                g
+            },
+            audit_partitions: gauge_vec(
+                r,
+                "herald_audit_partitions",
+                "Partitions of herald.attempts: present, and ahead of the job id sequence.",
+                &["state"],
+            ),
+        }
+    }
 }
 
 impl Default for Metrics {
@@ -205,6 +298,7 @@ impl Metrics {
                 let _ = r.register(Box::new(g.clone()));
                 g
             },
+            storage: StorageGauges::new(&r),
             registry: r,
         }
     }
@@ -348,6 +442,20 @@ mod tests {
         m.critical_event("x");
         m.rows_pruned("jobs", "succeeded", 1);
         m.maintenance_succeeded(chrono::Utc::now());
+        let st = &m.storage;
+        for g in [
+            &st.last_run_rows,
+            &st.table_size,
+            &st.index_size,
+            &st.live,
+            &st.dead,
+        ] {
+            g.with_label_values(&["jobs"]).set(1);
+        }
+        st.vacuum_age.with_label_values(&["jobs"]).set(1.0);
+        st.oldest_xact_age.set(1.0);
+        st.xmin_age.set(1);
+        st.audit_partitions.with_label_values(&["ahead"]).set(1);
         let mut exported: Vec<String> = m
             .encode()
             .lines()

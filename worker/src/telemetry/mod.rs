@@ -5,6 +5,9 @@
 //! - `otel.rs`: OTLP trace export and W3C `traceparent` handling
 //! - `metrics.rs`: the Prometheus metrics of one worker
 //! - `scrape.rs`: the `/metrics` HTTP endpoint and the gauges read at scrape time
+//! - `storage.rs`: storage health (table and index sizes, dead rows, vacuum age, the
+//!   transaction horizon, audit partitions), sampled every `HERALD_STORAGE_METRICS_INTERVAL`
+//!   and read by `herald stats`
 //! - `failure_rate.rs`: the sliding-window failure-rate tracker (pure)
 //! - `alert.rs`: turning the tracker's trips and resolves into events, gauges and rows
 //!
@@ -53,6 +56,12 @@
 //! | `herald_critical_events_total` | counter | `alert` | CRITICAL events emitted |
 //! | `herald_maintenance_rows_pruned_total` | counter | `table` (`jobs`, `attempts`, `operator_actions`, `maintenance_runs`), `class` (`succeeded`, `dead`, `cancelled` for jobs; `with_job`, `by_age` for audit rows) | rows this process's maintenance runs deleted (only the leader's move) |
 //! | `herald_maintenance_last_success_timestamp_seconds` | gauge | — | when this process last completed a maintenance run (0: never; take `max` over the fleet) |
+//! | `herald_maintenance_last_run_rows` | gauge | `table` | rows the newest completed pruning run removed, fleet-wide (`storage.rs`) |
+//! | `herald_table_size_bytes`, `herald_index_size_bytes` | gauge | `table` | each herald table's heap + TOAST and index bytes, fleet-wide (`storage.rs`) |
+//! | `herald_table_live_tuples`, `herald_table_dead_tuples` | gauge | `table` | estimated live and dead rows (`storage.rs`) |
+//! | `herald_table_last_vacuum_age_seconds` | gauge | `table` | seconds since the latest (auto)vacuum; absent when none recorded (`storage.rs`) |
+//! | `herald_oldest_xact_age_seconds`, `herald_xmin_horizon_age_xids` | gauge | — | what holds the transaction horizon: oldest transaction's age, oldest xmin's age in xids (`storage.rs`) |
+//! | `herald_audit_partitions` | gauge | `state` (`present`, `ahead`) | partitions of `herald.attempts`, and those created ahead of the job ids (`storage.rs`) |
 //!
 //! Job ids and trace ids go on spans, never on metric labels.
 
@@ -62,6 +71,7 @@ pub(crate) mod logs;
 pub mod metrics;
 pub(crate) mod otel;
 pub(crate) mod scrape;
+pub mod storage;
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::layer::SubscriberExt;
