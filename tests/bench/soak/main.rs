@@ -40,7 +40,7 @@ mod storage;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgConnection};
 
 /// Errors end the benchmark with a message; nothing here is recoverable.
 pub type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -77,16 +77,9 @@ fn without_credentials(url: &str) -> String {
 
 /// Fails within [`CONNECT_TIMEOUT`] with a clear message when `server` is unreachable.
 async fn check_reachable(server: &str) -> BenchResult<()> {
-    let connect = PgPoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(CONNECT_TIMEOUT)
-        .connect(server);
     let shown = without_credentials(server);
-    match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
-        Ok(Ok(pool)) => {
-            pool.close().await;
-            Ok(())
-        }
+    match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect(server)).await {
+        Ok(Ok(conn)) => Ok(conn.close().await?),
         Ok(Err(e)) => Err(format!("cannot reach PostgreSQL at {shown}: {e}").into()),
         Err(_) => Err(format!(
             "cannot reach PostgreSQL at {shown}: no connection within {}s",

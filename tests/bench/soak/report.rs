@@ -101,6 +101,9 @@ pub struct Verdict {
     pub pass: bool,
 }
 
+/// A compared metric: its name, how a minute gives it, whether higher is better.
+type Metric = (&'static str, fn(&Minute) -> f64, bool);
+
 fn mean(rows: &[Minute], f: impl Fn(&Minute) -> f64) -> f64 {
     rows.iter().map(f).sum::<f64>() / rows.len().max(1) as f64
 }
@@ -111,7 +114,7 @@ pub fn verdicts(rows: &[Minute]) -> Option<Vec<Verdict>> {
         return None;
     }
     let (second, last) = (&rows[5..10], &rows[rows.len() - 5..]);
-    let metrics: [(&'static str, fn(&Minute) -> f64, bool); 4] = [
+    let metrics: [Metric; 4] = [
         (
             "throughput (completed jobs/s)",
             |m| m.completed_per_sec,
