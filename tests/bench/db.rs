@@ -99,6 +99,12 @@ impl Workers {
         Ok(Self(children))
     }
 
+    /// Their process ids, in start order (the soak bench reads their memory).
+    #[allow(dead_code, reason = "used by the soak bench, not by throughput")]
+    pub fn pids(&self) -> Vec<u32> {
+        self.0.iter().map(Child::id).collect()
+    }
+
     /// SIGTERM, then SIGKILL whatever has not exited after `grace`.
     pub fn stop(mut self, grace: Duration) {
         for child in &self.0 {
