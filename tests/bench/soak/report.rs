@@ -3,15 +3,16 @@
 //!
 //! # Verdicts (runs of 15 minutes or more)
 //!
-//! | metric | compared | PASS when last 5 / minutes 6–10 is |
-//! |---|---|---|
-//! | throughput | mean completed jobs/s | ≥ 0.90 |
-//! | p99 enqueue → start | mean of the minutes' p99 | ≤ 1.10 |
-//! | total size | mean bytes of Herald's tables | ≤ 1.10 |
-//! | worker memory | mean of all workers' RSS | ≤ 1.10 |
+//! | metric | compared |
+//! |---|---|
+//! | throughput | mean completed jobs/s |
+//! | p99 enqueue → start | mean of the minutes' p99 |
+//! | total size | mean bytes of Herald's tables |
+//! | worker memory | mean of all workers' RSS |
 //!
-//! Within 10 % in the direction that matters: a soak fails by slowing down or growing,
-//! not by shrinking. The bench exits 0 either way.
+//! PASS when last 5 / minutes 6–10 is within 10 % either way (0.90 to 1.10): a steady
+//! state neither slows down or grows, nor is still shrinking or speeding up. The bench
+//! exits 0 either way.
 
 use std::io::Write;
 
@@ -101,8 +102,8 @@ pub struct Verdict {
     pub pass: bool,
 }
 
-/// A compared metric: its name, how a minute gives it, whether higher is better.
-type Metric = (&'static str, fn(&Minute) -> f64, bool);
+/// A compared metric: its name and how a minute gives it.
+type Metric = (&'static str, fn(&Minute) -> f64);
 
 fn mean(rows: &[Minute], f: impl Fn(&Minute) -> f64) -> f64 {
     rows.iter().map(f).sum::<f64>() / rows.len().max(1) as f64
@@ -115,34 +116,22 @@ pub fn verdicts(rows: &[Minute]) -> Option<Vec<Verdict>> {
     }
     let (second, last) = (&rows[5..10], &rows[rows.len() - 5..]);
     let metrics: [Metric; 4] = [
-        (
-            "throughput (completed jobs/s)",
-            |m| m.completed_per_sec,
-            true,
-        ),
-        (
-            "p99 enqueue -> start (ms)",
-            |m| m.p99_ms.unwrap_or(f64::NAN),
-            false,
-        ),
-        ("total size (MB)", |m| m.storage_bytes as f64 / MB, false),
-        (
-            "worker memory (RSS MB, all workers)",
-            |m| m.rss_kib() as f64 / 1024.0,
-            false,
-        ),
+        ("throughput (completed jobs/s)", |m| m.completed_per_sec),
+        ("p99 enqueue -> start (ms)", |m| {
+            m.p99_ms.unwrap_or(f64::NAN)
+        }),
+        ("total size (MB)", |m| m.storage_bytes as f64 / MB),
+        ("worker memory (RSS MB, all workers)", |m| {
+            m.rss_kib() as f64 / 1024.0
+        }),
     ];
     Some(
         metrics
             .into_iter()
-            .map(|(metric, f, higher_is_better)| {
+            .map(|(metric, f)| {
                 let (before, after) = (mean(second, f), mean(last, f));
                 let ratio = after / before;
-                let pass = if higher_is_better {
-                    ratio >= 0.90
-                } else {
-                    ratio <= 1.10
-                };
+                let pass = (0.90..=1.10).contains(&ratio);
                 Verdict {
                     metric,
                     minutes_6_to_10: before,
