@@ -34,8 +34,11 @@ $$;
 -- has been handed out by the jobs id sequence, and none is a pending, running or
 -- retrying job. A partition whose upper bound is at most this is CLOSED. (An operator's
 -- replay makes a job live again: its partition is open again until the job finishes.)
+-- SECURITY DEFINER: `herald retention` (an operator role) reads it without a grant on
+-- the jobs id sequence.
 CREATE FUNCTION herald.audit_closed_below() RETURNS bigint
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT least(coalesce(pg_sequence_last_value('herald.jobs_id_seq') + 1, 1),
                  (SELECT min(id) FROM herald.jobs

@@ -18,9 +18,9 @@ use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::watch;
 use tracing::warn;
 
+use super::audit_trail::{AuditTrail, Pass};
 use super::leader::{self, Lease};
 use super::runs::{self, BatchCounts, StartedRun};
-use super::audit_trail::{AuditTrail, Pass};
 use super::{partitions, sleep_for};
 use crate::config::{RetentionClass, RetentionConfig};
 use crate::sanitize::sanitize;
