@@ -19,6 +19,13 @@
 //! keeps them until then. Every drop and compaction is committed with its counts in the
 //! run record and logged at INFO; a lock not obtained within 1 s is WARN and tried again
 //! at the next run.
+//!
+//! Late writers: a job whose enqueue transaction took its id but had not committed when
+//! its partition was judged closed is not seen as live. Its attempts are still recorded:
+//! in its (compacted) partition, or, if that was dropped, in the DEFAULT partition, which
+//! accepts any job id. Rows left in the DEFAULT partition below the partitions' range are
+//! never removed by maintenance (`herald purge --include-audit` removes them with their
+//! job). Nothing is ever rejected or lost; at worst a few rows outlive their age.
 
 use serde_json::Value;
 use sqlx::PgPool;
