@@ -47,9 +47,12 @@ $$;
 
 -- Creates range partition herald.attempts_p<lower> for job ids [lower, upper), moving
 -- into it the DEFAULT partition's rows of that range, in the caller's transaction;
--- returns how many rows it moved. Locks: the DEFAULT partition ACCESS EXCLUSIVE (only
--- attempts with no range partition wait), the parent SHARE UPDATE EXCLUSIVE (ATTACH:
--- inserts into the other partitions, claims and finishes go on).
+-- returns how many rows it moved. Locks, until the caller commits (milliseconds): the
+-- parent alone (ONLY) SHARE ROW EXCLUSIVE, so audit inserts wait for the new partition
+-- (ATTACH alone takes SHARE UPDATE EXCLUSIVE, which lets an insert that already holds the
+-- parent route its row to the DEFAULT partition with the partition list of before, and
+-- fail the DEFAULT partition's new constraint); the DEFAULT partition ACCESS EXCLUSIVE.
+-- Claims, enqueues and reads go on.
 CREATE FUNCTION herald.create_attempt_partition(lower bigint, upper bigint) RETURNS bigint
 LANGUAGE plpgsql
 AS $$
@@ -60,6 +63,7 @@ BEGIN
     IF upper <= lower THEN
         RAISE EXCEPTION 'empty attempt partition range [%, %)', lower, upper;
     END IF;
+    LOCK TABLE ONLY herald.attempts IN SHARE ROW EXCLUSIVE MODE;
     LOCK TABLE herald.attempts_default IN ACCESS EXCLUSIVE MODE;
     EXECUTE format('CREATE TABLE herald.%I (LIKE herald.attempts INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', part);
     EXECUTE format('ALTER TABLE herald.%I ADD CONSTRAINT %I CHECK (job_id >= %s AND job_id < %s)',
@@ -144,6 +148,12 @@ BEGIN
     EXECUTE format('ALTER TABLE herald.attempts ATTACH PARTITION herald.%I FOR VALUES FROM (%s) TO (%s)',
                    tmp, coalesce(lo::text, 'MINVALUE'), hi);
     EXECUTE format('ALTER TABLE herald.%I RENAME TO %I', tmp, part);
+    -- The old indexes went with the old table: the new ones take their names, so the
+    -- next compaction of this partition can name its own after the table again.
+    EXECUTE format('ALTER INDEX herald.%I RENAME TO %I', tmp || '_job_id_attempt_key',
+                   part || '_job_id_attempt_key');
+    EXECUTE format('ALTER INDEX herald.%I RENAME TO %I', tmp || '_finished_at_idx',
+                   part || '_finished_at_idx');
     RETURN QUERY SELECT 'compacted'::text, total - keepers, keepers;
 END
 $$;

@@ -5,7 +5,7 @@
 //! | which | from the partition holding the jobs id sequence's next value through `HERALD_AUDIT_PARTITIONS_AHEAD` more, each `HERALD_AUDIT_PARTITION_JOBS` job ids, chained from the highest existing upper bound (a partition size changed later applies from the next partition on) |
 //! | catching up | when the sequence has passed the highest partition (e.g. a small size on a busy queue), one partition spans the gap up to the chunk holding the next value, so a run creates at most `ahead + 2` |
 //! | the DEFAULT partition | rows already there for a range being created are moved into it in the same transaction (`herald.create_attempt_partition`): nothing is lost, (job_id, attempt) stays unique |
-//! | locks | one fenced transaction per partition, `lock_timeout` 1 s; the parent is locked SHARE UPDATE EXCLUSIVE (inserts, claims and finishes go on), the DEFAULT partition ACCESS EXCLUSIVE for the move; a timeout is retried at the next run |
+//! | locks | one fenced transaction per partition (milliseconds), `lock_timeout` 1 s; the parent alone SHARE ROW EXCLUSIVE (audit inserts wait for it: ATTACH's own SHARE UPDATE EXCLUSIVE would let an insert already routing with the old partition list fail the DEFAULT partition's new constraint; seen as `abandoned` attempts under load before this lock), the DEFAULT partition ACCESS EXCLUSIVE; claims, enqueues and reads go on; a timeout is retried at the next run |
 
 use sqlx::PgPool;
 use tracing::info;
