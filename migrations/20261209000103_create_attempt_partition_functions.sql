@@ -40,9 +40,13 @@ CREATE FUNCTION herald.audit_closed_below() RETURNS bigint
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+    -- OFFSET 0 keeps the planner from answering min(id) by walking the primary key
+    -- from the oldest id through every finished job: the live jobs are read through
+    -- jobs_state_type_idx instead (few, however long the history).
     SELECT least(coalesce(pg_sequence_last_value('herald.jobs_id_seq') + 1, 1),
-                 (SELECT min(id) FROM herald.jobs
-                  WHERE state IN ('pending', 'running', 'retrying')))
+                 (SELECT min(l.id) FROM (SELECT id FROM herald.jobs
+                                          WHERE state IN ('pending', 'running', 'retrying')
+                                          OFFSET 0) AS l))
 $$;
 
 -- Creates range partition herald.attempts_p<lower> for job ids [lower, upper), moving
