@@ -234,6 +234,11 @@ async fn a_closed_partition_whose_rows_are_all_past_their_age_is_dropped_and_the
         },
         "the run record counts the dropped partitions and their rows"
     );
+    let text = crate::retention::herald_retention(&db, &[], false);
+    assert!(
+        text.contains("audit partitions: 2 dropped, 0 compacted"),
+        "{text}"
+    );
     db.finish().await;
 }
 
