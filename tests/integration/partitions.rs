@@ -359,6 +359,10 @@ async fn upgrading_a_populated_audit_table_to_partitions_keeps_every_row_and_the
         .execute(&admin)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    let _cleanup = DropScratch {
+        server: server.clone(),
+        name: name.clone(),
+    };
     let url = with_database(&server, &name);
     let pool = PgPool::connect(&url)
         .await
@@ -456,14 +460,38 @@ async fn upgrading_a_populated_audit_table_to_partitions_keeps_every_row_and_the
     );
 
     pool.close().await;
-    for drop in [
-        format!("DROP DATABASE {name} WITH (FORCE)"),
-        format!("DROP ROLE {role}"),
-    ] {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
-            .execute(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
     admin.close().await;
+}
+
+/// Drops the upgrade test's scratch database and its role when the test ends, passed or
+/// not (on a thread of its own: `Drop` runs inside the test's runtime).
+struct DropScratch {
+    server: String,
+    name: String,
+}
+
+impl Drop for DropScratch {
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let admin = PgPool::connect(&server).await.ok()?;
+                for drop in [
+                    format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                    format!("DROP ROLE IF EXISTS {name}_oncall"),
+                ] {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+                        .execute(&admin)
+                        .await;
+                }
+                admin.close().await;
+                Some(())
+            })
+        });
+        let _ = dropped.join();
+    }
 }
