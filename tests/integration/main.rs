@@ -22,6 +22,7 @@ mod metrics;
 mod operator;
 mod operator_cli;
 mod outage;
+mod partitions;
 mod poison;
 mod privilege;
 mod process;

@@ -89,11 +89,24 @@ async fn the_migration_tunes_the_hot_tables_storage_parameters() {
             .iter()
             .any(|o| o.starts_with("autovacuum_vacuum_insert_scale_factor="))
     );
+    // herald.attempts is partitioned by the migrations (the old table as
+    // attempts_legacy, and the DEFAULT partition); PostgreSQL keeps these options per
+    // partition, so each leaf carries them.
+    let leaves: Vec<(String, Vec<String>)> = sqlx::query_as(
+        "SELECT c.relname::text, coalesce(c.reloptions, '{}')
+         FROM pg_partition_tree('herald.attempts') AS t JOIN pg_class AS c ON c.oid = t.relid
+         WHERE t.isleaf ORDER BY 1",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
-        of("attempts"),
-        audit,
-        "a plain herald.attempts carries the audit options"
+        leaves.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["attempts_default", "attempts_legacy"]
     );
+    for (leaf, options) in &leaves {
+        assert_eq!(options, &audit, "{leaf} carries the audit options");
+    }
     db.finish().await;
 }
 
@@ -115,6 +128,8 @@ async fn every_worker_exports_the_storage_gauges_with_plausible_values() {
         &[
             ("HERALD_METRICS_ADDR", addr_text.as_str()),
             ("HERALD_STORAGE_METRICS_INTERVAL", "200ms"),
+            // No maintenance leader: the partitions stay those the migrations made.
+            ("HERALD_MAINTENANCE_ENABLED", "false"),
         ],
     )
     .await;
@@ -147,15 +162,15 @@ async fn every_worker_exports_the_storage_gauges_with_plausible_values() {
         sample(&text, "herald_xmin_horizon_age_xids", "").is_some_and(|x| x >= 0.0),
         "{text}"
     );
-    for state in ["present", "ahead"] {
+    for (state, count) in [("present", 2.0), ("ahead", 0.0)] {
         assert_eq!(
             sample(
                 &text,
                 "herald_audit_partitions",
                 &format!("state=\"{state}\"")
             ),
-            Some(0.0),
-            "herald.attempts is not partitioned: {text}"
+            Some(count),
+            "the migrations' attempts_legacy and DEFAULT partitions, none ahead before a leader's run: {text}"
         );
     }
     assert_eq!(
@@ -194,38 +209,37 @@ async fn every_worker_exports_the_storage_gauges_with_plausible_values() {
 async fn a_partitioned_audit_table_is_summed_and_its_partitions_ahead_are_counted() {
     let db = TestDb::new().await;
     churn(&db.pool).await;
-    let plain = storage::sample(&db.pool)
+    // As migrated: attempts_legacy (below the first job id) and the DEFAULT partition.
+    let migrated = storage::sample(&db.pool)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
-        (plain.audit_partitions.present, plain.audit_partitions.ahead),
-        (0, 0)
+        (
+            migrated.audit_partitions.present,
+            migrated.audit_partitions.ahead
+        ),
+        (2, 0)
     );
-    let attempts = plain.tables.iter().find(|t| t.table == "attempts");
+    let attempts = migrated.tables.iter().find(|t| t.table == "attempts");
     assert!(
-        attempts.is_some_and(|t| !t.partitioned && t.partitions == 0),
-        "{plain:?}"
+        attempts.is_some_and(|t| t.partitioned && t.partitions == 2),
+        "{migrated:?}"
     );
 
-    // Partitioned by job id range as the partition helper does: 300 job ids are issued,
-    // so [1, 1000) holds them, [1000, 2000) and [2000, 3000) are ahead.
+    // Range partitions as the maintenance leader makes them: 300 job ids are issued, so
+    // [1, 1000) holds them, [1000, 2000) and [2000, 3000) are ahead.
     exec(
         &db.pool,
-        "ALTER TABLE herald.attempts RENAME TO attempts_plain;
-         CREATE TABLE herald.attempts (LIKE herald.attempts_plain) PARTITION BY RANGE (job_id);
-         CREATE TABLE herald.attempts_p1 PARTITION OF herald.attempts FOR VALUES FROM (1) TO (1000);
-         CREATE TABLE herald.attempts_p1000 PARTITION OF herald.attempts FOR VALUES FROM (1000) TO (2000);
-         CREATE TABLE herald.attempts_p2000 PARTITION OF herald.attempts FOR VALUES FROM (2000) TO (3000);
-         CREATE TABLE herald.attempts_default PARTITION OF herald.attempts DEFAULT;
-         CREATE INDEX ON herald.attempts (finished_at);
-         INSERT INTO herald.attempts SELECT * FROM herald.attempts_plain;",
+        "SELECT herald.create_attempt_partition(1, 1000);
+         SELECT herald.create_attempt_partition(1000, 2000);
+         SELECT herald.create_attempt_partition(2000, 3000);
+         UPDATE herald.jobs SET attempt = 1;
+         INSERT INTO herald.attempts (job_id, job_type, queue, attempt, worker_id, started_at,
+                                      finished_at, duration_ms, outcome, job_state)
+         SELECT id, 'storage.test', 'default', 1, 'w', now(), now(), 1, 'succeeded', 'succeeded'
+         FROM herald.jobs;",
     )
     .await;
-    let set: i32 = sqlx::query_scalar("SELECT herald.apply_audit_storage_options()")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(set, 4, "each leaf partition gets the audit storage options");
     let parted = storage::sample(&db.pool)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -234,27 +248,23 @@ async fn a_partitioned_audit_table_is_summed_and_its_partitions_ahead_are_counte
             parted.audit_partitions.present,
             parted.audit_partitions.ahead
         ),
-        (4, 2)
+        (5, 2)
     );
     let attempts = parted.tables.iter().find(|t| t.table == "attempts");
     assert!(
-        attempts.is_some_and(|t| t.partitioned && t.partitions == 4 && t.size_bytes > 0),
+        attempts.is_some_and(|t| t.partitioned && t.partitions == 5 && t.size_bytes > 0),
         "summed over the partitions: {parted:?}"
     );
     assert!(
-        !parted
-            .tables
-            .iter()
-            .any(|t| ["attempts_p1", "attempts_p1000", "attempts_default"]
-                .contains(&t.table.as_str())),
+        !parted.tables.iter().any(|t| [
+            "attempts_p1",
+            "attempts_p1000",
+            "attempts_legacy",
+            "attempts_default"
+        ]
+        .contains(&t.table.as_str())),
         "partitions are not tables of their own: {parted:?}"
     );
-
-    exec(
-        &db.pool,
-        "DROP TABLE herald.attempts; ALTER TABLE herald.attempts_plain RENAME TO attempts;",
-    )
-    .await;
     db.finish().await;
 }
 
@@ -275,7 +285,7 @@ async fn herald_stats_prints_the_storage_section_in_text_and_json() {
         "\njobs ",
         "\nattempts ",
         "transaction horizon: oldest transaction ",
-        "audit partitions: 0 present, 0 ahead of the job ids (herald.attempts is not partitioned)",
+        "audit partitions: 2 present, 0 ahead of the job ids\n",
         "removed 4 jobs, 7 audit rows, 2 operator actions, 0 run records",
     ] {
         assert!(text.contains(line), "{line:?} missing in\n{text}");
@@ -317,7 +327,7 @@ async fn herald_stats_prints_the_storage_section_in_text_and_json() {
         "{storage}"
     );
     assert!(storage["horizon"]["xmin_age_xids"].is_number(), "{storage}");
-    assert_eq!(storage["audit_partitions"]["present"], 0);
+    assert_eq!(storage["audit_partitions"]["present"], 2);
     assert_eq!(storage["audit_partitions"]["ahead"], 0);
     assert_eq!(storage["last_pruning"]["jobs"], 4);
     assert_eq!(storage["last_pruning"]["attempts"], 7);

@@ -34,8 +34,11 @@
 //! | `maintenance/record_batch.sql` | `maintenance::runs::record_batch`, in each batch | — |
 //! | `maintenance/finish_run.sql` | `maintenance::runs::finish` | — |
 //! | `maintenance/prune_jobs.sql` | `maintenance::prune`, one batch of one job state | `JobsBatchRow` |
-//! | `maintenance/remove_job_attempts.sql` | `maintenance::audit_trail::remove_for_jobs` | rows deleted |
-//! | `maintenance/prune_orphan_attempts.sql` | `maintenance::prune`, audit rows of gone jobs | `OrphanBatchRow` |
+//! | `maintenance/partition_plan.sql` | `maintenance::partitions::ensure`, before each partition it creates | (next job id, top bound, partitions ahead) |
+//! | `maintenance/create_partition.sql` | `maintenance::partitions::ensure` | rows moved from the DEFAULT partition |
+//! | `maintenance/closed_partitions.sql` | `maintenance::audit_trail`, once per run | (name, lower, upper) |
+//! | `maintenance/prune_partition.sql` | `maintenance::audit_trail`, one closed partition | (action, removed, kept) |
+//! | `maintenance/record_partition.sql` | `maintenance::audit_trail`, with each drop or compaction | — |
 //! | `maintenance/prune_operator_actions.sql`, `prune_runs.sql` | `maintenance::prune` | rows deleted |
 //!
 //! Conventions the macros need, and nothing else (the hot-path statements keep their text

@@ -94,6 +94,8 @@ struct RunRow {
     jobs_dead: i64,
     jobs_cancelled: i64,
     attempts_removed: i64,
+    attempt_partitions_dropped: i32,
+    attempt_partitions_compacted: i32,
     operator_actions_removed: i64,
     runs_removed: i64,
     oldest_job_id: Option<i64>,
@@ -283,6 +285,13 @@ fn write_text(r: &Report, out: &mut impl Write) -> std::io::Result<()> {
             removed(run.oldest_job_id, run.oldest_finished_at),
             removed(run.newest_job_id, run.newest_finished_at),
         )?;
+        if run.attempt_partitions_dropped + run.attempt_partitions_compacted > 0 {
+            writeln!(
+                out,
+                "         audit partitions: {} dropped, {} compacted",
+                run.attempt_partitions_dropped, run.attempt_partitions_compacted
+            )?;
+        }
         if let Some(e) = &run.error {
             writeln!(out, "         error: {e}")?;
         }

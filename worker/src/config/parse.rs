@@ -117,11 +117,13 @@ const DURATION_RANGES: [(&str, Duration, Duration); 21] = [
 ];
 
 /// The range each number setting accepts; a setting not listed accepts 1 to 2^32 - 1.
-const NUMBER_RANGES: [(&str, u32, u32); 4] = [
+const NUMBER_RANGES: [(&str, u32, u32); 6] = [
     ("HERALD_DB_POOL_SIZE", 1, 1000),
     ("HERALD_MAX_PAYLOAD_BYTES", 1, 64 * 1024 * 1024),
     ("HERALD_FAILURE_RATE_MIN_SAMPLES", 1, 1_000_000),
     ("HERALD_MAINTENANCE_BATCH", 1, 10_000),
+    ("HERALD_AUDIT_PARTITION_JOBS", 10, 1_000_000_000),
+    ("HERALD_AUDIT_PARTITIONS_AHEAD", 0, 100),
 ];
 
 const fn millis(n: u64) -> Duration {

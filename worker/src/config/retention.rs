@@ -14,6 +14,8 @@
 //! | `HERALD_MAINTENANCE_INTERVAL` | `5m` | 10ms to 7d | a pruning run starts when the last one started this long ago |
 //! | `HERALD_MAINTENANCE_BATCH` | `1000` | 1 to 10000 | rows one pruning transaction deletes at most |
 //! | `HERALD_MAINTENANCE_PAUSE` | `100ms` | 0s to 1m | pause between two batches, so pruning never starves the queue |
+//! | `HERALD_AUDIT_PARTITION_JOBS` | `1000000` | 10 to 1000000000 | job ids per partition of `herald.attempts` (partitions created from then on) |
+//! | `HERALD_AUDIT_PARTITIONS_AHEAD` | `2` | 0 to 100 | partitions the leader keeps created beyond the one receiving new job ids |
 //!
 //! Per-queue overrides: `HERALD_RETENTION_QUEUES=billing/succeeded=30d,billing/dead=365d,
 //! bulk/failed_attempts=7d`. A `/` separates the queue from the class because queue names
@@ -181,6 +183,10 @@ pub struct RetentionConfig {
     pub pause: Duration,
     /// The retention ages.
     pub policy: RetentionPolicy,
+    /// Job ids per partition of `herald.attempts`.
+    pub audit_partition_jobs: u32,
+    /// Partitions kept created beyond the one receiving new job ids.
+    pub audit_partitions_ahead: u32,
 }
 
 impl Default for RetentionConfig {
@@ -191,6 +197,8 @@ impl Default for RetentionConfig {
             batch_size: DEFAULT_BATCH,
             pause: DEFAULT_PAUSE,
             policy: RetentionPolicy::default(),
+            audit_partition_jobs: DEFAULT_PARTITION_JOBS,
+            audit_partitions_ahead: DEFAULT_PARTITIONS_AHEAD,
         }
     }
 }
@@ -198,6 +206,8 @@ impl Default for RetentionConfig {
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
 const DEFAULT_BATCH: u32 = 1000;
 const DEFAULT_PAUSE: Duration = Duration::from_millis(100);
+const DEFAULT_PARTITION_JOBS: u32 = 1_000_000;
+const DEFAULT_PARTITIONS_AHEAD: u32 = 2;
 
 /// The range every retention age accepts (also the per-queue overrides').
 pub(super) const AGE_RANGE: (Duration, Duration) = (Duration::from_secs(1), MAX_DURATION);
@@ -236,6 +246,12 @@ pub(super) fn from_lookup(
         batch_size: number(get, "HERALD_MAINTENANCE_BATCH", DEFAULT_BATCH)?,
         pause: duration(get, "HERALD_MAINTENANCE_PAUSE", DEFAULT_PAUSE)?,
         policy: RetentionPolicy { ages, queues },
+        audit_partition_jobs: number(get, "HERALD_AUDIT_PARTITION_JOBS", DEFAULT_PARTITION_JOBS)?,
+        audit_partitions_ahead: number(
+            get,
+            "HERALD_AUDIT_PARTITIONS_AHEAD",
+            DEFAULT_PARTITIONS_AHEAD,
+        )?,
     })
 }
 
@@ -321,6 +337,10 @@ mod tests {
         assert_eq!(
             (cfg.interval, cfg.batch_size, cfg.pause),
             (Duration::from_secs(300), 1000, Duration::from_millis(100))
+        );
+        assert_eq!(
+            (cfg.audit_partition_jobs, cfg.audit_partitions_ahead),
+            (1_000_000, 2)
         );
     }
 
@@ -412,6 +432,16 @@ mod tests {
                 "a whole number from 1 to 10000",
             ),
             ("HERALD_MAINTENANCE_ENABLED", "yes", "true or false"),
+            (
+                "HERALD_AUDIT_PARTITION_JOBS",
+                "9",
+                "a whole number from 10 to 1000000000",
+            ),
+            (
+                "HERALD_AUDIT_PARTITIONS_AHEAD",
+                "101",
+                "a whole number from 0 to 100",
+            ),
             (
                 "HERALD_RETENTION_QUEUES",
                 "billing=30d",

@@ -7,8 +7,9 @@
 //! - `leader.rs`: the lease row (`herald.maintenance_leader`), the fenced transaction
 //! - `policy.rs`: [`policy_json`], the policy as the SQL and the run record read it
 //! - `prune.rs`: one run: each class in batches, each batch one fenced transaction
-//! - `audit_trail.rs`: the ONE function that removes a pruned job's audit rows (what
-//!   partitioning `herald.attempts` will replace)
+//! - `partitions.rs`: creating `herald.attempts` partitions ahead of the jobs id sequence
+//! - `audit_trail.rs`: removing old audit rows by dropping or compacting whole closed
+//!   partitions of `herald.attempts`
 //! - `runs.rs`: the run record (`herald.maintenance_runs`): start, per-batch counts, finish
 //!
 //! SQL: `worker/queries/maintenance/*.sql`. Depends on `config`, `db`, `stored_time` and
@@ -22,11 +23,12 @@
 //! | mutual exclusion | every batch's first statement renews the lease *of this holder* and keeps the row locked until commit; a takeover waits for that lock, then sees the renewed lease: no two workers ever delete at once, even one that stalled past its lease (its next batch finds the lease gone and stops) |
 //! | due | the newest run started `HERALD_MAINTENANCE_INTERVAL` ago, or did not complete its work (a dead, stopped or deposed leader's run is continued at once) |
 //! | batches | at most `HERALD_MAINTENANCE_BATCH` rows read per class per transaction, `SKIP LOCKED`, `lock_timeout` 1 s, statement timeout = the lease, `HERALD_MAINTENANCE_PAUSE` between batches |
-//! | never touched | pending, running and retrying jobs (only `succeeded`, `dead`, `cancelled` rows are read, re-checked under the row lock); the audit rows of any job that still exists, except with that job in the same transaction |
-//! | audit rows | a pruned job's succeeded attempts go with it; its failed attempts go with it when past `HERALD_RETENTION_FAILED_ATTEMPTS`, else later by their own age |
-//! | record | one `herald.maintenance_runs` row per run; each batch's counts are committed with its deletions; outcome `completed`, `interrupted`, `lost_leadership`, `failed`, or `abandoned` (closed by the next leader at the dead one's last batch); runs never overlap |
+//! | never touched | pending, running and retrying jobs (only `succeeded`, `dead`, `cancelled` rows are read, re-checked under the row lock); the audit rows of any job that still exists; any partition of `herald.attempts` that is not closed |
+//! | audit partitions | `herald.attempts` is partitioned by job-id range, `HERALD_AUDIT_PARTITION_JOBS` ids each; each run first creates them from the one holding the jobs id sequence's next value through `HERALD_AUDIT_PARTITIONS_AHEAD` more; an attempt with no partition yet lands in `herald.attempts_default` (never rejected) and is moved into its partition when that is created |
+//! | audit rows | go with their whole partition once it is CLOSED (its ids all handed out, none of them a pending, running or retrying job): dropped when no row is kept, compacted (kept rows copied, swapped in) when at least half can go; a row is kept while its job exists or it is younger than its own age (succeeded: `succeeded`, else `HERALD_RETENTION_FAILED_ATTEMPTS`); the partition still receiving ids keeps the rows of pruned jobs until it closes |
+//! | record | one `herald.maintenance_runs` row per run; each batch's counts, and each dropped or compacted partition (`attempt_partitions_dropped`, `attempt_partitions_compacted`, `attempts_removed`), are committed with the deletion; outcome `completed`, `interrupted`, `lost_leadership`, `failed`, or `abandoned` (closed by the next leader at the dead one's last batch); runs never overlap |
 //! | log | one INFO `maintenance run finished` per run with its counts (`failed`: WARN with the error) |
-//! | metrics | `herald_maintenance_rows_pruned_total{table,class}`, `herald_maintenance_last_success_timestamp_seconds` |
+//! | metrics | `herald_maintenance_rows_pruned_total{table,class}` (audit rows: `table="attempts"`, `class="partition_dropped"` or `"partition_compacted"`), `herald_maintenance_last_success_timestamp_seconds` |
 //!
 //! # Why a lease row and not an advisory lock
 //! A session advisory lock held on a dedicated connection would also hand over when its
@@ -51,6 +53,7 @@ use crate::telemetry::metrics::Metrics;
 
 mod audit_trail;
 mod leader;
+mod partitions;
 mod policy;
 mod prune;
 mod runs;
@@ -176,6 +179,8 @@ async fn run_once(pruner: &mut Pruner<'_>) {
                 jobs.dead = totals.jobs[1],
                 jobs.cancelled = totals.jobs[2],
                 attempts = totals.attempts,
+                attempt_partitions_dropped = totals.partitions_dropped,
+                attempt_partitions_compacted = totals.partitions_compacted,
                 operator_actions = totals.operator_actions,
                 maintenance_runs = totals.runs,
                 abandoned_runs_closed = run.abandoned,

@@ -1,24 +1,29 @@
-//! One pruning run: every class in turn, in bounded batches, each batch ONE short
-//! transaction that first proves this worker still leads (`leader::begin_fenced`),
-//! deletes at most `HERALD_MAINTENANCE_BATCH` rows (jobs together with their audit rows),
-//! adds its counts to the run's record, and commits; then a pause.
+//! One pruning run: first the audit partitions ahead (`partitions::ensure`), then every
+//! class in turn, in bounded batches, each batch ONE short transaction that first proves
+//! this worker still leads (`leader::begin_fenced`), deletes at most
+//! `HERALD_MAINTENANCE_BATCH` rows, adds its counts to the run's record, and commits;
+//! then a pause. Jobs go by batches; their audit rows later, with their closed partition
+//! (`audit_trail`, in the `failed_attempts` class's turn, after the jobs are pruned).
 //!
 //! Why it never blocks claiming or starves the queue: it reads finished rows only
 //! (`jobs_finished_idx`; claims read `jobs_runnable_idx`), locks them with `SKIP
 //! LOCKED`, waits for no lock longer than `leader::LOCK_TIMEOUT`, and pauses
 //! `HERALD_MAINTENANCE_PAUSE` between batches so its I/O comes in short bursts.
-//! A SIGKILL mid-batch rolls that batch back whole: no job is left without its audit
-//! rows, and the record counts exactly what was committed.
+//! A SIGKILL mid-batch rolls that batch back whole: the record counts exactly what was
+//! committed.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::watch;
+use tracing::warn;
 
+use super::audit_trail::{AuditTrail, Pass};
 use super::leader::{self, Lease};
 use super::runs::{self, BatchCounts, StartedRun};
-use super::{audit_trail, sleep_for};
+use super::{partitions, sleep_for};
 use crate::config::{RetentionClass, RetentionConfig};
+use crate::sanitize::sanitize;
 use crate::telemetry::metrics::Metrics;
 
 /// How a run's batches ended.
@@ -63,17 +68,6 @@ struct JobsBatchRow {
     finished: Vec<DateTime<Utc>>,
 }
 
-/// The result row of `prune_orphan_attempts.sql`.
-struct OrphanBatchRow {
-    /// The last audit row read (`None`: none was).
-    scanned_at: Option<DateTime<Utc>>,
-    scanned_id: Option<i64>,
-    /// How many audit rows it read.
-    scanned: i64,
-    /// How many it deleted.
-    removed: i64,
-}
-
 impl Pruner<'_> {
     /// Prunes every class for `run`, adding what it commits to `totals`.
     pub(crate) async fn prune_all(
@@ -81,13 +75,44 @@ impl Pruner<'_> {
         run: &StartedRun,
         totals: &mut BatchCounts,
     ) -> Result<Stopped, sqlx::Error> {
+        // Creating ahead failing (a lock not obtained within 1 s) never stops pruning:
+        // attempts meanwhile land in the DEFAULT partition, moved out at a later run.
+        if let Err(e) = partitions::ensure(self.pool, self.lease, self.config).await {
+            warn!(
+                error.message = %sanitize(&e.to_string()),
+                "could not create audit partitions ahead; tried again at the next run"
+            );
+        }
         for class in RetentionClass::ALL {
-            let stopped = self.prune_class(class, run, totals).await?;
+            let stopped = if class == RetentionClass::FailedAttempts {
+                self.prune_audit(run, totals).await?
+            } else {
+                self.prune_class(class, run, totals).await?
+            };
             if stopped != Stopped::Done {
                 return Ok(stopped);
             }
         }
         Ok(Stopped::Done)
+    }
+
+    /// The audit trail's turn: its closed partitions, dropped or compacted.
+    async fn prune_audit(
+        &mut self,
+        run: &StartedRun,
+        totals: &mut BatchCounts,
+    ) -> Result<Stopped, sqlx::Error> {
+        let trail = AuditTrail {
+            pool: self.pool,
+            lease: self.lease,
+            policy: self.policy,
+            metrics: self.metrics,
+        };
+        Ok(match trail.prune_closed(run, totals, &self.stop).await? {
+            Pass::Done => Stopped::Done,
+            Pass::Interrupted => Stopped::Interrupted,
+            Pass::LostLeadership => Stopped::LostLeadership,
+        })
     }
 
     /// Batches of `class` until none is left, pausing between batches.
@@ -108,7 +133,7 @@ impl Pruner<'_> {
             let batch = self.batch(&mut tx, class, run, position).await?;
             runs::record_batch(&mut tx, run.id, &batch.counts).await?;
             tx.commit().await?;
-            self.count(class, &batch.counts);
+            self.count(&batch.counts);
             totals.add(&batch.counts);
             match batch.next {
                 None => return Ok(Stopped::Done),
@@ -146,10 +171,7 @@ impl Pruner<'_> {
                 .fetch_one(&mut **tx)
                 .await?;
                 let ids = &row.ids;
-                let attempts =
-                    audit_trail::remove_for_jobs(tx, ids, self.policy, run.as_of).await?;
                 let mut counts = BatchCounts {
-                    attempts,
                     oldest: ids.first().copied().zip(row.finished.first().copied()),
                     newest: ids.last().copied().zip(row.finished.last().copied()),
                     ..BatchCounts::default()
@@ -162,30 +184,6 @@ impl Pruner<'_> {
                 counts.jobs[slot] = ids.len() as i64;
                 Ok(Batch {
                     counts,
-                    next: next_position(row.scanned_at, row.scanned_id, row.scanned, limit),
-                })
-            }
-            RetentionClass::FailedAttempts => {
-                let min_age = policy
-                    .min_age(RetentionClass::FailedAttempts)
-                    .min(policy.min_age(RetentionClass::Succeeded));
-                let row = sqlx::query_file_as!(
-                    OrphanBatchRow,
-                    "queries/maintenance/prune_orphan_attempts.sql",
-                    self.policy,
-                    run.as_of,
-                    limit,
-                    position.0,
-                    position.1,
-                    min_age.as_secs_f64()
-                )
-                .fetch_one(&mut **tx)
-                .await?;
-                Ok(Batch {
-                    counts: BatchCounts {
-                        attempts: row.removed,
-                        ..BatchCounts::default()
-                    },
                     next: next_position(row.scanned_at, row.scanned_id, row.scanned, limit),
                 })
             }
@@ -226,16 +224,11 @@ impl Pruner<'_> {
     }
 
     /// Adds a committed batch to the pruned-rows counters.
-    fn count(&self, class: RetentionClass, c: &BatchCounts) {
+    fn count(&self, c: &BatchCounts) {
         let m = self.metrics;
         for (state, n) in ["succeeded", "dead", "cancelled"].into_iter().zip(c.jobs) {
             m.rows_pruned("jobs", state, n);
         }
-        let audit_class = match class {
-            RetentionClass::FailedAttempts => "by_age",
-            _ => "with_job",
-        };
-        m.rows_pruned("attempts", audit_class, c.attempts);
         m.rows_pruned("operator_actions", "operator_actions", c.operator_actions);
         m.rows_pruned("maintenance_runs", "maintenance_runs", c.runs);
     }

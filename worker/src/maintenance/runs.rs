@@ -37,6 +37,10 @@ pub(crate) struct BatchCounts {
     pub(crate) jobs: [i64; 3],
     /// Audit rows.
     pub(crate) attempts: i64,
+    /// Audit partitions dropped.
+    pub(crate) partitions_dropped: i64,
+    /// Audit partitions compacted.
+    pub(crate) partitions_compacted: i64,
     /// Operator-action rows.
     pub(crate) operator_actions: i64,
     /// Run records.
@@ -54,6 +58,8 @@ impl BatchCounts {
             *total += n;
         }
         self.attempts += other.attempts;
+        self.partitions_dropped += other.partitions_dropped;
+        self.partitions_compacted += other.partitions_compacted;
         self.operator_actions += other.operator_actions;
         self.runs += other.runs;
         if other

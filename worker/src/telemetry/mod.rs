@@ -54,7 +54,7 @@
 //! | `herald_failure_rate` | gauge | `job_type` (`*` = all) | failed share of this process's attempts over the window |
 //! | `herald_failure_rate_alert_firing` | gauge | `job_type` (`*` = all) | 1 while the alert is tripped |
 //! | `herald_critical_events_total` | counter | `alert` | CRITICAL events emitted |
-//! | `herald_maintenance_rows_pruned_total` | counter | `table` (`jobs`, `attempts`, `operator_actions`, `maintenance_runs`), `class` (`succeeded`, `dead`, `cancelled` for jobs; `with_job`, `by_age` for audit rows) | rows this process's maintenance runs deleted (only the leader's move) |
+//! | `herald_maintenance_rows_pruned_total` | counter | `table` (`jobs`, `attempts`, `operator_actions`, `maintenance_runs`), `class` (`succeeded`, `dead`, `cancelled` for jobs; `partition_dropped`, `partition_compacted` for audit rows) | rows this process's maintenance runs deleted (only the leader's move) |
 //! | `herald_maintenance_last_success_timestamp_seconds` | gauge | — | when this process last completed a maintenance run (0: never; take `max` over the fleet) |
 //! | `herald_maintenance_last_run_rows` | gauge | `table` | rows the newest completed pruning run removed, fleet-wide (`storage.rs`) |
 //! | `herald_table_size_bytes`, `herald_index_size_bytes` | gauge | `table` | each herald table's heap + TOAST and index bytes, fleet-wide (`storage.rs`) |
