@@ -11,6 +11,7 @@
 //! | all | DROP the partition |
 //! | at least [`COMPACT_SHARE`] | copy the kept rows to a new table (SHARE lock on the old one: no insert slips in), then swap it in with the same bounds |
 //! | fewer | leave it; a later run looks again |
+//! | none can be: its oldest row is younger than the policy's shortest audit age | leave it after one probe of its `finished_at` index, without reading its rows |
 //!
 //! A row is KEPT while its job exists in `herald.jobs` (whatever its state), or while it
 //! is younger than its own age (a succeeded attempt: its queue's `succeeded` age; any
