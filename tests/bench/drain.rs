@@ -105,6 +105,7 @@ fn timeout(jobs: usize) -> Duration {
 
 async fn herald(server: &str, opts: &Options, run: &HeraldRun) -> BenchResult<DrainRow> {
     let db = BenchDb::create(server, Schema::Herald).await?;
+    herald_side::create_partitions_ahead(&db.pool).await?;
     if run.history {
         let (jobs, attempts) = opts.history();
         herald_side::generate_history(&db.pool, jobs, attempts).await?;

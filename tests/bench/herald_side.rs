@@ -119,6 +119,22 @@ pub async fn register_job_type(pool: &PgPool) -> BenchResult<()> {
     Ok(())
 }
 
+/// Creates the audit partitions a running deployment's maintenance leader would already
+/// have (the default size, 1,000,000 job ids; three of them: job ids below 3,000,001,
+/// past every scenario's history and drain, with two ahead of the first), so that a
+/// worker started on a fresh bench database does not create them, or move the history's
+/// audit rows out of the DEFAULT partition, while its drain is being timed. A deployment
+/// makes them once per million jobs; a fresh database only at its first start.
+pub async fn create_partitions_ahead(pool: &PgPool) -> BenchResult<()> {
+    sqlx::query(
+        "SELECT herald.create_attempt_partition(lower, lower + 1000000) \
+         FROM generate_series(1, 2000001, 1000000) AS lower",
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Leaves `jobs` finished jobs and `attempts` audit rows behind, then VACUUM ANALYZE (as
 /// autovacuum would have by then).
 pub async fn generate_history(pool: &PgPool, jobs: i64, attempts: i64) -> BenchResult<()> {

@@ -33,6 +33,7 @@ async fn enqueue_one(pool: &PgPool) -> BenchResult<i64> {
 pub async fn run(server: &str, opts: &Options, report: &mut Report) -> BenchResult<()> {
     report.progress("latency: idle worker, then steady load");
     let db = BenchDb::create(server, Schema::Herald).await?;
+    herald_side::create_partitions_ahead(&db.pool).await?;
     let workers = Workers::spawn("herald", 1, &herald_side::worker_env(&db.url, None))?;
     // Wait until the worker is registered and listening.
     while sqlx::query_scalar::<_, i64>("SELECT count(*) FROM herald.workers")

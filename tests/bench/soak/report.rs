@@ -98,7 +98,7 @@ pub struct Verdict {
     pub last_5: f64,
     /// `last_5 / minutes_6_to_10`.
     pub ratio: f64,
-    /// Within 10 % in the direction that matters.
+    /// Within 10 % either way (0.90 to 1.10).
     pub pass: bool,
 }
 
@@ -154,7 +154,7 @@ pub fn finish(opts: &Options, rows: &[Minute]) -> BenchResult<()> {
             rows.len()
         )),
         Some(verdicts) => {
-            out("last 5 minutes vs minutes 6-10 (PASS: within 10 % in the direction that matters)");
+            out("last 5 minutes vs minutes 6-10 (PASS: within 10 % either way)");
             for v in verdicts {
                 out(&format!(
                     "  {:<38} {:>10.1} -> {:>10.1}  ratio {:>5.2}  {}",
