@@ -2,8 +2,9 @@
 //! class in turn, in bounded batches, each batch ONE short transaction that first proves
 //! this worker still leads (`leader::begin_fenced`), deletes at most
 //! `HERALD_MAINTENANCE_BATCH` rows, adds its counts to the run's record, and commits;
-//! then a pause. Jobs go by batches; their audit rows later, with their closed partition
-//! (`audit_trail`, in the `failed_attempts` class's turn, after the jobs are pruned).
+//! then a pause. The steps, in order ([`STEPS`]): the job classes by batches; then the
+//! audit trail, whose rows go later, with their closed partition (`audit_trail`, by the
+//! ages of the job classes and `failed_attempts`); then the fleet-wide logs by batches.
 //!
 //! Why it never blocks claiming or starves the queue: it reads finished rows only
 //! (`jobs_finished_idx`; claims read `jobs_runnable_idx`), locks them with `SKIP
@@ -47,6 +48,27 @@ pub(crate) struct Pruner<'a> {
     pub(crate) stop: watch::Receiver<bool>,
 }
 
+/// One step of a pruning run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Rows of one class, in bounded batches (`prune_class`).
+    Rows(RetentionClass),
+    /// The audit trail's closed partitions, dropped or compacted whole (`audit_trail`);
+    /// the `failed_attempts` class's age applies here, no row is deleted one by one.
+    AuditPartitions,
+}
+
+/// A pruning run's steps, in order: jobs first, so their audit rows are no longer a
+/// live job's when the audit pass reads them.
+const STEPS: [Step; 6] = [
+    Step::Rows(RetentionClass::Succeeded),
+    Step::Rows(RetentionClass::Dead),
+    Step::Rows(RetentionClass::Cancelled),
+    Step::AuditPartitions,
+    Step::Rows(RetentionClass::OperatorActions),
+    Step::Rows(RetentionClass::MaintenanceRuns),
+];
+
 /// A position in (finished_at, id) order: the last row a batch read.
 type Position = (DateTime<Utc>, i64);
 
@@ -83,11 +105,10 @@ impl Pruner<'_> {
                 "could not create audit partitions ahead; tried again at the next run"
             );
         }
-        for class in RetentionClass::ALL {
-            let stopped = if class == RetentionClass::FailedAttempts {
-                self.prune_audit(run, totals).await?
-            } else {
-                self.prune_class(class, run, totals).await?
+        for step in STEPS {
+            let stopped = match step {
+                Step::Rows(class) => self.prune_class(class, run, totals).await?,
+                Step::AuditPartitions => self.prune_audit(run, totals).await?,
             };
             if stopped != Stopped::Done {
                 return Ok(stopped);
@@ -266,5 +287,27 @@ mod tests {
         assert_eq!(next_position(Some(at), Some(7), 3, 10), None);
         assert_eq!(next_position(None, None, 0, 10), None);
         assert_eq!(next_position(Some(at), Some(7), 10, 10), Some((at, 7)));
+    }
+
+    #[test]
+    fn a_run_handles_every_class_once_with_failed_attempts_by_partition() {
+        let mut covered: Vec<RetentionClass> = STEPS
+            .iter()
+            .map(|step| match step {
+                Step::Rows(class) => *class,
+                Step::AuditPartitions => RetentionClass::FailedAttempts,
+            })
+            .collect();
+        assert!(
+            !STEPS.contains(&Step::Rows(RetentionClass::FailedAttempts)),
+            "the audit trail is never pruned row by row"
+        );
+        covered.sort();
+        assert_eq!(covered, RetentionClass::ALL.to_vec());
+        let audit = STEPS.iter().position(|s| *s == Step::AuditPartitions);
+        let jobs_done = STEPS
+            .iter()
+            .position(|s| *s == Step::Rows(RetentionClass::Cancelled));
+        assert!(audit > jobs_done, "jobs are pruned before their audit rows");
     }
 }
