@@ -50,10 +50,10 @@ pub fn herald(database_url: Option<&str>, args: &[&str]) -> Output {
 /// environment with `DATABASE_URL` replaced (unset when `None`), stdin empty and not a
 /// terminal. Returns what the process would: exit status, stdout, stderr.
 ///
-/// The binary's sqlx has no TLS backend, so it talks plain TCP to a server that offers
-/// TLS; this test binary's sqlx has one (through the benchmark's apalis-postgres), and a
-/// debug-build TLS handshake costs ~100 ms a connection. A well-formed URL without an
-/// `sslmode` therefore gets `sslmode=disable`: what the binary does anyway.
+/// A debug-build TLS handshake costs ~100 ms a connection, and sqlx's default `sslmode`
+/// (`prefer`) takes TLS wherever the server offers it (this machine's shared server does).
+/// A well-formed URL without an `sslmode` therefore gets `sslmode=disable` here; TLS
+/// itself is tested with the real binary by `tls::*`.
 pub async fn in_process(database_url: Option<&str>, args: &[&str]) -> Output {
     in_process_with(database_url, &[], args).await
 }
@@ -64,7 +64,7 @@ pub async fn in_process_with(
     vars: &[(&str, &str)],
     args: &[&str],
 ) -> Output {
-    let url = database_url.map(plain_tcp_like_the_binary);
+    let url = database_url.map(plain_tcp);
     let vars: Vec<(String, String)> = vars
         .iter()
         .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
@@ -89,7 +89,7 @@ pub async fn in_process_with(
 
 /// `url` with `sslmode=disable` when it is a well-formed URL that names no `sslmode`
 /// (see [`in_process`]); any other text unchanged, so malformed URLs stay as written.
-fn plain_tcp_like_the_binary(url: &str) -> String {
+fn plain_tcp(url: &str) -> String {
     let well_formed =
         url.starts_with("postgres://") && url.parse::<sqlx::postgres::PgConnectOptions>().is_ok();
     if !well_formed || url.contains("sslmode=") {

@@ -39,6 +39,7 @@ mod sql_enqueue;
 mod storage;
 mod storm;
 mod testkit;
+mod tls;
 mod traces;
 mod webhook;
 
