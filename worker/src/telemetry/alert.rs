@@ -72,11 +72,13 @@ impl FailureRateAlert {
             Ok(mut tracker) => tracker.evaluate(Instant::now()),
             Err(_) => return,
         };
-        for (scope, sample, firing) in &states {
-            self.metrics.failure_rate(scope, sample.rate(), *firing);
-        }
+        // Transitions are recorded first, so a gauge showing the alert firing (or
+        // resolved) is never ahead of its row in herald.alert_events.
         for change in changes {
             self.report(&change).await;
+        }
+        for (scope, sample, firing) in &states {
+            self.metrics.failure_rate(scope, sample.rate(), *firing);
         }
     }
 
