@@ -9,8 +9,10 @@
 //! # Layout
 //! - `cli/`: one file per command (the table in [`cli`])
 //! - `demo/`: `herald demo`
+//! - `console/`: `herald console`: the web console and its JSON API
 //! - `queries.rs`: the SQL only these commands run (`queries/<area>/*.sql`)
 
 pub mod cli;
+pub mod console;
 pub mod demo;
 pub(crate) mod queries;

@@ -15,6 +15,7 @@
 //! | `stats/failure_rate.sql`, `stats/recent_alerts.sql` | `herald stats` |
 //! | `cli/job_type.sql` | `herald enqueue`, for a type this binary does not know |
 //! | `demo/*.sql` | the demo: its fresh database, its summary, its trail and alert |
+//! | `console/*.sql` | `herald console`: users, sessions, the authentication audit and its throttle |
 //! | `retention/preview.sql`, `retention/leader.sql`, `retention/runs.sql` | `herald retention` |
 //!
 //! The filters are static statements with optional parameters
