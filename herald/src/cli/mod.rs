@@ -18,7 +18,7 @@
 //! | `herald audit [--action alert]` | the operator-action log, with alert trips and resolves |
 //! | `herald workers [--all]` | worker processes: host, pid, heartbeat age, queues, jobs in flight |
 //! | `herald queues` | jobs by queue and state (pending, scheduled, running, retrying, dead) |
-//! | `herald console [--addr ADDR]` / `herald console add-user NAME --role R` | the web console and its JSON API (see `console/`) |
+//! | `herald console [--addr ADDR]` / `herald console add-user NAME --role R` | the web console and its JSON API (`console.rs`, serving `crate::console`) |
 //!
 //! Shared pieces: `filter.rs` (the job filter and its parsers), `action.rs` (what the
 //! job-changing commands share), `batch.rs` (confirmation, batches, throttle, progress),
@@ -48,6 +48,7 @@ pub mod audit;
 pub(crate) mod batch;
 pub mod cancel;
 mod connect;
+pub mod console;
 mod context;
 pub mod enqueue;
 pub mod failures;
@@ -111,7 +112,7 @@ pub enum Command {
     /// Jobs by queue and state (pending, scheduled, running, retrying, dead).
     Queues(queues::QueuesArgs),
     /// Serve the web console and its JSON API, or add a console user.
-    Console(crate::console::ConsoleArgs),
+    Console(console::ConsoleArgs),
 }
 
 impl Command {
@@ -230,7 +231,7 @@ pub async fn run(cli: Cli, ctx: &mut Context<'_>) -> Result<(), CliError> {
         Command::Audit(args) => audit::run(args, ctx).await,
         Command::Workers(args) => workers::run(args, ctx).await,
         Command::Queues(args) => queues::run(args, ctx).await,
-        Command::Console(args) => crate::console::run(args, ctx).await,
+        Command::Console(args) => console::run(args, ctx).await,
     };
     ctx.close().await;
     result
