@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequestParts, OriginalUri};
 use axum::http::header::COOKIE;
 use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
@@ -118,9 +118,14 @@ pub(crate) fn source_of(parts: &Parts) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// What a request attempted, as audited: `POST /api/v1/jobs/actions`.
+/// What a request attempted, as audited: `POST /api/v1/jobs/actions` (the path as
+/// requested, not as seen inside the nested `/api/v1` router).
 pub(crate) fn attempted(parts: &Parts) -> String {
-    herald_worker::sanitize::sanitize(&format!("{} {}", parts.method, parts.uri.path()))
+    let path = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or_else(|| parts.uri.path(), |OriginalUri(uri)| uri.path());
+    herald_worker::sanitize::sanitize(&format!("{} {path}", parts.method))
 }
 
 /// What the audit needs of a request: where it came from, what it attempted, and the
