@@ -5,8 +5,8 @@
 //!
 //! | File | Run by |
 //! |---|---|
-//! | `operator/select_jobs.sql`, `operator/count_jobs.sql` | `cli::filter` (every filtered command) |
-//! | `operator/replay.sql`, `cancel.sql`, `purge.sql` | `cli::action`, one statement per batch |
+//! | `operator/select_jobs.sql`, `operator/count_jobs.sql` | `operator::filter` (every filtered command, the console) |
+//! | `operator/replay.sql`, `cancel.sql`, `purge.sql` | `operator::apply`, one statement per batch (the CLI and the console) |
 //! | `operator/job.sql`, `job_attempts.sql`, `job_actions.sql` | `herald jobs show` |
 //! | `operator/failures.sql` | `herald failures` |
 //! | `operator/actions.sql` | `herald audit` |

@@ -52,7 +52,8 @@ pub mod console;
 mod context;
 pub mod enqueue;
 pub mod failures;
-pub mod filter;
+/// The job filter (`crate::operator::filter`, shared with the console).
+pub use crate::operator::filter;
 pub mod jobs;
 pub mod migrate;
 pub mod purge;
@@ -174,6 +175,16 @@ impl From<crate::demo::DemoError> for CliError {
 impl From<RunError> for CliError {
     fn from(e: RunError) -> Self {
         Self::Failed(herald_worker::sanitize::sanitize(&e.to_string()))
+    }
+}
+
+impl From<crate::operator::OperatorError> for CliError {
+    fn from(e: crate::operator::OperatorError) -> Self {
+        match e {
+            crate::operator::OperatorError::Database(doing, db) => {
+                Self::Failed(format!("cannot {doing}: {}", one_line(&db)))
+            }
+        }
     }
 }
 

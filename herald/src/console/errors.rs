@@ -8,6 +8,7 @@
 //! | `UNAUTHENTICATED` | 401 | no session, an expired one, or a wrong username or password |
 //! | `PERMISSION_DENIED` | 403 | the role does not allow it, or the CSRF token is missing or wrong (audited) |
 //! | `NOT_FOUND` | 404 | no such job, route or resource |
+//! | `METHOD_NOT_ALLOWED` | 405 | the route exists, not with this method |
 //! | `VALIDATION_ERROR` | 400 | a malformed body, parameter or value (the message names the field) |
 //! | `CONFLICT` | 409 | the resource exists already or changed meanwhile |
 //! | `PAYLOAD_TOO_LARGE` | 413 | the body is over the limit |
@@ -42,6 +43,9 @@ pub enum ApiError {
     /// Nothing there.
     #[error("{0}")]
     NotFound(String),
+    /// The route exists, not with this method.
+    #[error("the route does not take this method")]
+    MethodNotAllowed,
     /// Bad input; the message names the field.
     #[error("{0}")]
     Validation(String),
@@ -69,6 +73,7 @@ impl ApiError {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::PermissionDenied(_) => "PERMISSION_DENIED",
             Self::NotFound(_) => "NOT_FOUND",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Validation(_) => "VALIDATION_ERROR",
             Self::Conflict(_) => "CONFLICT",
             Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
@@ -84,6 +89,7 @@ impl ApiError {
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::PermissionDenied(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Validation(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -168,6 +174,7 @@ mod tests {
             ),
             (ApiError::NotFound("x".into()), 404, "NOT_FOUND"),
             (ApiError::Validation("x".into()), 400, "VALIDATION_ERROR"),
+            (ApiError::MethodNotAllowed, 405, "METHOD_NOT_ALLOWED"),
             (ApiError::Conflict("x".into()), 409, "CONFLICT"),
             (ApiError::PayloadTooLarge(10), 413, "PAYLOAD_TOO_LARGE"),
             (ApiError::RateLimited("x".into()), 429, "RATE_LIMITED"),

@@ -24,12 +24,13 @@ use super::errors::{self, ApiError};
 use super::extract::BODY_LIMIT;
 use super::{ConsoleState, api, auth};
 
-/// Every API route but the login (each needs a session).
-pub const ROUTES: [&str; 4] = [
-    "/api/v1/logout",
-    "/api/v1/session",
-    "/api/v1/queues",
-    "/api/v1/openapi.json",
+/// Every API route but the login, as (method, path): each needs a session.
+pub const ROUTES: [(&str, &str); 5] = [
+    ("POST", "/api/v1/logout"),
+    ("GET", "/api/v1/session"),
+    ("GET", "/api/v1/queues"),
+    ("GET", "/api/v1/openapi.json"),
+    ("POST", "/api/v1/jobs/actions"),
 ];
 
 /// The console's router over `state`.
@@ -39,14 +40,21 @@ pub fn router(state: Arc<ConsoleState>) -> Router {
         .route("/logout", post(auth::logout))
         .route("/session", get(auth::current))
         .route("/queues", get(api::queues::list))
-        .route("/openapi.json", get(api::openapi::document));
+        .route("/openapi.json", get(api::openapi::document))
+        .route("/jobs/actions", post(api::actions::run))
+        .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest("/api/v1", api)
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(state.clone(), deadline))
         .layer(middleware::from_fn(errors::log_failures))
         .with_state(state)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }
 
 async fn not_found() -> ApiError {

@@ -8,7 +8,9 @@
 //! | `errors.rs` | each error code in the one shape; request ids; body limit; slow requests cut off |
 //! | `hostile.rs` | no route answers without a session; CSRF-less changes refused and audited; hostile text is data |
 //! | `api.rs` | the resources (queues, the OpenAPI document) |
+//! | `actions.rs` | replay/cancel by filter: role check (audited), dry-run count, required reason, the user as actor, SQL-looking values as data |
 
+mod actions;
 mod api;
 mod auth;
 mod errors;

@@ -22,7 +22,7 @@ mod tests {
             serde_json::from_str(super::DOCUMENT).unwrap_or_else(|e| panic!("{e}"));
         let paths = doc["paths"].as_object().map(|p| p.len()).unwrap_or(0);
         assert!(paths >= 5, "{doc}");
-        for route in crate::console::router::ROUTES {
+        for (_, route) in crate::console::router::ROUTES {
             assert!(
                 doc["paths"]
                     .get(route.trim_start_matches("/api/v1"))
