@@ -41,6 +41,10 @@ pub struct ConsoleArgs {
     /// How long a request may take, reading its body included (`30s`, `2m`).
     #[arg(long, default_value = "30s", value_parser = parse_timeout)]
     pub request_timeout: Duration,
+    /// A trace link template for job details: `{trace_id}` is replaced, e.g.
+    /// `http://jaeger:16686/trace/{trace_id}` (Jaeger) or a Grafana Explore URL (Tempo).
+    #[arg(long, env = "HERALD_TRACE_URL", value_parser = parse_trace_url)]
+    pub trace_url: Option<String>,
 }
 
 /// `herald console` subcommands.
@@ -78,6 +82,13 @@ impl From<RoleArg> for Role {
     }
 }
 
+fn parse_trace_url(text: &str) -> Result<String, String> {
+    let ok = (text.starts_with("http://") || text.starts_with("https://"))
+        && text.contains("{trace_id}");
+    ok.then(|| text.to_owned())
+        .ok_or_else(|| "an http(s) URL holding {trace_id}".to_owned())
+}
+
 fn parse_timeout(text: &str) -> Result<Duration, DurationError> {
     parse_duration_within(text, Duration::from_millis(100)..=Duration::from_secs(600))
 }
@@ -100,6 +111,7 @@ pub async fn run(args: ConsoleArgs, ctx: &mut Context<'_>) -> Result<(), CliErro
         pool,
         secure_cookie: !args.insecure_cookie,
         request_timeout: args.request_timeout,
+        trace_url: args.trace_url,
     });
     let addr = listener.local_addr().unwrap_or(args.addr);
     tracing::info!(console.addr = %addr, "console listening");

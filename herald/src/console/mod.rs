@@ -37,4 +37,6 @@ pub struct ConsoleState {
     pub secure_cookie: bool,
     /// The request timeout.
     pub request_timeout: Duration,
+    /// The trace link template (`{trace_id}` replaced), if any (`--trace-url`).
+    pub trace_url: Option<String>,
 }

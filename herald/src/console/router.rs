@@ -25,12 +25,15 @@ use super::extract::BODY_LIMIT;
 use super::{ConsoleState, api, auth};
 
 /// Every API route but the login, as (method, path): each needs a session.
-pub const ROUTES: [(&str, &str); 5] = [
+pub const ROUTES: [(&str, &str); 8] = [
     ("POST", "/api/v1/logout"),
     ("GET", "/api/v1/session"),
     ("GET", "/api/v1/queues"),
     ("GET", "/api/v1/openapi.json"),
     ("POST", "/api/v1/jobs/actions"),
+    ("GET", "/api/v1/failures"),
+    ("GET", "/api/v1/jobs"),
+    ("GET", "/api/v1/jobs/1"),
 ];
 
 /// The console's router over `state`.
@@ -42,6 +45,9 @@ pub fn router(state: Arc<ConsoleState>) -> Router {
         .route("/queues", get(api::queues::list))
         .route("/openapi.json", get(api::openapi::document))
         .route("/jobs/actions", post(api::actions::run))
+        .route("/failures", get(api::failures::list))
+        .route("/jobs", get(api::jobs::list))
+        .route("/jobs/{id}", get(api::jobs::show))
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest("/api/v1", api)

@@ -57,6 +57,7 @@ impl Console {
             pool: db.pool.clone(),
             secure_cookie: true,
             request_timeout: timeout,
+            trace_url: Some("http://jaeger.example:16686/trace/{trace_id}".to_owned()),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -89,6 +90,7 @@ impl Console {
             pool,
             secure_cookie: true,
             request_timeout: Duration::from_secs(30),
+            trace_url: None,
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -19,13 +19,14 @@ use axum::Json;
 use axum::extract::State as AxumState;
 use serde::{Deserialize, Serialize};
 
+use super::filter::FilterBody;
 use crate::console::ConsoleState;
 use crate::console::errors::ApiError;
 use crate::console::extract::ApiJson;
 use crate::console::sessions::Operator;
 use crate::operator::OperatorError;
 use crate::operator::apply::{Statement, apply};
-use crate::operator::filter::{self, JobFilter, State, parse_fingerprint, parse_time_ago};
+use crate::operator::filter::{self, JobFilter, State};
 
 /// Jobs changed per statement.
 const BATCH: usize = 500;
@@ -46,21 +47,6 @@ pub(crate) struct ActionBody {
     dry_run: bool,
 }
 
-/// The job filter as the API takes it (the same fields as the CLI's flags).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FilterBody {
-    #[serde(default)]
-    state: Vec<String>,
-    #[serde(rename = "type")]
-    job_type: Option<String>,
-    queue: Option<String>,
-    error_code: Option<String>,
-    fingerprint: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-}
-
 /// The answer.
 #[derive(Debug, Serialize)]
 pub(crate) struct ActionAnswer {
@@ -72,81 +58,30 @@ pub(crate) struct ActionAnswer {
     action_id: Option<i64>,
 }
 
-fn state_named(name: &str) -> Result<State, ApiError> {
-    use clap::ValueEnum;
-    State::from_str(name, true).map_err(|_| {
-        ApiError::Validation(format!(
-            "filter.state: unknown state {:?}",
-            herald_worker::sanitize::sanitize(name)
-        ))
-    })
-}
-
-/// The body's filter as the CLI's, and the states it selects.
+/// The body's filter with `default` states when none are named; each must be one
+/// of `allowed` (else `"{rule}, not {state}"`), and at least one field is required.
 fn job_filter(
     body: &FilterBody,
     default: &[State],
     allowed: &[State],
     rule: &str,
 ) -> Result<(JobFilter, Vec<State>), ApiError> {
-    let requested = body
-        .state
-        .iter()
-        .map(|s| state_named(s))
-        .collect::<Result<Vec<_>, _>>()?;
-    let states = if requested.is_empty() {
-        default.to_vec()
-    } else {
-        requested
-    };
-    if let Some(bad) = states.iter().find(|s| !allowed.contains(s)) {
+    if body.is_empty() {
+        return Err(ApiError::Validation(
+            "filter: name at least one field (state, type, queue, error_code, fingerprint, since, until)".to_owned(),
+        ));
+    }
+    let mut filter = body.to_job_filter()?;
+    if filter.state.is_empty() {
+        filter.state = default.to_vec();
+    }
+    if let Some(bad) = filter.state.iter().find(|s| !allowed.contains(s)) {
         return Err(ApiError::Validation(format!(
             "filter.state: {rule}, not {}",
             bad.as_str()
         )));
     }
-    let time = |field: &str, v: &Option<String>| {
-        v.as_deref()
-            .map(|t| {
-                parse_time_ago(t)
-                    .map_err(|why| ApiError::Validation(format!("filter.{field}: {why}")))
-            })
-            .transpose()
-    };
-    let fingerprint = body
-        .fingerprint
-        .as_deref()
-        .map(|f| {
-            parse_fingerprint(f)
-                .map_err(|why| ApiError::Validation(format!("filter.fingerprint: {why}")))
-        })
-        .transpose()?;
-    let filter = JobFilter {
-        state: states.clone(),
-        job_type: body.job_type.clone(),
-        queue: body.queue.clone(),
-        error_code: body.error_code.clone(),
-        fingerprint,
-        since: time("since", &body.since)?,
-        until: time("until", &body.until)?,
-        limit: None,
-    };
-    let named = !body.state.is_empty()
-        || [
-            &body.job_type,
-            &body.queue,
-            &body.error_code,
-            &body.fingerprint,
-            &body.since,
-            &body.until,
-        ]
-        .iter()
-        .any(|v| v.is_some());
-    if !named {
-        return Err(ApiError::Validation(
-            "filter: name at least one field (state, type, queue, error_code, fingerprint, since, until)".to_owned(),
-        ));
-    }
+    let states = filter.state.clone();
     Ok((filter, states))
 }
 
