@@ -25,7 +25,7 @@ use super::extract::BODY_LIMIT;
 use super::{ConsoleState, api, auth};
 
 /// Every API route but the login, as (method, path): each needs a session.
-pub const ROUTES: [(&str, &str); 8] = [
+pub const ROUTES: [(&str, &str); 9] = [
     ("POST", "/api/v1/logout"),
     ("GET", "/api/v1/session"),
     ("GET", "/api/v1/queues"),
@@ -34,6 +34,7 @@ pub const ROUTES: [(&str, &str); 8] = [
     ("GET", "/api/v1/failures"),
     ("GET", "/api/v1/jobs"),
     ("GET", "/api/v1/jobs/1"),
+    ("GET", "/api/v1/overview"),
 ];
 
 /// The console's router over `state`.
@@ -46,6 +47,7 @@ pub fn router(state: Arc<ConsoleState>) -> Router {
         .route("/openapi.json", get(api::openapi::document))
         .route("/jobs/actions", post(api::actions::run))
         .route("/failures", get(api::failures::list))
+        .route("/overview", get(api::overview::show))
         .route("/jobs", get(api::jobs::list))
         .route("/jobs/{id}", get(api::jobs::show))
         .method_not_allowed_fallback(method_not_allowed);

@@ -224,3 +224,55 @@ async fn a_job_shows_its_sanitised_payload_trail_actions_and_trace_link_and_neve
     assert_error(&body, "VALIDATION_ERROR");
     console.finish().await;
 }
+
+#[tokio::test]
+async fn the_overview_counts_attempts_failures_queues_workers_and_the_alert() {
+    let console = Console::start().await;
+    for n in 0..3 {
+        seed_failed(&console, "mail", "{}", &format!("down {n}"), "").await;
+    }
+    sqlx::raw_sql(
+        "INSERT INTO herald.jobs (job_type, queue, payload, state, attempt, max_attempts, finished_at)
+         VALUES ('test.scripted', 'mail', '{}', 'succeeded', 1, 1, now());
+         INSERT INTO herald.attempts (job_id, job_type, queue, attempt, worker_id, started_at, finished_at, duration_ms, outcome, job_state)
+         SELECT id, job_type, queue, 1, 'seed', now(), now(), 1, 'succeeded', 'succeeded' FROM herald.jobs WHERE state = 'succeeded';
+         INSERT INTO herald.workers (id, hostname, pid, queues, started_at, heartbeat_at)
+         VALUES ('w-1', 'host-a', 42, '{mail}', now(), now() - interval '3 seconds');
+         INSERT INTO herald.alert_events (alert, scope, transition, severity, failure_rate, attempts, failures, threshold, window_seconds, worker_id)
+         VALUES ('failure_rate', '*', 'tripped', 'critical', 0.75, 4, 3, 0.05, 300, 'w-1')",
+    )
+    .execute(&console.db.pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let password = console.add_user("max", "viewer").await;
+    let login = console.login("max", &password).await;
+    let (status, body) =
+        send(console.with_session(Method::GET, "/api/v1/overview?window=1h", &login)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["attempts"].as_i64(), body["failures"].as_i64()),
+        (Some(4), Some(3)),
+        "{body}"
+    );
+    assert_eq!(body["failure_rate"].as_f64(), Some(0.75));
+    assert_eq!(body["threshold"].as_f64(), Some(0.05));
+    assert_eq!(
+        (
+            body["by_outcome"]["dead"].as_i64(),
+            body["by_outcome"]["succeeded"].as_i64()
+        ),
+        (Some(3), Some(1))
+    );
+    assert_eq!(body["queues"][0]["dead"].as_i64(), Some(3), "{body}");
+    let age = body["workers"][0]["heartbeat_age_secs"]
+        .as_f64()
+        .unwrap_or_default();
+    assert!(age >= 3.0, "{body}");
+    assert_eq!(body["alert"]["firing"], true, "{body}");
+    assert_eq!(body["alert"]["recent"][0]["transition"], "tripped");
+    let (status, body) =
+        send(console.with_session(Method::GET, "/api/v1/overview?window=forever", &login)).await;
+    assert_eq!(status, 400, "{body}");
+    assert_error(&body, "VALIDATION_ERROR");
+    console.finish().await;
+}

@@ -3,6 +3,7 @@
 //! | route | role | file |
 //! |---|---|---|
 //! | `POST /api/v1/login`, `POST /api/v1/logout`, `GET /api/v1/session` | none, any, any | `auth.rs` |
+//! | `GET /api/v1/overview` | viewer | `overview.rs` |
 //! | `GET /api/v1/queues` | viewer | `queues.rs` |
 //! | `GET /api/v1/openapi.json` | viewer | `openapi.rs` |
 //! | `GET /api/v1/failures` | viewer | `failures.rs` |
@@ -16,4 +17,5 @@ pub(crate) mod failures;
 pub(crate) mod filter;
 pub(crate) mod jobs;
 pub(crate) mod openapi;
+pub(crate) mod overview;
 pub(crate) mod queues;

@@ -15,13 +15,13 @@ use crate::console::sessions::Session;
 /// One queue's depth.
 #[derive(Debug, Serialize)]
 pub(crate) struct QueueDepth {
-    queue: String,
-    pending: i64,
-    scheduled: i64,
-    running: i64,
-    retrying: i64,
-    dead: i64,
-    workers: i64,
+    pub(crate) queue: String,
+    pub(crate) pending: i64,
+    pub(crate) scheduled: i64,
+    pub(crate) running: i64,
+    pub(crate) retrying: i64,
+    pub(crate) dead: i64,
+    pub(crate) workers: i64,
 }
 
 /// The queues, by name.
