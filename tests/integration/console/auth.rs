@@ -143,3 +143,20 @@ async fn add_user_prints_a_fresh_password_and_refuses_a_taken_name() {
     );
     console.finish().await;
 }
+
+#[tokio::test]
+async fn an_insecure_cookie_is_refused_on_a_non_loopback_address() {
+    let out = in_process(
+        None,
+        &["console", "--addr", "0.0.0.0:0", "--insecure-cookie"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("needs a loopback --addr"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = in_process(None, &["console", "--trace-url", "javascript:alert(1)"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
