@@ -9,8 +9,12 @@
 //! # Layout
 //! - `cli/`: one file per command (the table in [`cli`])
 //! - `demo/`: `herald demo`
+//! - `operator/`: what the operator commands and the console share (the job filter, applying an action)
+//! - `console/`: `herald console`: the web console and its JSON API
 //! - `queries.rs`: the SQL only these commands run (`queries/<area>/*.sql`)
 
 pub mod cli;
+pub mod console;
 pub mod demo;
+pub mod operator;
 pub(crate) mod queries;

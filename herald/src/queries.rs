@@ -5,8 +5,8 @@
 //!
 //! | File | Run by |
 //! |---|---|
-//! | `operator/select_jobs.sql`, `operator/count_jobs.sql` | `cli::filter` (every filtered command) |
-//! | `operator/replay.sql`, `cancel.sql`, `purge.sql` | `cli::action`, one statement per batch |
+//! | `operator/select_jobs.sql`, `operator/count_jobs.sql` | `operator::filter` (every filtered command, the console) |
+//! | `operator/replay.sql`, `cancel.sql`, `purge.sql` | `operator::apply`, one statement per batch (the CLI and the console) |
 //! | `operator/job.sql`, `job_attempts.sql`, `job_actions.sql` | `herald jobs show` |
 //! | `operator/failures.sql` | `herald failures` |
 //! | `operator/actions.sql` | `herald audit` |
@@ -15,6 +15,7 @@
 //! | `stats/failure_rate.sql`, `stats/recent_alerts.sql` | `herald stats` |
 //! | `cli/job_type.sql` | `herald enqueue`, for a type this binary does not know |
 //! | `demo/*.sql` | the demo: its fresh database, its summary, its trail and alert |
+//! | `console/*.sql` | `herald console`: users, sessions, the authentication audit and its throttle |
 //! | `retention/preview.sql`, `retention/leader.sql`, `retention/runs.sql` | `herald retention` |
 //!
 //! The filters are static statements with optional parameters

@@ -7,6 +7,7 @@ mod ack_durability;
 mod alert;
 mod batch;
 mod cli;
+mod console;
 mod cron;
 mod demo;
 mod deploy;

@@ -10,7 +10,6 @@
 
 use std::io::Write;
 
-use chrono::{DateTime, Utc};
 use clap::Args;
 use serde::Serialize;
 use sqlx::PgPool;
@@ -19,6 +18,7 @@ use super::batch::{BatchArgs, confirm, run_batches};
 use super::filter::{self, JobFilter, JobRow, State, describe_ids};
 use super::table::{json_line, time, write_table};
 use super::{CliError, Context, one_line};
+pub(crate) use crate::operator::apply::{PurgeScope, Statement, apply};
 use herald_worker::sanitize::sanitize;
 
 /// The flags every job-changing command takes.
@@ -44,24 +44,6 @@ pub struct OperatorArgs {
     pub batch: BatchArgs,
 }
 
-/// Only for `purge`: which jobs the statement may delete, re-checked per batch.
-#[derive(Debug, Clone)]
-pub(crate) struct PurgeScope {
-    pub states: Vec<&'static str>,
-    pub before: DateTime<Utc>,
-    pub include_audit: bool,
-}
-
-/// Which statement applies a batch (`queries/operator/<name>.sql`).
-pub(crate) enum Statement {
-    /// `replay.sql`.
-    Replay,
-    /// `cancel.sql`.
-    Cancel,
-    /// `purge.sql`, within its scope.
-    Purge(PurgeScope),
-}
-
 /// One command's action: the SQL that applies a batch and what it records.
 pub(crate) struct Action<'a> {
     pub pool: &'a PgPool,
@@ -70,13 +52,6 @@ pub(crate) struct Action<'a> {
     /// Past tense for output: `replayed`.
     pub done: &'static str,
     pub statement: Statement,
-}
-
-/// What a batch's statement returns: the action's id (`None` when nothing changed) and
-/// the changed job ids.
-struct Applied {
-    action_id: Option<i64>,
-    ids: Vec<i64>,
 }
 
 /// The outcome of an action, as printed (`--json` field names are a stable contract).
@@ -109,7 +84,7 @@ pub(crate) async fn resolve(
     states: &[State],
 ) -> Result<Vec<JobRow>, CliError> {
     if ids.is_empty() {
-        return filter::select(pool, None, filter, states).await;
+        return Ok(filter::select(pool, None, filter, states).await?);
     }
     let rows = filter::select(pool, Some(ids), &JobFilter::default(), &[]).await?;
     if let Some(missing) = ids.iter().find(|id| !rows.iter().any(|r| r.id == **id)) {
@@ -292,54 +267,17 @@ impl Action<'_> {
         filter_json: &serde_json::Value,
         action_id: Option<i64>,
     ) -> Result<(Option<i64>, Vec<i64>), CliError> {
-        let (p, a, r, f) = (chunk, actor, reason, filter_json);
-        let applied = match &self.statement {
-            Statement::Replay => {
-                sqlx::query_file_as!(
-                    Applied,
-                    "queries/operator/replay.sql",
-                    p,
-                    a,
-                    r,
-                    f,
-                    action_id
-                )
-                .fetch_one(self.pool)
-                .await
-            }
-            Statement::Cancel => {
-                sqlx::query_file_as!(
-                    Applied,
-                    "queries/operator/cancel.sql",
-                    p,
-                    a,
-                    r,
-                    f,
-                    action_id
-                )
-                .fetch_one(self.pool)
-                .await
-            }
-            Statement::Purge(scope) => {
-                sqlx::query_file_as!(
-                    Applied,
-                    "queries/operator/purge.sql",
-                    p,
-                    a,
-                    r,
-                    f,
-                    action_id,
-                    &scope.states as _,
-                    scope.before,
-                    scope.include_audit
-                )
-                .fetch_one(self.pool)
-                .await
-            }
-        };
-        applied
-            .map(|row| (row.action_id, row.ids))
-            .map_err(|e| CliError::Failed(format!("cannot {} jobs: {}", self.name, one_line(&e))))
+        apply(
+            self.pool,
+            &self.statement,
+            chunk,
+            actor,
+            reason,
+            filter_json,
+            action_id,
+        )
+        .await
+        .map_err(|e| CliError::Failed(format!("cannot {} jobs: {}", self.name, one_line(&e))))
     }
 
     fn report(

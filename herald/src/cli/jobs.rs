@@ -5,14 +5,13 @@
 use std::io::Write;
 
 use clap::{Args, Subcommand};
-use serde::Serialize;
 use sqlx::PgPool;
 
-use super::filter::{self, JobFilter, JobRow};
+use super::filter::{self, JobFilter};
 use super::table::{json_line, maybe_time, page_footer, text, time, write_table};
-use super::{CliError, Context, one_line};
-use herald_worker::sanitize::sanitize_json;
-use herald_worker::stored_time::StoredTime;
+use super::{CliError, Context};
+pub use crate::operator::job::JobJson;
+use crate::operator::job::{self, Entry, JobDetail, Shown};
 
 /// Arguments of `herald jobs`.
 #[derive(Debug, Args)]
@@ -59,43 +58,6 @@ pub enum JobsCommand {
 
 /// How many jobs `jobs list` shows without `--limit`.
 const DEFAULT_LIST_LIMIT: u32 = 100;
-
-/// A job in `jobs list --json` (field names are a stable contract).
-#[derive(Debug, Serialize)]
-pub struct JobJson {
-    id: i64,
-    #[serde(rename = "type")]
-    job_type: String,
-    queue: String,
-    state: String,
-    attempt: i32,
-    max_attempts: i32,
-    priority: i16,
-    run_at: StoredTime,
-    created_at: StoredTime,
-    finished_at: Option<StoredTime>,
-    last_error_code: Option<String>,
-    fingerprint: Option<String>,
-}
-
-impl From<&JobRow> for JobJson {
-    fn from(r: &JobRow) -> Self {
-        Self {
-            id: r.id,
-            job_type: r.job_type.clone(),
-            queue: r.queue.clone(),
-            state: r.state.clone(),
-            attempt: r.attempt,
-            max_attempts: r.max_attempts,
-            priority: r.priority,
-            run_at: r.run_at,
-            created_at: r.created_at,
-            finished_at: r.finished_at,
-            last_error_code: r.last_error_code.clone(),
-            fingerprint: r.fingerprint(),
-        }
-    }
-}
 
 /// Runs `herald jobs …`.
 pub async fn run(args: JobsArgs, ctx: &mut Context<'_>) -> Result<(), CliError> {
@@ -184,126 +146,10 @@ async fn list(
     Ok(())
 }
 
-#[derive(Debug, Serialize)]
-struct JobDetail {
-    id: i64,
-    #[serde(rename = "type")]
-    job_type: String,
-    queue: String,
-    state: String,
-    attempt: i32,
-    max_attempts: i32,
-    priority: i16,
-    run_at: StoredTime,
-    created_at: StoredTime,
-    finished_at: Option<StoredTime>,
-    last_error_code: Option<String>,
-    locked_by: Option<String>,
-    idempotency_key: Option<String>,
-    payload: ShownPayload,
-}
-
-/// A payload as `jobs show` prints it: redacted JSON, or, for text that cannot be read
-/// back as a JSON value (nested deeper than serde_json's 128 levels: the worker runs
-/// such jobs from their text, but they cannot be redacted structurally), a note saying
-/// so instead of failing the whole command.
-#[derive(Debug, Serialize)]
-#[serde(transparent)]
-struct ShownPayload(serde_json::Value);
-
-/// Read from the payload's text (`job.sql` selects `payload::text`).
-impl sqlx::Type<sqlx::Postgres> for ShownPayload {
-    fn type_info() -> sqlx::postgres::PgTypeInfo {
-        <String as sqlx::Type<sqlx::Postgres>>::type_info()
-    }
-}
-
-impl<'r> sqlx::Decode<'r, sqlx::Postgres> for ShownPayload {
-    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-        <String as sqlx::Decode<sqlx::Postgres>>::decode(value).map(Self::from)
-    }
-}
-
-impl From<String> for ShownPayload {
-    fn from(text: String) -> Self {
-        match serde_json::from_str::<serde_json::Value>(&text) {
-            Ok(value) => Self(sanitize_json(&value)),
-            Err(e) => Self(serde_json::Value::String(format!(
-                "[payload not shown: {} bytes that cannot be read as a JSON value to redact ({})]",
-                text.len(),
-                herald_worker::sanitize::sanitize(&e.to_string())
-            ))),
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
-struct AttemptEntry {
-    attempt: i32,
-    worker_id: String,
-    started_at: StoredTime,
-    finished_at: StoredTime,
-    duration_ms: i32,
-    outcome: String,
-    job_state: String,
-    error_code: Option<String>,
-    error_class: Option<String>,
-    message: Option<String>,
-    next_run_at: Option<StoredTime>,
-    trace_id: Option<String>,
-    error_chain: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct ActionEntry {
-    #[serde(rename = "action_id")]
-    id: i64,
-    at: StoredTime,
-    actor: String,
-    action: String,
-    reason: Option<String>,
-}
-
-/// One entry of a job's timeline in `jobs show --json`, tagged by `kind`.
-#[derive(Debug, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum Entry {
-    Attempt(AttemptEntry),
-    Action(ActionEntry),
-}
-
-impl Entry {
-    fn at(&self) -> StoredTime {
-        match self {
-            Self::Attempt(a) => a.started_at,
-            Self::Action(a) => a.at,
-        }
-    }
-}
-
 async fn show(pool: &PgPool, id: i64, json: bool, out: &mut impl Write) -> Result<(), CliError> {
-    let read = |e: sqlx::Error| CliError::Failed(format!("cannot read job {id}: {}", one_line(&e)));
-    let job: Option<JobDetail> = sqlx::query_file_as!(JobDetail, "queries/operator/job.sql", id)
-        .fetch_optional(pool)
-        .await
-        .map_err(read)?;
-    let attempts: Vec<AttemptEntry> =
-        sqlx::query_file_as!(AttemptEntry, "queries/operator/job_attempts.sql", id)
-            .fetch_all(pool)
-            .await
-            .map_err(read)?;
-    let actions: Vec<ActionEntry> =
-        sqlx::query_file_as!(ActionEntry, "queries/operator/job_actions.sql", id)
-            .fetch_all(pool)
-            .await
-            .map_err(read)?;
-    if job.is_none() && attempts.is_empty() && actions.is_empty() {
+    let Some(Shown { job, timeline, .. }) = job::load(pool, id).await? else {
         return Err(CliError::Failed(format!("job {id} not found")));
-    }
-    let mut timeline: Vec<Entry> = attempts.into_iter().map(Entry::Attempt).collect();
-    timeline.extend(actions.into_iter().map(Entry::Action));
-    // Stable: equal times keep attempts before actions.
-    timeline.sort_by_key(Entry::at);
+    };
     if json {
         let doc = serde_json::json!({ "id": id, "job": job, "timeline": timeline });
         json_line(out, &doc)?;

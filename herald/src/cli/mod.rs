@@ -18,6 +18,7 @@
 //! | `herald audit [--action alert]` | the operator-action log, with alert trips and resolves |
 //! | `herald workers [--all]` | worker processes: host, pid, heartbeat age, queues, jobs in flight |
 //! | `herald queues` | jobs by queue and state (pending, scheduled, running, retrying, dead) |
+//! | `herald console [--addr ADDR]` / `herald console add-user NAME --role R` | the web console and its JSON API (`console.rs`, serving `crate::console`) |
 //!
 //! Shared pieces: `filter.rs` (the job filter and its parsers), `action.rs` (what the
 //! job-changing commands share), `batch.rs` (confirmation, batches, throttle, progress),
@@ -47,10 +48,12 @@ pub mod audit;
 pub(crate) mod batch;
 pub mod cancel;
 mod connect;
+pub mod console;
 mod context;
 pub mod enqueue;
 pub mod failures;
-pub mod filter;
+/// The job filter (`crate::operator::filter`, shared with the console).
+pub use crate::operator::filter;
 pub mod jobs;
 pub mod migrate;
 pub mod purge;
@@ -109,6 +112,8 @@ pub enum Command {
     Workers(workers::WorkersArgs),
     /// Jobs by queue and state (pending, scheduled, running, retrying, dead).
     Queues(queues::QueuesArgs),
+    /// Serve the web console and its JSON API, or add a console user.
+    Console(console::ConsoleArgs),
 }
 
 impl Command {
@@ -173,6 +178,16 @@ impl From<RunError> for CliError {
     }
 }
 
+impl From<crate::operator::OperatorError> for CliError {
+    fn from(e: crate::operator::OperatorError) -> Self {
+        match e {
+            crate::operator::OperatorError::Database(doing, db) => {
+                Self::Failed(format!("cannot {doing}: {}", one_line(&db)))
+            }
+        }
+    }
+}
+
 impl From<clap::Error> for CliError {
     /// A usage error as one line: clap's first paragraph (usage and tip dropped).
     fn from(e: clap::Error) -> Self {
@@ -227,6 +242,7 @@ pub async fn run(cli: Cli, ctx: &mut Context<'_>) -> Result<(), CliError> {
         Command::Audit(args) => audit::run(args, ctx).await,
         Command::Workers(args) => workers::run(args, ctx).await,
         Command::Queues(args) => queues::run(args, ctx).await,
+        Command::Console(args) => console::run(args, ctx).await,
     };
     ctx.close().await;
     result

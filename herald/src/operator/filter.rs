@@ -1,13 +1,14 @@
-//! The job filter shared by `herald jobs list`, `replay`, `cancel` and `purge`: its
-//! flags, their parsers (states, durations/times, fingerprints) and the one query that
-//! selects matching jobs (`queries/operator/select_jobs.sql`).
+//! The job filter shared by `herald jobs list`, `replay`, `cancel`, `purge` and the
+//! console's job actions: its flags, their parsers (states, durations/times,
+//! fingerprints) and the one query that selects matching jobs
+//! (`queries/operator/select_jobs.sql`). `cli::filter` re-exports it.
 
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use sqlx::PgPool;
 
-use super::{CliError, one_line};
+use super::OperatorError;
 use herald_worker::config::{DurationError, MAX_DURATION, parse_duration_within};
 use herald_worker::fingerprint;
 use herald_worker::stored_time::StoredTime;
@@ -223,7 +224,7 @@ pub async fn select(
     ids: Option<&[i64]>,
     filter: &JobFilter,
     states: &[State],
-) -> Result<Vec<JobRow>, CliError> {
+) -> Result<Vec<JobRow>, OperatorError> {
     select_page(pool, ids, filter, states, None).await
 }
 
@@ -234,7 +235,7 @@ pub async fn select_page(
     filter: &JobFilter,
     states: &[State],
     before_id: Option<i64>,
-) -> Result<Vec<JobRow>, CliError> {
+) -> Result<Vec<JobRow>, OperatorError> {
     let states: Option<Vec<&str>> =
         (!states.is_empty()).then(|| states.iter().map(|s| s.as_str()).collect());
     // With a fingerprint the limit applies after matching it, here rather than in SQL.
@@ -257,7 +258,7 @@ pub async fn select_page(
     )
     .fetch_all(pool)
     .await
-    .map_err(|e| CliError::Failed(format!("cannot read jobs: {}", one_line(&e))))?;
+    .map_err(|e| OperatorError::Database("read jobs", e))?;
     if let Some(wanted) = &filter.fingerprint {
         rows.retain(|r| r.fingerprint().as_deref() == Some(wanted.as_str()));
         if let Some(n) = filter.limit {
@@ -269,7 +270,11 @@ pub async fn select_page(
 
 /// How many jobs match `filter` in `states`, whatever its limit. Reads every matching
 /// job (and with a fingerprint, their last failures too): slow on very large tables.
-pub async fn count(pool: &PgPool, filter: &JobFilter, states: &[State]) -> Result<u64, CliError> {
+pub async fn count(
+    pool: &PgPool,
+    filter: &JobFilter,
+    states: &[State],
+) -> Result<u64, OperatorError> {
     if filter.fingerprint.is_some() {
         let all = JobFilter {
             limit: None,
@@ -290,7 +295,7 @@ pub async fn count(pool: &PgPool, filter: &JobFilter, states: &[State]) -> Resul
     )
     .fetch_one(pool)
     .await
-    .map_err(|e| CliError::Failed(format!("cannot count jobs: {}", one_line(&e))))?;
+    .map_err(|e| OperatorError::Database("count jobs", e))?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 

@@ -1,0 +1,42 @@
+//! The web console's JSON API (and, later, its pages), served by `herald console`
+//! (`cli/console.rs`) over axum. Nothing answers anonymously: every route but the login
+//! needs a session.
+//!
+//! # Layout
+//! - `router.rs`: routes, layers (request id, timeout, body limit), serving
+//! - `errors.rs`: the one error shape and its codes; the one place an internal failure is logged
+//! - `extract.rs`: the JSON body extractor, its rejections in that shape
+//! - `auth.rs`: passwords (Argon2id), login with the failed-login throttle, logout
+//! - `sessions.rs`: the session cookie and the `Session`/`Operator` extractors
+//! - `csrf.rs`: the CSRF token and its check
+//! - `audit.rs`: the authentication audit (`herald.console_events`)
+//! - `api/`: one file per resource
+//!
+//! SQL: `herald/queries/console/*.sql` (see `queries.rs`). This module never imports
+//! `cli` (the command imports it).
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod csrf;
+pub mod errors;
+pub mod extract;
+pub mod router;
+pub mod sessions;
+
+/// What every request handler shares.
+#[derive(Debug, Clone)]
+pub struct ConsoleState {
+    /// The database.
+    pub pool: PgPool,
+    /// Whether the session cookie is `Secure` (true unless `--insecure-cookie`).
+    pub secure_cookie: bool,
+    /// The request timeout.
+    pub request_timeout: Duration,
+    /// The trace link template (`{trace_id}` replaced), if any (`--trace-url`).
+    pub trace_url: Option<String>,
+}
