@@ -139,6 +139,20 @@ async fn a_paused_queue_gets_no_new_claims_across_all_workers_and_resumes() {
     )
     .await;
     assert!(waiting > 0, "the pause came too late to hold any job back");
+    // A held job says why it is not running.
+    let held = scalar(
+        &db.pool,
+        "SELECT min(id) FROM herald.jobs WHERE state = 'pending'",
+    )
+    .await;
+    let shown = herald_ok(&db, &["jobs", "show", &held.to_string()]).await;
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("held: queue paused since ")
+                && l.ends_with(" by oncall: incident 4521")),
+        "{shown}"
+    );
 
     // A worker that starts while the queue is paused (it never got the notification)
     // claims nothing either: restart w1 and wait until the new process has polled.
@@ -193,6 +207,9 @@ async fn a_paused_queue_gets_no_new_claims_across_all_workers_and_resumes() {
         600
     );
     assert_eq!(queue_row(&db, "default").await["state"], "active");
+    let shown = herald_ok(&db, &["jobs", "show", &held.to_string(), "--json"]).await;
+    let shown: Value = serde_json::from_str(&shown).unwrap_or_else(|e| panic!("{e}: {shown}"));
+    assert_eq!(shown["job"]["held"], Value::Null, "{shown}");
     let again = herald_ok(&db, &["queues", "resume", "default"]).await;
     assert_eq!(again, "queue default is not paused: left alone\n");
 

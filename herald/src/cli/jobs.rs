@@ -201,6 +201,9 @@ struct JobDetail {
     locked_by: Option<String>,
     idempotency_key: Option<String>,
     payload: ShownPayload,
+    /// Why a waiting job is not being claimed now (its queue is paused), if anything
+    /// holds it.
+    held: Option<String>,
 }
 
 /// A payload as `jobs show` prints it: redacted JSON, or, for text that cannot be read
@@ -344,6 +347,9 @@ fn write_job(out: &mut impl Write, id: i64, job: Option<&JobDetail>) -> std::io:
     )?;
     if let Some(worker) = &j.locked_by {
         writeln!(out, "running on {}", text(worker))?;
+    }
+    if let Some(held) = &j.held {
+        writeln!(out, "held: {}", text(held))?;
     }
     if let Some(key) = &j.idempotency_key {
         writeln!(
