@@ -24,6 +24,7 @@ mod operator;
 mod operator_cli;
 mod outage;
 mod partitions;
+mod pause;
 mod poison;
 mod privilege;
 mod process;

@@ -144,6 +144,21 @@ async fn scraped_counters_match_the_audit_table() {
         sample(&text, "herald_failure_rate_alert_firing", "job_type=\"*\""),
         Some(0.0)
     );
+    // A paused queue is exported with how long it has been paused, and only while paused.
+    assert_eq!(
+        sample(&text, "herald_queue_paused_seconds", "queue=\"partners\""),
+        None
+    );
+    sqlx::query(
+        "INSERT INTO herald.queue_pauses (queue, paused_at, paused_by, reason)
+         VALUES ('partners', now() - interval '2 hours', 'oncall', 'incident')",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let paused = scrape(addr).await.unwrap_or_default();
+    let seconds = sample(&paused, "herald_queue_paused_seconds", "queue=\"partners\"");
+    assert!(seconds.is_some_and(|s| s >= 7200.0), "{seconds:?}");
     worker.stop().await;
     db.finish().await;
 }

@@ -81,6 +81,8 @@ async fn a_producer_role_can_only_enqueue() {
         "INSERT INTO herald.jobs (job_type, payload) VALUES ('x', '{}')",
         "UPDATE herald.jobs SET state = 'dead'",
         "DELETE FROM herald.attempts",
+        "INSERT INTO herald.queue_pauses (queue, paused_by, reason) VALUES ('default', 'p', 'r')",
+        "DELETE FROM herald.queue_pauses",
         "SELECT herald.grant_operator(current_user)",
         "CREATE TABLE herald.evil (id int)",
     ] {
@@ -140,6 +142,19 @@ async fn an_operator_role_runs_the_operator_cli_but_changes_no_schema() {
         String::from_utf8_lossy(&replay.stderr)
     );
     assert_eq!(herald_tests::wait::state(&db.pool, dead).await, "pending");
+    // An operator pauses and resumes queues, and lists them.
+    for args in [
+        &["queues", "pause", "default", "--reason", "test"][..],
+        &["queues", "--json"],
+        &["queues", "resume", "default"],
+    ] {
+        let out = in_process(Some(&url), args).await;
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 
     let operator = PgPool::connect(&url)
         .await

@@ -21,6 +21,7 @@
 //! | `telemetry/insert_alert_event.sql` | `telemetry::alert` | — |
 //! | `telemetry/queue_depth.sql` | `telemetry::scrape` | (queue, state, jobs) |
 //! | `telemetry/heartbeat_ages.sql` | `telemetry::scrape` | (worker id, age) |
+//! | `telemetry/paused_queues.sql` | `telemetry::scrape` | (queue, seconds paused) |
 //! | `storage/tables.sql` | `telemetry::storage::sample` (metrics sampler, `herald stats`) | `TableStorage` rows |
 //! | `storage/horizon.sql` | `telemetry::storage::sample` | (oldest transaction age, oldest xmin age in xids) |
 //! | `storage/audit_partitions.sql` | `telemetry::storage::sample` | (partitions present, ahead) |

@@ -292,14 +292,14 @@ fn build_monitor(
         };
         let name = format!("{}/{}", cfg.worker_id, queue.name);
         let (pool, health, shared) = (pool.clone(), Arc::clone(health), Arc::clone(shared));
-        let wake = wakeups.signal(&queue.name);
+        let signal = wakeups.signal(&queue.name);
         let in_flight = Arc::new(AtomicUsize::new(0));
         monitor = monitor.register(move |restarts| {
             let backend = PgQueue::new(
                 pool.clone(),
                 settings.clone(),
                 Arc::clone(&health),
-                Arc::clone(&wake),
+                Arc::clone(&signal),
                 Arc::clone(&in_flight),
                 shared.holdings.clone(),
             )

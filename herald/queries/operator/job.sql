@@ -1,10 +1,20 @@
--- One job with its payload, for `herald jobs show`.
+-- One job with its payload, for `herald jobs show`. `held` says why a waiting job
+-- (pending or retrying) is not being claimed now, when something holds it: its queue
+-- is paused (herald.queue_pauses), as `queue paused since <time> by <actor>: <reason>`.
 SELECT j.id, j.job_type, j.queue,
        CASE WHEN j.state = 'pending' AND j.run_at > now() THEN 'scheduled'
             ELSE j.state END AS "state!",
        j.attempt, j.max_attempts, j.priority, j.run_at AS "run_at: StoredTime",
        j.created_at AS "created_at: StoredTime", j.finished_at AS "finished_at: StoredTime",
        j.last_error_code, j.locked_by, j.idempotency_key,
-       j.payload::text AS "payload!: ShownPayload" -- text: a value nested too deep for serde_json still reads
+       j.payload::text AS "payload!: ShownPayload", -- text: a value nested too deep for serde_json still reads
+       CASE WHEN p.queue IS NOT NULL THEN
+           format('queue paused since %s by %s: %s',
+                  coalesce(to_char(p.paused_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS"Z"'),
+                           p.paused_at::text),
+                  p.paused_by, p.reason)
+       END AS "held?"
 FROM herald.jobs AS j
+LEFT JOIN herald.queue_pauses AS p
+       ON p.queue = j.queue AND j.state IN ('pending', 'retrying')
 WHERE j.id = $1

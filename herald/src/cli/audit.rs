@@ -23,6 +23,10 @@ pub enum ActionKind {
     Purge,
     /// A failure-rate alert tripping or resolving.
     Alert,
+    /// `herald queues pause`.
+    Pause,
+    /// `herald queues resume`.
+    Resume,
 }
 
 impl ActionKind {
@@ -32,6 +36,8 @@ impl ActionKind {
             Self::Cancel => "cancel",
             Self::Purge => "purge",
             Self::Alert => "alert",
+            Self::Pause => "pause",
+            Self::Resume => "resume",
         }
     }
 }

@@ -191,6 +191,9 @@ fn write_job(out: &mut impl Write, id: i64, job: Option<&JobDetail>) -> std::io:
     if let Some(worker) = &j.locked_by {
         writeln!(out, "running on {}", text(worker))?;
     }
+    if let Some(held) = &j.held {
+        writeln!(out, "held: {}", text(held))?;
+    }
     if let Some(key) = &j.idempotency_key {
         writeln!(
             out,

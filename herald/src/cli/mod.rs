@@ -17,7 +17,8 @@
 //! | `herald retention [--runs N] [--json]` | the retention policy in force, the maintenance leader, what the next pruning run would remove, the last runs |
 //! | `herald audit [--action alert]` | the operator-action log, with alert trips and resolves |
 //! | `herald workers [--all]` | worker processes: host, pid, heartbeat age, queues, jobs in flight |
-//! | `herald queues` | jobs by queue and state (pending, scheduled, running, retrying, dead) |
+//! | `herald queues` | queues: state (active/paused), jobs by state (pending, scheduled, running, retrying, dead), workers |
+//! | `herald queues pause NAME --reason R` / `herald queues resume NAME` | stop / restart claiming from a queue fleet-wide (audited) |
 //! | `herald console [--addr ADDR]` / `herald console add-user NAME --role R` | the web console and its JSON API (`console.rs`, serving `crate::console`) |
 //!
 //! Shared pieces: `filter.rs` (the job filter and its parsers), `action.rs` (what the
@@ -56,6 +57,7 @@ pub mod failures;
 pub use crate::operator::filter;
 pub mod jobs;
 pub mod migrate;
+pub mod pause;
 pub mod purge;
 pub mod queues;
 pub mod replay;
@@ -110,7 +112,7 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// Live worker processes: host, pid, heartbeat age, queues, jobs in flight.
     Workers(workers::WorkersArgs),
-    /// Jobs by queue and state (pending, scheduled, running, retrying, dead).
+    /// Queues: state (active or paused), jobs by state, workers; `pause` and `resume`.
     Queues(queues::QueuesArgs),
     /// Serve the web console and its JSON API, or add a console user.
     Console(console::ConsoleArgs),

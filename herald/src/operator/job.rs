@@ -66,6 +66,9 @@ pub struct JobDetail {
     pub(crate) locked_by: Option<String>,
     pub(crate) idempotency_key: Option<String>,
     pub(crate) payload: ShownPayload,
+    /// Why a waiting job is not being claimed now (its queue is paused), if anything
+    /// holds it.
+    pub(crate) held: Option<String>,
 }
 
 /// A payload as `jobs show` prints it: redacted JSON, or, for text that cannot be read

@@ -3,7 +3,10 @@
 //! The worker polls it for tasks only when a concurrency slot is free. When its buffer
 //! is empty it claims a batch of up to the concurrency limit (one round trip for the
 //! batch; see `claim_size`), hands them out one by one, and when a claim comes back short it sleeps until a NOTIFY for its queue, the
-//! next job's `run_at`, or the safety poll, whichever comes first. Database errors never
+//! next job's `run_at`, or the safety poll, whichever comes first. When its queue is
+//! paused (announced on `herald_control`), it gives back the jobs it claimed but has not
+//! handed out, without charge, before handing out another; the claim statement itself
+//! claims nothing from a paused queue. Database errors never
 //! reach apalis (which would stop the worker): the backend logs them through
 //! [`DbHealth`] and retries with backoff, for as long as the outage lasts. On shutdown
 //! ([`Backend::poll_close`]) jobs claimed but not started are released without charge.
@@ -25,12 +28,12 @@ use chrono::Utc;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use sqlx::PgPool;
-use tokio::sync::Notify;
 use tower::layer::util::Identity;
 use tracing::{info, warn};
 
 use super::claim::{self, ClaimedJob};
 use super::holdings::Holdings;
+use super::wakeup::QueueSignal;
 use crate::db::{DbHealth, outage_backoff};
 use crate::stored_time::StoredTime;
 
@@ -53,7 +56,7 @@ struct Shared {
     pool: PgPool,
     settings: QueueSettings,
     health: Arc<DbHealth>,
-    wake: Arc<Notify>,
+    signal: Arc<QueueSignal>,
     in_flight: Arc<AtomicUsize>,
     holdings: Holdings,
 }
@@ -67,6 +70,9 @@ enum Fetch {
     Idle,
     Claiming(BoxFuture<'static, Result<Claimed, sqlx::Error>>, usize),
     Waiting(BoxFuture<'static, ()>),
+    /// Giving back the buffer after a pause (finished by `poll_close` too, so the jobs
+    /// are released or let go, never left held).
+    Releasing(BoxFuture<'static, ()>),
 }
 
 /// The backend of one queue. Build one per apalis worker with [`PgQueue::new`].
@@ -79,14 +85,14 @@ pub(crate) struct PgQueue {
 }
 
 impl PgQueue {
-    /// A backend for `settings.queue`. `wake` is the queue's NOTIFY signal; `in_flight`
+    /// A backend for `settings.queue`. `signal` is the queue's NOTIFY signal; `in_flight`
     /// counts attempts running now (shared with the dispatcher), which sizes claims;
     /// `holdings` receives every claimed job (its lease is renewed from then on).
     pub(crate) fn new(
         pool: PgPool,
         settings: QueueSettings,
         health: Arc<DbHealth>,
-        wake: Arc<Notify>,
+        signal: Arc<QueueSignal>,
         in_flight: Arc<AtomicUsize>,
         holdings: Holdings,
     ) -> Self {
@@ -95,7 +101,7 @@ impl PgQueue {
                 pool,
                 settings,
                 health,
-                wake,
+                signal,
                 in_flight,
                 holdings,
             }),
@@ -127,6 +133,9 @@ impl PgQueue {
     }
 
     fn start_claim(&mut self) {
+        // A pause announced before this claim starts is seen by its snapshot (the
+        // notification is sent at the pause's commit): whatever it claims is claimable.
+        self.shared.signal.take_pause();
         let limit = self.claim_size();
         let shared = Arc::clone(&self.shared);
         let claim = async move {
@@ -157,10 +166,10 @@ impl PgQueue {
             .and_then(StoredTime::ok)
             .map(|at| (at - Utc::now()).to_std().unwrap_or(Duration::ZERO))
             .map_or(poll, |d| d.min(poll));
-        let wake = Arc::clone(&self.shared.wake);
+        let signal = Arc::clone(&self.shared.signal);
         async move {
             tokio::select! {
-                _ = wake.notified() => {}
+                _ = signal.wake.notified() => {}
                 _ = tokio::time::sleep(until_due) => {}
             }
         }
@@ -218,6 +227,15 @@ impl Backend for PgQueue {
         _: &WorkerContext,
     ) -> Poll<Option<Result<Self::Task, Infallible>>> {
         loop {
+            // Jobs claimed before a pause committed are given back, not started. The
+            // buffer only holds jobs while no claim is in flight (see below), so no
+            // claim is dropped here.
+            if !self.buffer.is_empty() && self.shared.signal.take_pause() {
+                if let Some(release) = self.release_buffer() {
+                    self.fetch = Fetch::Releasing(release);
+                }
+                continue;
+            }
             if let Some(job) = self.buffer.pop_front() {
                 return Poll::Ready(Some(Ok(into_task(job))));
             }
@@ -244,7 +262,7 @@ impl Backend for PgQueue {
                         }
                     }
                 }
-                Fetch::Waiting(wait) => {
+                Fetch::Waiting(wait) | Fetch::Releasing(wait) => {
                     ready!(wait.poll_unpin(cx));
                     self.fetch = Fetch::Idle;
                 }
@@ -261,6 +279,10 @@ impl Backend for PgQueue {
             if let Ok(Claimed { jobs, .. }) = ready!(claim.poll_unpin(cx)) {
                 self.buffer.extend(jobs);
             }
+            self.fetch = Fetch::Idle;
+        }
+        if let Fetch::Releasing(release) = &mut self.fetch {
+            ready!(release.poll_unpin(cx));
             self.fetch = Fetch::Idle;
         }
         if self.closing.is_none() {

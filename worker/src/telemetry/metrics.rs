@@ -28,6 +28,7 @@ pub const NAMES: &[&str] = &[
     "herald_job_panics_total",
     "herald_attempts_rescued_total",
     "herald_queue_jobs",
+    "herald_queue_paused_seconds",
     "herald_db_pool_connections",
     "herald_db_pool_acquire_timeouts_total",
     "herald_db_pool_acquire_wait_seconds",
@@ -59,6 +60,7 @@ pub(crate) struct Metrics {
     panics: IntCounterVec,
     rescued: IntCounter,
     pub(crate) queue_jobs: IntGaugeVec,
+    pub(crate) queue_paused: GaugeVec,
     pub(crate) pool: IntGaugeVec,
     pool_timeouts: IntCounter,
     pub(crate) pool_wait: prometheus::Gauge,
@@ -238,6 +240,12 @@ impl Metrics {
                 "herald_queue_jobs",
                 "Pending, running, retrying and dead jobs by queue and state, fleet-wide.",
                 &["queue", "state"],
+            ),
+            queue_paused: float_gauge_vec(
+                &r,
+                "herald_queue_paused_seconds",
+                "How long each paused queue has been paused (absent when active), fleet-wide.",
+                &["queue"],
             ),
             pool: gauge_vec(
                 &r,
@@ -434,6 +442,7 @@ mod tests {
         m.attempt_finished("a", &retry, false, Duration::ZERO);
         m.rescued(1);
         m.queue_jobs.with_label_values(&["q", "pending"]).set(1);
+        m.queue_paused.with_label_values(&["q"]).set(1.0);
         m.pool.with_label_values(&["idle"]).set(1);
         m.pool_timed_out();
         m.pool_wait.set(0.1);

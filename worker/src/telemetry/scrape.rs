@@ -1,5 +1,6 @@
 //! The `/metrics` endpoint (`herald worker --metrics-addr`). Each scrape first refreshes
-//! the gauges read from the database (jobs by queue and state, worker heartbeat ages)
+//! the gauges read from the database (jobs by queue and state, paused queues, worker
+//! heartbeat ages)
 //! and the pool's connection counts, timing how long it waits for a connection (the
 //! pool's wait); if the database does not answer, those gauges keep their last values
 //! and the rest is served anyway.
@@ -97,6 +98,18 @@ async fn refresh(s: &Scrape) {
                 .queue_jobs
                 .with_label_values(&[queue.as_str(), state.as_str()])
                 .set(jobs);
+        }
+    }
+    if let Ok(rows) = sqlx::query_file!("queries/telemetry/paused_queues.sql")
+        .fetch_all(&mut *conn)
+        .await
+    {
+        s.metrics.queue_paused.reset();
+        for row in rows {
+            s.metrics
+                .queue_paused
+                .with_label_values(&[row.queue.as_str()])
+                .set(row.seconds);
         }
     }
     if let Ok(rows) = sqlx::query_file!("queries/telemetry/heartbeat_ages.sql")
