@@ -41,6 +41,7 @@ mod storm;
 mod testkit;
 mod traces;
 mod webhook;
+mod workflows;
 
 use herald_jobs::enqueue::{NewJob, enqueue};
 use herald_tests::jobs::{ScriptedJob, Step};
