@@ -7,7 +7,8 @@
 //! |---|---|
 //! | `operator/select_jobs.sql`, `operator/count_jobs.sql` | `cli::filter` (every filtered command) |
 //! | `operator/replay.sql`, `cancel.sql`, `purge.sql` | `cli::action`, one statement per batch |
-//! | `operator/job.sql`, `job_attempts.sql`, `job_actions.sql` | `herald jobs show` |
+//! | `operator/job.sql`, `job_attempts.sql`, `job_actions.sql`, `job_workflow_events.sql` | `herald jobs show` |
+//! | `workflows/batch.sql`, `workflows/batch_jobs.sql` | `herald workflows show` |
 //! | `operator/failures.sql` | `herald failures` |
 //! | `operator/actions.sql` | `herald audit` |
 //! | `operator/workers.sql` | `herald workers` |

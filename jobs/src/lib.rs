@@ -50,4 +50,7 @@ pub use error::{ErrorCode, FailureClass, JobError};
 pub use job::{AttemptInfo, Job};
 pub use retry::RetryPolicy;
 pub use traceparent::Traceparent;
-pub use workflow::{Batch, BatchEvent, Chain, EnqueuedBatch, EnqueuedChain, enqueue_batch, enqueue_batch_in, enqueue_chain_in};
+pub use workflow::{
+    Batch, BatchEvent, Chain, EnqueuedBatch, EnqueuedChain, enqueue_batch, enqueue_batch_in,
+    enqueue_chain_in,
+};

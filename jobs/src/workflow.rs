@@ -135,7 +135,12 @@ pub async fn enqueue_batch_in(
     conn: &mut PgConnection,
     batch: Batch,
 ) -> Result<EnqueuedBatch, EnqueueError> {
-    check_jobs(batch.members.iter().chain(batch.callbacks.iter().map(|(_, j)| j)))?;
+    check_jobs(
+        batch
+            .members
+            .iter()
+            .chain(batch.callbacks.iter().map(|(_, j)| j)),
+    )?;
     let mut tx = conn.begin().await?;
     let id = insert_batch(&mut tx, batch.members.len(), batch.description.as_deref()).await?;
     let members = insert_jobs(&mut tx, &batch.members, Some(id), "pending").await?;
@@ -165,7 +170,11 @@ pub async fn enqueue_chain_in(
     let mut previous: Option<i64> = None;
     for step in &chain.steps {
         let batch = insert_batch(&mut tx, 1, None).await?;
-        let state = if previous.is_some() { "waiting" } else { "pending" };
+        let state = if previous.is_some() {
+            "waiting"
+        } else {
+            "pending"
+        };
         let ids = insert_jobs(&mut tx, std::slice::from_ref(step), Some(batch), state).await?;
         if let Some(upstream) = previous {
             insert_waiters(&mut tx, upstream, &ids, &[BatchEvent::Success]).await?;
@@ -237,10 +246,7 @@ async fn insert_jobs(
     // `as _`: borrowed `&str`s and `Option`s bound as arrays (the statement casts each).
     let ids: Vec<i64> = sqlx::query_file_scalar!(
         "queries/workflow/insert_jobs.sql",
-        &jobs
-            .iter()
-            .map(|j| j.job_type.as_str())
-            .collect::<Vec<_>>() as _,
+        &jobs.iter().map(|j| j.job_type.as_str()).collect::<Vec<_>>() as _,
         &jobs.iter().map(|j| j.queue.as_str()).collect::<Vec<_>>() as _,
         &jobs.iter().map(|j| j.payload.clone()).collect::<Vec<_>>(),
         &jobs.iter().map(|j| j.priority).collect::<Vec<_>>(),
@@ -291,13 +297,19 @@ mod tests {
     use serde_json::json;
 
     fn job() -> NewJob {
-        NewJob::from_json("t", "default", 3, json!({})).unwrap()
+        NewJob::from_json("t", "default", 3, json!({})).unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
     fn an_empty_batch_is_refused_before_the_database() {
         let err = check_jobs(Batch::new(Vec::new()).members.iter());
-        assert!(matches!(err, Err(EnqueueError::InvalidOption { option: "members", .. })));
+        assert!(matches!(
+            err,
+            Err(EnqueueError::InvalidOption {
+                option: "members",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -90,14 +90,15 @@ async fn a_batch_enqueued_from_sql_fires_its_callbacks_once_when_its_last_two_me
     let callback = |key: &str| json!({"job_type": "test.scripted", "payload": {"key": key, "steps": [{"do": "succeed"}]}});
     // Enqueued from SQL, in the caller's transaction.
     let mut tx = db.pool.begin().await.unwrap_or_else(|e| panic!("{e}"));
-    let batch: i64 = sqlx::query_scalar("SELECT herald.enqueue_batch($1, $2, $3, $4, 'two at once')")
-        .bind(json!([member("m1"), member("m2")]))
-        .bind(callback("on-complete"))
-        .bind(json!([callback("on-success")]))
-        .bind(callback("on-death"))
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap_or_else(|e| panic!("enqueue_batch: {e}"));
+    let batch: i64 =
+        sqlx::query_scalar("SELECT herald.enqueue_batch($1, $2, $3, $4, 'two at once')")
+            .bind(json!([member("m1"), member("m2")]))
+            .bind(callback("on-complete"))
+            .bind(json!([callback("on-success")]))
+            .bind(callback("on-death"))
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap_or_else(|e| panic!("enqueue_batch: {e}"));
     tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
     // Hold the batch row while the members run (300 ms each, one per worker): both
     // records queue on it, and are let go together.
@@ -142,7 +143,11 @@ async fn a_batch_enqueued_from_sql_fires_its_callbacks_once_when_its_last_two_me
     assert_ne!(members[0].1, members[1].1, "each worker ran one member");
     for event in ["complete", "success"] {
         assert_eq!(state(&db.pool, id_of(event)).await, "succeeded");
-        assert_eq!(effects(&db.pool, id_of(event), "start").await, 1, "{event} ran once");
+        assert_eq!(
+            effects(&db.pool, id_of(event), "start").await,
+            1,
+            "{event} ran once"
+        );
     }
     assert_eq!(state(&db.pool, id_of("death")).await, "waiting");
     assert_eq!(batch_row(&db.pool, batch).await, (2, 0, true, true, false));
@@ -193,14 +198,20 @@ async fn a_worker_killed_while_recording_a_member_rolls_back_the_record_and_the_
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(audited, 0);
-    assert_eq!(batch_row(&db.pool, batch.id).await, (0, 0, false, false, false));
+    assert_eq!(
+        batch_row(&db.pool, batch.id).await,
+        (0, 0, false, false, false)
+    );
     assert_eq!(state(&db.pool, batch.callbacks[0]).await, "waiting");
 
     let mut rescuer = worker(&db, "wf-rescuer");
     ended(&db.pool, &[member, batch.callbacks[0]]).await;
     assert_eq!(state(&db.pool, member).await, "succeeded");
     assert_eq!(effects(&db.pool, batch.callbacks[0], "start").await, 1);
-    assert_eq!(batch_row(&db.pool, batch.id).await, (1, 0, true, true, false));
+    assert_eq!(
+        batch_row(&db.pool, batch.id).await,
+        (1, 0, true, true, false)
+    );
     rescuer.kill_hard();
     db.finish().await;
 }
@@ -239,7 +250,35 @@ async fn a_dead_member_holds_the_success_callback_with_its_error_code_and_replay
     assert_eq!(held.len(), 1, "{held:?}");
     assert_eq!((held[0].0, held[0].1.as_deref()), (dies, Some("NOT_FOUND")));
     assert!(held[0].2.contains(&dies.to_string()), "{}", held[0].2);
-    assert_eq!(batch_row(&db.pool, batch.id).await, (1, 1, true, false, true));
+    assert_eq!(
+        batch_row(&db.pool, batch.id).await,
+        (1, 1, true, false, true)
+    );
+    // The held callback's own trail names the dead member and its code.
+    let trail = ok(&db, &["jobs", "show", &success.to_string()]).await;
+    assert!(
+        trail.contains(&format!(
+            "held (batch {}, upstream job {dies} NOT_FOUND)",
+            batch.id
+        )),
+        "{trail}"
+    );
+    // The tree: each member's state, attempts and last error; each callback's state.
+    let tree = ok(&db, &["workflows", "show", &batch.id.to_string()]).await;
+    assert!(
+        tree.contains(&format!("member       job {dies}  test.scripted  dead  attempts 1/3  NOT_FOUND \"not found: scripted NOT_FOUND\"")),
+        "{tree}"
+    );
+    assert!(tree.contains(&format!("on success   job {success}  test.scripted  waiting  attempts 0/3  held: batch member {dies} died with NOT_FOUND")), "{tree}");
+    let doc: serde_json::Value = serde_json::from_str(
+        &ok(&db, &["workflows", "show", &batch.id.to_string(), "--json"]).await,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(doc["dead"], 1);
+    assert_eq!(doc["members"][1]["state"], "dead");
+    assert_eq!(doc["members"][1]["last_error_code"], "NOT_FOUND");
+    assert_eq!(doc["callbacks"][1]["on"], "success");
+    assert_eq!(doc["callbacks"][1]["state"], "waiting");
 
     ok(&db, &["replay", &dies.to_string()]).await;
     ended(&db.pool, &[dies, success]).await;
@@ -247,7 +286,10 @@ async fn a_dead_member_holds_the_success_callback_with_its_error_code_and_replay
     for callback in [complete, success, death] {
         assert_eq!(effects(&db.pool, callback, "start").await, 1);
     }
-    assert_eq!(batch_row(&db.pool, batch.id).await, (2, 0, true, true, true));
+    assert_eq!(
+        batch_row(&db.pool, batch.id).await,
+        (2, 0, true, true, true)
+    );
     one.kill_hard();
     two.kill_hard();
     db.finish().await;
@@ -304,6 +346,18 @@ async fn a_chain_runs_in_order_and_a_dead_step_holds_the_next_until_it_is_replay
     .map(|(id, e)| (id, e.to_owned()))
     .collect();
     assert_eq!(order, expected);
+    // The chain's tree nests each next step's batch under the callback that is that step.
+    let doc: serde_json::Value = serde_json::from_str(
+        &ok(&db, &["workflows", "show", &chain.id.to_string(), "--json"]).await,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(doc["members"][0]["id"], steps[0]);
+    assert_eq!(doc["callbacks"][0]["id"], steps[1]);
+    assert_eq!(doc["callbacks"][0]["batch"]["callbacks"][0]["id"], steps[2]);
+    assert_eq!(
+        doc["callbacks"][0]["batch"]["callbacks"][0]["state"],
+        "succeeded"
+    );
     one.kill_hard();
     two.kill_hard();
     db.finish().await;

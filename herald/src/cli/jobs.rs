@@ -270,6 +270,19 @@ struct ActionEntry {
 enum Entry {
     Attempt(AttemptEntry),
     Action(ActionEntry),
+    Workflow(WorkflowEntry),
+}
+
+/// A workflow record (`herald.workflow_events`): what happened to the job because of
+/// another job, e.g. `held` by a dead batch member or chain step.
+#[derive(Debug, Serialize)]
+struct WorkflowEntry {
+    at: StoredTime,
+    event: String,
+    batch_id: i64,
+    upstream_job_id: i64,
+    upstream_error_code: Option<String>,
+    message: String,
 }
 
 impl Entry {
@@ -277,6 +290,7 @@ impl Entry {
         match self {
             Self::Attempt(a) => a.started_at,
             Self::Action(a) => a.at,
+            Self::Workflow(w) => w.at,
         }
     }
 }
@@ -297,11 +311,20 @@ async fn show(pool: &PgPool, id: i64, json: bool, out: &mut impl Write) -> Resul
             .fetch_all(pool)
             .await
             .map_err(read)?;
-    if job.is_none() && attempts.is_empty() && actions.is_empty() {
+    let workflow: Vec<WorkflowEntry> = sqlx::query_file_as!(
+        WorkflowEntry,
+        "queries/operator/job_workflow_events.sql",
+        id
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(read)?;
+    if job.is_none() && attempts.is_empty() && actions.is_empty() && workflow.is_empty() {
         return Err(CliError::Failed(format!("job {id} not found")));
     }
     let mut timeline: Vec<Entry> = attempts.into_iter().map(Entry::Attempt).collect();
     timeline.extend(actions.into_iter().map(Entry::Action));
+    timeline.extend(workflow.into_iter().map(Entry::Workflow));
     // Stable: equal times keep attempts before actions.
     timeline.sort_by_key(Entry::at);
     if json {
@@ -405,5 +428,15 @@ fn write_entry(out: &mut impl Write, entry: &Entry) -> std::io::Result<()> {
                 a.id
             )
         }
+        Entry::Workflow(w) => writeln!(
+            out,
+            "  {}  {} (batch {}, upstream job {} {})  {}",
+            w.at.shown(time),
+            text(&w.event),
+            w.batch_id,
+            w.upstream_job_id,
+            text(w.upstream_error_code.as_deref().unwrap_or("-")),
+            text(&w.message)
+        ),
     }
 }

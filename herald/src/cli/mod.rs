@@ -18,6 +18,7 @@
 //! | `herald audit [--action alert]` | the operator-action log, with alert trips and resolves |
 //! | `herald workers [--all]` | worker processes: host, pid, heartbeat age, queues, jobs in flight |
 //! | `herald queues` | jobs by queue and state (pending, scheduled, running, retrying, dead) |
+//! | `herald workflows show <ID> [--json]` | a batch or chain as a tree: members, callbacks, states, attempts, last errors |
 //!
 //! Shared pieces: `filter.rs` (the job filter and its parsers), `action.rs` (what the
 //! job-changing commands share), `batch.rs` (confirmation, batches, throttle, progress),
@@ -61,6 +62,7 @@ pub mod stats;
 pub(crate) mod table;
 pub mod worker;
 pub mod workers;
+pub mod workflows;
 
 /// Herald: background jobs on PostgreSQL, with every failure classified and audited.
 #[derive(Debug, Parser)]
@@ -109,6 +111,8 @@ pub enum Command {
     Workers(workers::WorkersArgs),
     /// Jobs by queue and state (pending, scheduled, running, retrying, dead).
     Queues(queues::QueuesArgs),
+    /// Workflows (batches with callbacks, chains) as trees: members, callbacks, states.
+    Workflows(workflows::WorkflowsArgs),
 }
 
 impl Command {
@@ -227,6 +231,7 @@ pub async fn run(cli: Cli, ctx: &mut Context<'_>) -> Result<(), CliError> {
         Command::Audit(args) => audit::run(args, ctx).await,
         Command::Workers(args) => workers::run(args, ctx).await,
         Command::Queues(args) => queues::run(args, ctx).await,
+        Command::Workflows(args) => workflows::run(args, ctx).await,
     };
     ctx.close().await;
     result
