@@ -35,6 +35,9 @@ CREATE TABLE herald.batches (
 );
 -- Counters churn on every member's finish: leave room for HOT updates.
 ALTER TABLE herald.batches SET (fillfactor = 50);
+-- Batches not yet complete: what the progress gauges read at every scrape
+-- (worker/queries/telemetry/batch_progress.sql), however many have completed.
+CREATE INDEX batches_open_idx ON herald.batches (id) WHERE completed_at IS NULL;
 
 -- One row per callback job: the batch it waits on and the event that releases it.
 CREATE TABLE herald.batch_waiters (

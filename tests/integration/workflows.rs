@@ -8,8 +8,9 @@ use std::time::Duration;
 use herald_jobs::{Batch, Chain, NewJob, enqueue_batch, enqueue_chain_in};
 use herald_tests::db::TestDb;
 use herald_tests::jobs::{ScriptedJob, Step, fail};
+use herald_tests::metrics::{free_addr, sample, scrape};
 use herald_tests::wait::{eventually, state};
-use herald_tests::workers::test_env;
+use herald_tests::workers::{InProcessWorker, test_env};
 use serde_json::json;
 use sqlx::PgPool;
 
@@ -360,5 +361,53 @@ async fn a_chain_runs_in_order_and_a_dead_step_holds_the_next_until_it_is_replay
     );
     one.kill_hard();
     two.kill_hard();
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn batch_progress_is_visible_in_the_metrics() {
+    let db = TestDb::new().await;
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    let batch = enqueue_batch(
+        &db.pool,
+        Batch::new(vec![
+            job("ok", vec![Step::Succeed]),
+            job("dies", vec![fail("NOT_FOUND")]),
+            job("later", vec![Step::Succeed]).run_at(later),
+        ])
+        .on_complete(job("on-complete", vec![Step::Succeed])),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("enqueue: {e}"));
+    let addr = free_addr();
+    let addr_text = addr.to_string();
+    let worker = InProcessWorker::start(
+        &db,
+        "wf-metrics",
+        &[("HERALD_METRICS_ADDR", addr_text.as_str())],
+    )
+    .await;
+    ended(&db.pool, &batch.members[..2]).await;
+    let text = eventually("metrics over HTTP", Duration::from_secs(10), || {
+        scrape(addr)
+    })
+    .await;
+    assert_eq!(
+        sample(&text, "herald_workflow_batches_open", ""),
+        Some(1.0),
+        "{text}"
+    );
+    for (state, n) in [("succeeded", 1.0), ("dead", 1.0), ("unsettled", 1.0)] {
+        assert_eq!(
+            sample(
+                &text,
+                "herald_workflow_open_batch_members",
+                &format!("state=\"{state}\"")
+            ),
+            Some(n),
+            "{state}: {text}"
+        );
+    }
+    worker.stop().await;
     db.finish().await;
 }

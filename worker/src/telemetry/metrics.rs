@@ -28,6 +28,8 @@ pub const NAMES: &[&str] = &[
     "herald_job_panics_total",
     "herald_attempts_rescued_total",
     "herald_queue_jobs",
+    "herald_workflow_batches_open",
+    "herald_workflow_open_batch_members",
     "herald_db_pool_connections",
     "herald_db_pool_acquire_timeouts_total",
     "herald_db_pool_acquire_wait_seconds",
@@ -59,6 +61,11 @@ pub(crate) struct Metrics {
     panics: IntCounterVec,
     rescued: IntCounter,
     pub(crate) queue_jobs: IntGaugeVec,
+    /// Batches not yet complete (`herald_workflow_batches_open`).
+    pub(crate) workflow_open: prometheus::IntGauge,
+    /// Their members by `state`: succeeded, dead, unsettled
+    /// (`herald_workflow_open_batch_members`).
+    pub(crate) workflow_members: IntGaugeVec,
     pub(crate) pool: IntGaugeVec,
     pool_timeouts: IntCounter,
     pub(crate) pool_wait: prometheus::Gauge,
@@ -238,6 +245,21 @@ impl Metrics {
                 "herald_queue_jobs",
                 "Pending, running, retrying and dead jobs by queue and state, fleet-wide.",
                 &["queue", "state"],
+            ),
+            workflow_open: {
+                let g = prometheus::IntGauge::new(
+                    "herald_workflow_batches_open",
+                    "Batches whose members have not all settled yet, fleet-wide.",
+                )
+                .unwrap_or_else(|_| unreachable!("the workflow gauge is well-formed"));
+                let _ = r.register(Box::new(g.clone()));
+                g
+            },
+            workflow_members: gauge_vec(
+                &r,
+                "herald_workflow_open_batch_members",
+                "Members of the batches not yet complete, by state: succeeded, dead, unsettled.",
+                &["state"],
             ),
             pool: gauge_vec(
                 &r,
@@ -434,6 +456,8 @@ mod tests {
         m.attempt_finished("a", &retry, false, Duration::ZERO);
         m.rescued(1);
         m.queue_jobs.with_label_values(&["q", "pending"]).set(1);
+        m.workflow_open.set(1);
+        m.workflow_members.with_label_values(&["unsettled"]).set(1);
         m.pool.with_label_values(&["idle"]).set(1);
         m.pool_timed_out();
         m.pool_wait.set(0.1);
