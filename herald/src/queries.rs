@@ -7,7 +7,8 @@
 //! |---|---|
 //! | `operator/select_jobs.sql`, `operator/count_jobs.sql` | `operator::filter` (every filtered command, the console) |
 //! | `operator/replay.sql`, `cancel.sql`, `purge.sql` | `operator::apply`, one statement per batch (the CLI and the console) |
-//! | `operator/job.sql`, `job_attempts.sql`, `job_actions.sql` | `herald jobs show` |
+//! | `operator/job.sql`, `job_attempts.sql`, `job_actions.sql`, `job_workflow_events.sql` | `operator::job` (`herald jobs show`, the console) |
+//! | `workflows/batch.sql`, `workflows/batch_jobs.sql` | `herald workflows show` |
 //! | `operator/failures.sql` | `herald failures` |
 //! | `operator/actions.sql` | `herald audit` |
 //! | `operator/workers.sql` | `herald workers` |

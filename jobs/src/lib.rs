@@ -42,6 +42,7 @@ pub mod notify;
 pub mod retry;
 pub mod rules;
 pub mod traceparent;
+pub mod workflow;
 
 pub use batch::{enqueue_many, enqueue_many_in};
 pub use enqueue::{EnqueueError, Enqueued, NewJob, enqueue, enqueue_in};
@@ -49,3 +50,7 @@ pub use error::{ErrorCode, FailureClass, JobError};
 pub use job::{AttemptInfo, Job};
 pub use retry::RetryPolicy;
 pub use traceparent::Traceparent;
+pub use workflow::{
+    Batch, BatchEvent, Chain, EnqueuedBatch, EnqueuedChain, enqueue_batch, enqueue_batch_in,
+    enqueue_chain_in,
+};

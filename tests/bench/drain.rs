@@ -22,6 +22,10 @@ struct HeraldRun {
     procs: usize,
     concurrency: Option<usize>,
     history: bool,
+    /// The workflow pair (`--only workflow-`): `Some(true)` the jobs are one batch with a
+    /// completion callback (`workflow-batch-…`), `Some(false)` the same jobs independent
+    /// (`workflow-independent-…`), measured in the same run.
+    workflow: Option<bool>,
 }
 
 impl HeraldRun {
@@ -30,7 +34,11 @@ impl HeraldRun {
             .concurrency
             .map_or("default".to_owned(), |c| format!("c{c}"));
         let history = if self.history { "-history" } else { "" };
-        format!("herald-{}p-{c}-audit{history}", self.procs)
+        match self.workflow {
+            Some(true) => format!("workflow-batch-{}p-{c}", self.procs),
+            Some(false) => format!("workflow-independent-{}p-{c}", self.procs),
+            None => format!("herald-{}p-{c}-audit{history}", self.procs),
+        }
     }
 
     fn setup(&self) -> String {
@@ -38,7 +46,12 @@ impl HeraldRun {
             format!("default concurrency ({DEFAULT_CONCURRENCY})"),
             |c| format!("concurrency {c}"),
         );
-        format!("{} process(es), {c}, audit on", self.procs)
+        let shape = match self.workflow {
+            Some(true) => ", one batch + a completion callback",
+            Some(false) => ", independent jobs",
+            None => "",
+        };
+        format!("{} process(es), {c}, audit on{shape}", self.procs)
     }
 }
 
@@ -58,25 +71,38 @@ fn herald_runs() -> Vec<HeraldRun> {
             procs,
             concurrency,
             history: false,
+            workflow: None,
         });
     }
     runs.push(HeraldRun {
         procs: 1,
         concurrency: None,
         history: true,
+        workflow: None,
     });
     runs.push(HeraldRun {
         procs: 4,
         concurrency: Some(64),
         history: true,
+        workflow: None,
     });
+    for batch in [false, true] {
+        runs.push(HeraldRun {
+            procs: 1,
+            concurrency: None,
+            history: false,
+            workflow: Some(batch),
+        });
+    }
     runs
 }
 
 /// Runs every drain scenario, Herald then apalis-postgres.
 pub async fn run(server: &str, opts: &Options, report: &mut Report) -> BenchResult<()> {
     for run in herald_runs() {
-        if !opts.selects(&run.key()) {
+        // The workflow pair runs only when asked for (`--only workflow-`).
+        let asked = run.workflow.is_none() || !opts.only.is_empty();
+        if !asked || !opts.selects(&run.key()) {
             continue;
         }
         report.progress(&format!("drain: {}", run.key()));
@@ -113,7 +139,11 @@ async fn herald(server: &str, opts: &Options, run: &HeraldRun) -> BenchResult<Dr
     let first_id: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM herald.jobs")
         .fetch_one(&db.pool)
         .await?;
-    herald_side::enqueue_batched(&db.pool, opts.jobs).await?;
+    if run.workflow == Some(true) {
+        herald_side::enqueue_one_batch(&db.pool, opts.jobs).await?;
+    } else {
+        herald_side::enqueue_batched(&db.pool, opts.jobs).await?;
+    }
     sqlx::raw_sql("ANALYZE herald.jobs")
         .execute(&db.pool)
         .await?;

@@ -83,6 +83,17 @@ pub async fn enqueue_batched(pool: &PgPool, n: usize) -> BenchResult<()> {
     Ok(())
 }
 
+/// Enqueues `n` no-op jobs as ONE batch with a no-op completion callback (the workflow
+/// pair's batch side): the drain ends when the callback has run.
+pub async fn enqueue_one_batch(pool: &PgPool, n: usize) -> BenchResult<()> {
+    let members = (0..n)
+        .map(|_| NewJob::new(&Noop {}))
+        .collect::<Result<Vec<_>, _>>()?;
+    let batch = herald_jobs::Batch::new(members).on_complete(NewJob::new(&Noop {})?);
+    herald_jobs::enqueue_batch(pool, batch).await?;
+    Ok(())
+}
+
 /// Enqueues `n` jobs with ONE SQL statement: `herald.enqueue(...)` over
 /// `generate_series` when that function exists (issue 5), else a plain
 /// `INSERT ... SELECT`. Returns which one ran.

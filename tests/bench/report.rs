@@ -234,6 +234,11 @@ impl Report {
             "herald-1p-default-audit-history",
             herald,
         );
+        self.ratio(
+            "workflow: independent jobs / one batch with a completion callback (1 process default; 1.20 = 20 % overhead)",
+            "workflow-independent-1p-default",
+            "workflow-batch-1p-default",
+        );
         for key in [
             "herald-1p-default-audit",
             "herald-1p-c128-audit",

@@ -73,6 +73,21 @@ async fn the_demo_runs_end_to_end_and_its_summary_matches_the_audit_table() {
         stdout.contains("alert tripped") && stdout.contains("alert resolved"),
         "{stdout}"
     );
+    // The campaign is one batch whose summary webhook ran exactly once, after the rest.
+    let campaign = number_after(&stdout, "Campaign batch");
+    assert!(
+        stdout.contains("summary webhook (job ") && stdout.contains("): succeeded, started "),
+        "{stdout}"
+    );
+    let summaries: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM herald.attempts a JOIN herald.batch_waiters w ON w.job_id = a.job_id
+         WHERE w.batch_id = $1 AND w.on_event = 'complete'",
+    )
+    .bind(campaign)
+    .fetch_one(&pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(summaries, 1);
     herald_tests::db::assert_every_attempt_audited_once(&pool).await;
     pool.close().await;
 }

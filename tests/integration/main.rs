@@ -44,6 +44,7 @@ mod testkit;
 mod tls;
 mod traces;
 mod webhook;
+mod workflows;
 
 use herald_jobs::enqueue::{NewJob, enqueue};
 use herald_tests::jobs::{ScriptedJob, Step};

@@ -8,8 +8,10 @@
 -- trail, continue. Jobs in any other state, and jobs whose idempotency key a live job
 -- holds, are left alone. Returns the action id (NULL when nothing changed) and the
 -- replayed ids.
+-- A replayed dead member of a batch leaves the batch's `dead` count (`revived`): the
+-- batch can then succeed once it succeeds, releasing success callbacks held by its death.
 WITH target AS (
-    SELECT j.id, j.job_type, j.idempotency_key
+    SELECT j.id, j.job_type, j.idempotency_key, j.state, j.batch_id
     FROM herald.jobs AS j
     WHERE j.id = ANY($1)
       AND j.state IN ('dead', 'cancelled')
@@ -39,6 +41,16 @@ changed AS (
     FROM picked AS p
     WHERE j.id = p.id
     RETURNING j.id
+),
+revived AS (
+    UPDATE herald.batches AS b
+    SET dead = b.dead - d.n
+    FROM (SELECT t.batch_id, count(*) AS n
+          FROM changed AS c
+          JOIN target AS t ON t.id = c.id
+          WHERE t.batch_id IS NOT NULL AND t.state = 'dead'
+          GROUP BY t.batch_id) AS d
+    WHERE b.id = d.batch_id
 ),
 counted AS (
     SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids FROM changed

@@ -254,5 +254,15 @@ fn write_entry(out: &mut impl Write, entry: &Entry) -> std::io::Result<()> {
                 a.id
             )
         }
+        Entry::Workflow(w) => writeln!(
+            out,
+            "  {}  {} (batch {}, upstream job {} {})  {}",
+            w.at.shown(time),
+            text(&w.event),
+            w.batch_id,
+            w.upstream_job_id,
+            text(w.upstream_error_code.as_deref().unwrap_or("-")),
+            text(&w.message)
+        ),
     }
 }

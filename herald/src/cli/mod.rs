@@ -20,6 +20,7 @@
 //! | `herald queues` | queues: state (active/paused), jobs by state (pending, scheduled, running, retrying, dead), workers |
 //! | `herald queues pause NAME --reason R` / `herald queues resume NAME` | stop / restart claiming from a queue fleet-wide (audited) |
 //! | `herald console [--addr ADDR]` / `herald console add-user NAME --role R` | the web console and its JSON API (`console.rs`, serving `crate::console`) |
+//! | `herald workflows show <ID> [--json]` | a batch or chain as a tree: members, callbacks, states, attempts, last errors |
 //!
 //! Shared pieces: `filter.rs` (the job filter and its parsers), `action.rs` (what the
 //! job-changing commands share), `batch.rs` (confirmation, batches, throttle, progress),
@@ -66,6 +67,7 @@ pub mod stats;
 pub(crate) mod table;
 pub mod worker;
 pub mod workers;
+pub mod workflows;
 
 /// Herald: background jobs on PostgreSQL, with every failure classified and audited.
 #[derive(Debug, Parser)]
@@ -116,6 +118,8 @@ pub enum Command {
     Queues(queues::QueuesArgs),
     /// Serve the web console and its JSON API, or add a console user.
     Console(console::ConsoleArgs),
+    /// Workflows (batches with callbacks, chains) as trees: members, callbacks, states.
+    Workflows(workflows::WorkflowsArgs),
 }
 
 impl Command {
@@ -245,6 +249,7 @@ pub async fn run(cli: Cli, ctx: &mut Context<'_>) -> Result<(), CliError> {
         Command::Workers(args) => workers::run(args, ctx).await,
         Command::Queues(args) => queues::run(args, ctx).await,
         Command::Console(args) => console::run(args, ctx).await,
+        Command::Workflows(args) => workflows::run(args, ctx).await,
     };
     ctx.close().await;
     result

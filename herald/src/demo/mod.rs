@@ -24,8 +24,9 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use herald_jobs::enqueue::{NewJob, enqueue_in};
+use herald_jobs::enqueue::NewJob;
 use herald_jobs::notify::WebhookJob;
+use herald_jobs::{Batch, enqueue_batch_in};
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 use tracing::Instrument;
@@ -105,7 +106,7 @@ pub async fn run(
     let sink = herald_testkit::smtp_sink::SmtpSink::start().await?;
     writeln!(out, "  SMTP sink: {}:{}", sink.host(), sink.port())?;
     let enqueue_span = tracing::info_span!(target: "herald::trace", "demo enqueue");
-    let mut ids = enqueue_mix(&pool, &receiver, args.jobs as usize, out)
+    let (mut ids, campaign) = enqueue_mix(&pool, &receiver, args.jobs as usize, out)
         .instrument(enqueue_span)
         .await?;
     let email_ids = emails::enqueue(&pool, args.emails as usize, out).await?;
@@ -156,6 +157,7 @@ pub async fn run(
 
     let summary = summary::Summary::load(&pool, &ids).await?;
     summary.print(out)?;
+    summary::print_campaign(&pool, campaign, out).await?;
     alert::print(&pool, out).await?;
     print_examples(&pool, &ids, out).await?;
     for (index, title) in [
@@ -232,14 +234,13 @@ async fn enqueue_mix(
     receiver: &Receiver,
     count: usize,
     out: &mut impl Write,
-) -> Result<Vec<i64>, DemoError> {
+) -> Result<(Vec<i64>, i64), DemoError> {
     let plan: Vec<&str> = SCENARIOS
         .iter()
         .zip(MIX)
         .flat_map(|(s, n)| std::iter::repeat_n(*s, n))
         .collect();
-    let mut tx = pool.begin().await?;
-    let mut ids = Vec::with_capacity(count);
+    let mut members = Vec::with_capacity(count);
     for n in 0..count {
         let scenario = plan[n % plan.len()];
         let job = WebhookJob {
@@ -247,21 +248,35 @@ async fn enqueue_mix(
             body: serde_json::json!({ "event": "order.shipped", "order": n, "scenario": scenario }),
         };
         let budget = if scenario == "down" { 3 } else { 5 };
-        let new = NewJob::new(&job)
-            .map_err(|e| DemoError::Other(e.to_string()))?
-            .max_attempts(budget)
-            .with_current_trace();
-        ids.push(
-            enqueue_in(&mut tx, new)
-                .await
+        members.push(
+            NewJob::new(&job)
                 .map_err(|e| DemoError::Other(e.to_string()))?
-                .id,
+                .max_attempts(budget)
+                .with_current_trace(),
         );
     }
+    // The campaign is one batch: the fan-out, plus a summary webhook released once every
+    // member has settled (the batch's `complete` event), exactly once.
+    let summary = WebhookJob {
+        url: receiver.url("ok"),
+        body: serde_json::json!({ "event": "campaign.summary", "campaign": "demo", "members": count }),
+    };
+    let summary = NewJob::new(&summary)
+        .map_err(|e| DemoError::Other(e.to_string()))?
+        .with_current_trace();
+    let batch = Batch::new(members)
+        .on_complete(summary)
+        .description("demo notification campaign");
+    let mut tx = pool.begin().await?;
+    let enqueued = enqueue_batch_in(&mut tx, batch)
+        .await
+        .map_err(|e| DemoError::Other(e.to_string()))?;
     tx.commit().await?;
     writeln!(
         out,
-        "  enqueued {count} notify.webhook jobs in one transaction (per 20: 14 ok, 2 flaky, 1 rate-limited, 1 gone, 1 invalid, 1 down)"
+        "  enqueued {count} notify.webhook jobs in one transaction as campaign batch {} (per 20: 14 ok, 2 flaky, 1 rate-limited, 1 gone, 1 invalid, 1 down), with a summary webhook (job {}) released once they have all settled",
+        enqueued.id,
+        enqueued.callbacks.first().copied().unwrap_or_default()
     )?;
     let bad = WebhookJob {
         url: "ftp://files.example.com/hook".to_owned(),
@@ -270,7 +285,9 @@ async fn enqueue_mix(
     if let Err(e) = NewJob::new(&bad) {
         writeln!(out, "  rejected at enqueue, never queued: {e}")?;
     }
-    Ok(ids)
+    let mut ids = enqueued.members;
+    ids.extend(enqueued.callbacks);
+    Ok((ids, enqueued.id))
 }
 
 async fn wait_until_settled(

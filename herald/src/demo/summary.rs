@@ -3,6 +3,7 @@
 
 use std::io::Write;
 
+use herald_worker::stored_time::StoredTime;
 use sqlx::PgPool;
 
 /// Counts for one demo run, from the tables.
@@ -139,5 +140,42 @@ pub async fn print_trail(
             r.message.as_deref().unwrap_or(""),
         )?;
     }
+    Ok(())
+}
+
+/// Writes the campaign batch `id`: its counters and its summary callback.
+pub async fn print_campaign(
+    pool: &PgPool,
+    id: i64,
+    out: &mut impl Write,
+) -> Result<(), super::DemoError> {
+    let Some(c) = sqlx::query_file!("queries/demo/campaign.sql", id)
+        .fetch_optional(pool)
+        .await?
+    else {
+        return Ok(());
+    };
+    let time = |t: Option<StoredTime>| {
+        t.map_or_else(
+            || "-".to_owned(),
+            |t| t.shown(|t| t.format("%H:%M:%S%.3fZ").to_string()),
+        )
+    };
+    writeln!(
+        out,
+        "\nCampaign batch {id} ({} members: {} succeeded, {} dead), complete at {}",
+        c.total,
+        c.succeeded,
+        c.dead,
+        time(c.completed_at)
+    )?;
+    writeln!(
+        out,
+        "  summary webhook (job {}): {}, started {} (released once, when the last member settled)",
+        c.callback_id.unwrap_or_default(),
+        c.callback_state.as_deref().unwrap_or("-"),
+        time(c.callback_started_at)
+    )?;
+    writeln!(out, "  the tree: herald workflows show {id}")?;
     Ok(())
 }

@@ -142,6 +142,20 @@ pub enum Entry {
     Attempt(AttemptEntry),
     /// An operator action.
     Action(ActionEntry),
+    /// A workflow record.
+    Workflow(WorkflowEntry),
+}
+
+/// A workflow record (`herald.workflow_events`): what happened to the job because of
+/// another job, e.g. `held` by a dead batch member or chain step.
+#[derive(Debug, Serialize)]
+pub struct WorkflowEntry {
+    pub(crate) at: StoredTime,
+    pub(crate) event: String,
+    pub(crate) batch_id: i64,
+    pub(crate) upstream_job_id: i64,
+    pub(crate) upstream_error_code: Option<String>,
+    pub(crate) message: String,
 }
 
 impl Entry {
@@ -149,6 +163,7 @@ impl Entry {
         match self {
             Self::Attempt(a) => a.started_at,
             Self::Action(a) => a.at,
+            Self::Workflow(w) => w.at,
         }
     }
 }
@@ -160,7 +175,7 @@ pub struct Shown {
     pub id: i64,
     /// The job, if it still exists.
     pub job: Option<JobDetail>,
-    /// Its attempts and the operator actions on it, oldest first.
+    /// Its attempts, the operator actions on it and its workflow records, oldest first.
     pub timeline: Vec<Entry>,
 }
 
@@ -187,11 +202,20 @@ pub async fn load(pool: &PgPool, id: i64) -> Result<Option<Shown>, OperatorError
             .fetch_all(pool)
             .await
             .map_err(read)?;
-    if job.is_none() && attempts.is_empty() && actions.is_empty() {
+    let workflow: Vec<WorkflowEntry> = sqlx::query_file_as!(
+        WorkflowEntry,
+        "queries/operator/job_workflow_events.sql",
+        id
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(read)?;
+    if job.is_none() && attempts.is_empty() && actions.is_empty() && workflow.is_empty() {
         return Ok(None);
     }
     let mut timeline: Vec<Entry> = attempts.into_iter().map(Entry::Attempt).collect();
     timeline.extend(actions.into_iter().map(Entry::Action));
+    timeline.extend(workflow.into_iter().map(Entry::Workflow));
     // Stable: equal times keep attempts before actions.
     timeline.sort_by_key(Entry::at);
     Ok(Some(Shown { id, job, timeline }))

@@ -29,6 +29,8 @@ pub const NAMES: &[&str] = &[
     "herald_attempts_rescued_total",
     "herald_queue_jobs",
     "herald_queue_paused_seconds",
+    "herald_workflow_batches_open",
+    "herald_workflow_open_batch_members",
     "herald_db_pool_connections",
     "herald_db_pool_acquire_timeouts_total",
     "herald_db_pool_acquire_wait_seconds",
@@ -61,6 +63,11 @@ pub(crate) struct Metrics {
     rescued: IntCounter,
     pub(crate) queue_jobs: IntGaugeVec,
     pub(crate) queue_paused: GaugeVec,
+    /// Batches not yet complete (`herald_workflow_batches_open`).
+    pub(crate) workflow_open: prometheus::IntGauge,
+    /// Their members by `state`: succeeded, dead, unsettled
+    /// (`herald_workflow_open_batch_members`).
+    pub(crate) workflow_members: IntGaugeVec,
     pub(crate) pool: IntGaugeVec,
     pool_timeouts: IntCounter,
     pub(crate) pool_wait: prometheus::Gauge,
@@ -246,6 +253,21 @@ impl Metrics {
                 "herald_queue_paused_seconds",
                 "How long each paused queue has been paused (absent when active), fleet-wide.",
                 &["queue"],
+            ),
+            workflow_open: {
+                let g = prometheus::IntGauge::new(
+                    "herald_workflow_batches_open",
+                    "Batches whose members have not all settled yet, fleet-wide.",
+                )
+                .unwrap_or_else(|_| unreachable!("the workflow gauge is well-formed"));
+                let _ = r.register(Box::new(g.clone()));
+                g
+            },
+            workflow_members: gauge_vec(
+                &r,
+                "herald_workflow_open_batch_members",
+                "Members of the batches not yet complete, by state: succeeded, dead, unsettled.",
+                &["state"],
             ),
             pool: gauge_vec(
                 &r,
@@ -443,6 +465,8 @@ mod tests {
         m.rescued(1);
         m.queue_jobs.with_label_values(&["q", "pending"]).set(1);
         m.queue_paused.with_label_values(&["q"]).set(1.0);
+        m.workflow_open.set(1);
+        m.workflow_members.with_label_values(&["unsettled"]).set(1);
         m.pool.with_label_values(&["idle"]).set(1);
         m.pool_timed_out();
         m.pool_wait.set(0.1);

@@ -112,6 +112,17 @@ async fn refresh(s: &Scrape) {
                 .set(row.seconds);
         }
     }
+    if let Ok(p) = sqlx::query_file!("queries/telemetry/batch_progress.sql")
+        .fetch_one(&mut *conn)
+        .await
+    {
+        s.metrics.workflow_open.set(p.open);
+        let members = &s.metrics.workflow_members;
+        members.with_label_values(&["succeeded"]).set(p.succeeded);
+        members.with_label_values(&["dead"]).set(p.dead);
+        let unsettled = p.members.saturating_sub(p.succeeded).saturating_sub(p.dead);
+        members.with_label_values(&["unsettled"]).set(unsettled);
+    }
     if let Ok(rows) = sqlx::query_file!("queries/telemetry/heartbeat_ages.sql")
         .fetch_all(&mut *conn)
         .await
