@@ -43,6 +43,8 @@ pub struct ReceivedMail {
     pub to: Vec<String>,
     /// The message as sent (headers and body, dot-stuffing removed, CRLF line ends).
     pub data: String,
+    /// When the sink accepted it (the end of `DATA`).
+    pub received_at: std::time::SystemTime,
 }
 
 impl ReceivedMail {
@@ -144,6 +146,11 @@ impl SmtpSink {
     /// Every message accepted so far, in arrival order.
     pub fn received(&self) -> Vec<ReceivedMail> {
         self.lock().received.clone()
+    }
+
+    /// How many messages the sink has accepted (without copying them).
+    pub fn count(&self) -> usize {
+        self.lock().received.len()
     }
 
     /// How many SMTP sessions (TCP connections) the sink has accepted.
@@ -273,6 +280,7 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result
                     from: std::mem::take(&mut from),
                     to: std::mem::take(&mut to),
                     data,
+                    received_at: std::time::SystemTime::now(),
                 };
                 let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
                 state.received.push(mail);
@@ -362,6 +370,7 @@ mod tests {
             from: String::new(),
             to: Vec::new(),
             data: "Subject: a\r\n b\r\nMessage-ID: <x@y>\r\n\r\nMessage-ID: body".into(),
+            received_at: std::time::SystemTime::now(),
         };
         assert_eq!(mail.header("subject").as_deref(), Some("a b"));
         assert_eq!(mail.header("message-id").as_deref(), Some("<x@y>"));
