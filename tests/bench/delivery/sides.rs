@@ -225,7 +225,11 @@ pub async fn celery(
         "--smtp-port".into(),
         endpoints.smtp_port().to_string(),
         "--smtp".into(),
-        config.smtp.into(),
+        if config.smtp.is_empty() {
+            "per-task".into()
+        } else {
+            config.smtp.into()
+        },
         "--pool".into(),
         config.pool.into(),
         "--concurrency".into(),
