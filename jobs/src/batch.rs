@@ -7,6 +7,10 @@
 //! job's id with `created = false`. Only when a concurrent enqueue with the same key
 //! commits mid-statement does a second, smaller statement run for those rows.
 //!
+//! A batch without idempotency keys (the common one) takes a simpler statement: a plain
+//! `INSERT ... SELECT` over the arrays, and `enqueue_many` sends it alone, without
+//! `BEGIN`/`COMMIT` (one statement is atomic on its own): one round trip per batch.
+//!
 //! The batch is all or nothing: `enqueue_many_in` on the caller's transaction commits or
 //! rolls back with it; `enqueue_many` runs in a transaction of its own.
 
@@ -23,6 +27,11 @@ const RETRIES: usize = 3;
 /// insert fails and with [`EnqueueError::Contended`] when concurrent enqueues keep racing
 /// a row's idempotency key (then no job of the batch exists).
 pub async fn enqueue_many(pool: &PgPool, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>, EnqueueError> {
+    if jobs.iter().all(|j| j.idempotency_key.is_none()) {
+        let budgets = budgets(&jobs)?;
+        let mut conn = pool.acquire().await?;
+        return Ok(insert_unkeyed(&mut conn, &jobs, &budgets).await?);
+    }
     let mut tx = pool.begin().await?;
     let out = enqueue_many_in(&mut tx, jobs).await?;
     tx.commit().await?;
@@ -35,10 +44,10 @@ pub async fn enqueue_many_in(
     conn: &mut PgConnection,
     jobs: Vec<NewJob>,
 ) -> Result<Vec<Enqueued>, EnqueueError> {
-    let budgets = jobs
-        .iter()
-        .map(NewJob::attempt_budget)
-        .collect::<Result<Vec<_>, _>>()?;
+    let budgets = budgets(&jobs)?;
+    if jobs.iter().all(|j| j.idempotency_key.is_none()) {
+        return Ok(insert_unkeyed(conn, &jobs, &budgets).await?);
+    }
     let mut results: Vec<Option<Enqueued>> = vec![None; jobs.len()];
     let mut todo: Vec<usize> = (0..jobs.len()).collect();
     for _ in 0..RETRIES {
@@ -59,6 +68,45 @@ pub async fn enqueue_many_in(
         .into_iter()
         .map(|r| r.ok_or(EnqueueError::Contended))
         .collect()
+}
+
+fn budgets(jobs: &[NewJob]) -> Result<Vec<i32>, EnqueueError> {
+    jobs.iter().map(NewJob::attempt_budget).collect()
+}
+
+/// `enqueue_many_unkeyed.sql`: every row is new; ids come back in insertion order.
+async fn insert_unkeyed(
+    conn: &mut PgConnection,
+    jobs: &[NewJob],
+    budgets: &[i32],
+) -> Result<Vec<Enqueued>, sqlx::Error> {
+    let mut ids: Vec<i64> = sqlx::query_file_scalar!(
+        "queries/enqueue_many_unkeyed.sql",
+        &jobs.iter().map(|j| j.job_type.as_str()).collect::<Vec<_>>() as _,
+        &jobs.iter().map(|j| j.queue.as_str()).collect::<Vec<_>>() as _,
+        &jobs.iter().map(|j| j.payload.clone()).collect::<Vec<_>>(),
+        &jobs.iter().map(|j| j.priority).collect::<Vec<_>>(),
+        &jobs.iter().map(|j| j.run_at).collect::<Vec<_>>() as _,
+        budgets,
+        &jobs
+            .iter()
+            .map(|j| j.trace_context.as_deref())
+            .collect::<Vec<_>>() as _
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    if ids.len() != jobs.len() {
+        return Err(sqlx::Error::Protocol(format!(
+            "batch enqueue returned {} ids for {} jobs",
+            ids.len(),
+            jobs.len()
+        )));
+    }
+    ids.sort_unstable();
+    Ok(ids
+        .into_iter()
+        .map(|id| Enqueued { id, created: true })
+        .collect())
 }
 
 async fn insert_batch(

@@ -12,10 +12,12 @@
 //!
 //! Every request's Standard Webhooks signature (`webhook-id`, `webhook-timestamp`,
 //! `webhook-signature`) is checked, and a timestamp more than 5 minutes away from now;
-//! a bad one gets 401.
+//! a bad one gets 401. [`Receiver::connections`] counts the TCP connections accepted
+//! (against the requests in [`Receiver::received`]: keep-alive reuse shows as fewer).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -24,6 +26,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use axum::serve::ListenerExt;
 use herald_jobs::notify::webhook::{parse_secret, verify};
 use tokio::sync::oneshot;
 
@@ -36,6 +39,7 @@ const TOLERANCE_SECS: i64 = 300;
 struct ReceiverState {
     signing_keys: Vec<Vec<u8>>,
     received: Mutex<BTreeMap<String, u64>>,
+    connections: AtomicU64,
 }
 
 /// A running receiver; stops when dropped.
@@ -57,12 +61,17 @@ impl Receiver {
         let state = Arc::new(ReceiverState {
             signing_keys,
             received: Mutex::new(BTreeMap::new()),
+            connections: AtomicU64::new(0),
         });
         let app = Router::new()
             .route("/hooks/{scenario}", post(receive))
             .with_state(Arc::clone(&state));
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
+        let counted = Arc::clone(&state);
+        let listener = listener.tap_io(move |_| {
+            counted.connections.fetch_add(1, Ordering::Relaxed);
+        });
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {
@@ -87,6 +96,11 @@ impl Receiver {
     /// The base URL.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.state.connections.load(Ordering::Relaxed)
     }
 
     /// Requests received so far, by scenario.

@@ -14,12 +14,18 @@
 //! answers every `AUTH` with 535 and every unauthenticated `MAIL` with 530, like a relay
 //! that does not know the worker's password.
 //!
+//! Started with [`SmtpSink::start_closing_idle_after`] it behaves like a relay's idle
+//! timeout (Postfix's `smtpd_timeout`): a session that sends no command for that long is
+//! answered `421 4.4.2` and closed. [`SmtpSink::connections`] counts the sessions
+//! accepted, [`SmtpSink::idle_closes`] those closed that way.
+//!
 //! It listens on 127.0.0.1 only, on a port the OS picks, and logs nothing (recipients'
 //! addresses stay out of the logs).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -37,6 +43,8 @@ pub struct ReceivedMail {
     pub to: Vec<String>,
     /// The message as sent (headers and body, dot-stuffing removed, CRLF line ends).
     pub data: String,
+    /// When the sink accepted it (the end of `DATA`).
+    pub received_at: std::time::SystemTime,
 }
 
 impl ReceivedMail {
@@ -65,8 +73,11 @@ impl ReceivedMail {
 #[derive(Default)]
 struct State {
     rejects_auth: bool,
+    idle_close_after: Option<Duration>,
     received: Vec<ReceivedMail>,
     tries: HashMap<String, u32>,
+    connections: u64,
+    idle_closes: u64,
 }
 
 /// A running sink; it stops when dropped.
@@ -79,25 +90,40 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts the sink on 127.0.0.1 and a free port.
     pub async fn start() -> std::io::Result<Self> {
-        Self::spawn(false).await
+        Self::spawn(State::default()).await
     }
 
     /// Starts a sink that demands AUTH and rejects every password (535).
     pub async fn start_rejecting_auth() -> std::io::Result<Self> {
-        Self::spawn(true).await
+        Self::spawn(State {
+            rejects_auth: true,
+            ..State::default()
+        })
+        .await
     }
 
-    async fn spawn(rejects_auth: bool) -> std::io::Result<Self> {
+    /// Starts a sink that closes a session idle for `idle` (no command received), after
+    /// answering `421 4.4.2`, as a relay's idle timeout does.
+    pub async fn start_closing_idle_after(idle: Duration) -> std::io::Result<Self> {
+        Self::spawn(State {
+            idle_close_after: Some(idle),
+            ..State::default()
+        })
+        .await
+    }
+
+    async fn spawn(initial: State) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(Mutex::new(State {
-            rejects_auth,
-            ..State::default()
-        }));
+        let state = Arc::new(Mutex::new(initial));
         let shared = Arc::clone(&state);
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let state = Arc::clone(&shared);
+                state
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .connections += 1;
                 tokio::spawn(async move {
                     // A client that goes away mid-session only ends its own session.
                     let _ = session(stream, state).await;
@@ -120,6 +146,22 @@ impl SmtpSink {
     /// Every message accepted so far, in arrival order.
     pub fn received(&self) -> Vec<ReceivedMail> {
         self.lock().received.clone()
+    }
+
+    /// How many messages the sink has accepted (without copying them).
+    pub fn count(&self) -> usize {
+        self.lock().received.len()
+    }
+
+    /// How many SMTP sessions (TCP connections) the sink has accepted.
+    pub fn connections(&self) -> u64 {
+        self.lock().connections
+    }
+
+    /// How many sessions the sink closed for being idle (see
+    /// [`SmtpSink::start_closing_idle_after`]).
+    pub fn idle_closes(&self) -> u64 {
+        self.lock().idle_closes
     }
 
     /// How many times `RCPT TO` named `address`.
@@ -169,15 +211,31 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     write.write_all(b"220 herald-sink ESMTP ready\r\n").await?;
-    let rejects_auth = state
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .rejects_auth;
+    let (rejects_auth, idle_close_after) = {
+        let state = state.lock().unwrap_or_else(PoisonError::into_inner);
+        (state.rejects_auth, state.idle_close_after)
+    };
     let (mut from, mut to) = (String::new(), Vec::<String>::new());
     let mut line = String::new();
     loop {
         line.clear();
-        if lines.read_line(&mut line).await? == 0 {
+        let read = match idle_close_after {
+            None => lines.read_line(&mut line).await?,
+            Some(idle) => match tokio::time::timeout(idle, lines.read_line(&mut line)).await {
+                Ok(read) => read?,
+                Err(_) => {
+                    state
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .idle_closes += 1;
+                    write
+                        .write_all(b"421 4.4.2 herald-sink idle timeout, closing\r\n")
+                        .await?;
+                    return Ok(());
+                }
+            },
+        };
+        if read == 0 {
             return Ok(());
         }
         let command = line.trim_end();
@@ -222,6 +280,7 @@ async fn session(stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result
                     from: std::mem::take(&mut from),
                     to: std::mem::take(&mut to),
                     data,
+                    received_at: std::time::SystemTime::now(),
                 };
                 let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
                 state.received.push(mail);
@@ -311,6 +370,7 @@ mod tests {
             from: String::new(),
             to: Vec::new(),
             data: "Subject: a\r\n b\r\nMessage-ID: <x@y>\r\n\r\nMessage-ID: body".into(),
+            received_at: std::time::SystemTime::now(),
         };
         assert_eq!(mail.header("subject").as_deref(), Some("a b"));
         assert_eq!(mail.header("message-id").as_deref(), Some("<x@y>"));

@@ -2,7 +2,9 @@
 //! scripted by recipient: 250 succeeds once, 451 is retried with backoff and then
 //! succeeds, 550 is dead after one attempt; audit rows and log levels match; the
 //! message carries the job-derived `Message-ID` and the rendered template; a rate limit
-//! slows a burst without failing it; a bad template folder stops the worker first.
+//! slows a burst without failing it; a bad template folder stops the worker first;
+//! pooled connections are reused, and one the relay closed while idle is replaced
+//! without losing or repeating a message.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -12,7 +14,7 @@ use herald_jobs::enqueue::{NewJob, enqueue};
 use herald_jobs::notify::EmailJob;
 use herald_testkit::smtp_sink::SmtpSink;
 use herald_tests::db::TestDb;
-use herald_tests::wait::{settled, trail};
+use herald_tests::wait::{eventually, settled, trail};
 use herald_tests::workers::InProcessWorker;
 use herald_worker::WorkerConfig;
 use herald_worker::runtime::default_registry;
@@ -458,4 +460,68 @@ async fn a_missing_or_invalid_template_folder_stops_the_worker_before_any_job_ru
     let _ = std::fs::remove_dir_all(&broken);
     assert!(trail(&db.pool, id).await.is_empty(), "no attempt ran");
     db.finish().await;
+}
+
+#[tokio::test]
+async fn pooled_smtp_connections_are_reused_and_one_the_relay_closed_is_replaced_without_loss() {
+    let db = TestDb::new().await;
+    let sink = SmtpSink::start_closing_idle_after(Duration::from_secs(1))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = sink.port().to_string();
+    let mut env = smtp_env(&port, "off");
+    // One slot: the messages go one after another, each able to reuse the last one's
+    // connection.
+    env.push(("HERALD_QUEUES", "default=1"));
+    let worker = InProcessWorker::start_with_registry(&db, "mailer", &env, |cfg| {
+        default_registry(cfg).unwrap_or_else(|e| panic!("registry: {e}"))
+    })
+    .await;
+    let mut ids = Vec::new();
+    for name in ["Ann", "Bob", "Cy"] {
+        let to = format!("{}@example.com", name.to_lowercase());
+        ids.push(enqueue_email(&db, &to, name, 3).await);
+    }
+    settled(&db.pool, &ids, SETTLE).await;
+    let before_close = sink.connections();
+    assert!(
+        before_close < 3,
+        "{before_close} connections for 3 messages sent one after another: the pool did not reuse"
+    );
+    // The relay's idle timeout closes the parked connection (421, then FIN).
+    eventually(
+        "the sink to close the idle pooled connection",
+        SETTLE,
+        || async { (sink.idle_closes() >= 1).then_some(()) },
+    )
+    .await;
+    ids.push(enqueue_email(&db, "dee@example.com", "Dee", 3).await);
+    settled(&db.pool, &ids, SETTLE).await;
+    worker.stop().await;
+
+    for id in &ids {
+        let rows = trail(&db.pool, *id).await;
+        assert_eq!(
+            rows.len(),
+            1,
+            "job {id} needed exactly one attempt: {rows:?}"
+        );
+        assert_eq!(rows[0].outcome, "succeeded", "job {id}");
+    }
+    let mut sent: Vec<String> = sink
+        .received()
+        .iter()
+        .filter_map(|m| m.header("Message-ID"))
+        .collect();
+    sent.sort();
+    let mut expected: Vec<String> = ids
+        .iter()
+        .map(|id| format!("<herald-job-{id}@{ID_DOMAIN}>"))
+        .collect();
+    expected.sort();
+    assert_eq!(sent, expected, "every message arrived exactly once");
+    assert!(
+        sink.connections() > before_close,
+        "the message after the idle close went on a new connection"
+    );
 }

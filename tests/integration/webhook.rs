@@ -1,6 +1,7 @@
 //! `notify.webhook` against real sockets: every failure's cause reaches the audit trail
 //! (and the fingerprint), without the worker's log; deliveries carry Standard Webhooks
-//! signatures over the job id, one per key; no key, no worker (unless chosen unsigned).
+//! signatures over the job id, one per key; no key, no worker (unless chosen unsigned);
+//! keep-alive connections are reused (fewer connections than requests).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -194,4 +195,34 @@ async fn a_webhook_worker_without_a_signing_key_refuses_to_start() {
         "unsigned delivery chosen explicitly: {chosen:?}"
     );
     db.finish().await;
+}
+
+#[tokio::test]
+async fn webhooks_to_one_host_reuse_keep_alive_connections() {
+    let db = TestDb::new().await;
+    let receiver =
+        herald_testkit::receiver::Receiver::start(herald_tests::workers::TEST_SIGNING_KEY)
+            .await
+            .unwrap_or_else(|e| panic!("receiver: {e}"));
+    let mut ids = Vec::new();
+    for _ in 0..12 {
+        ids.push(enqueue_webhook(&db, receiver.url("ok")).await);
+    }
+    // Two slots: at most two requests in flight, so at most two connections are needed.
+    let worker = webhook_worker(&db, &[("HERALD_QUEUES", "default=2")]).await;
+    settled(&db.pool, &ids, SETTLE).await;
+    worker.stop().await;
+
+    for id in &ids {
+        let rows = herald_tests::wait::trail(&db.pool, *id).await;
+        assert_eq!(rows.len(), 1, "job {id}: {rows:?}");
+        assert_eq!(rows[0].outcome, "succeeded", "job {id}");
+    }
+    let requests = receiver.received().get("ok").copied().unwrap_or(0);
+    assert_eq!(requests, 12, "each webhook arrived once");
+    let connections = receiver.connections();
+    assert!(
+        connections < requests,
+        "{connections} connections for {requests} requests: keep-alive connections were not reused"
+    );
 }

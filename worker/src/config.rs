@@ -18,6 +18,8 @@
 //! | `HERALD_DB_OUTAGE_CRITICAL_AFTER` | `30s` | a database outage this long raises the CRITICAL event |
 //! | `HERALD_WEBHOOK_SIGNING_KEYS`, `HERALD_WEBHOOK_UNSIGNED` | (none: a worker running `notify.webhook` refuses to start) | Standard Webhooks signing keys `whsec_<base64>`, comma-separated, see `webhook` |
 //! | `HERALD_WEBHOOK_TIMEOUT` | `10s` | per-request timeout of `notify.webhook` |
+//! | `HERALD_WEBHOOK_POOL_MAX_IDLE_PER_HOST` | `100` | idle keep-alive connections kept per receiving host for the next webhook (0 to 10000; `0`: a new connection per request) |
+//! | `HERALD_WEBHOOK_POOL_IDLE_TIMEOUT` | `60s` | a kept connection unused this long is closed (1s to 1h) |
 //! | `HERALD_MAX_PAYLOAD_BYTES` | `262144` (256 KiB) | largest payload (its JSON text) `herald enqueue` accepts; `herald.enqueue()` in SQL reads the database setting `herald.max_payload_bytes` instead |
 //! | `HERALD_RETENTION_*`, `HERALD_MAINTENANCE_*` | see `retention` (3d succeeded, 30d dead, cancelled and failed attempts, 365d operator actions and run records; maintenance on) | retention ages, per-queue overrides, and the pruning leader's pace |
 //! | `HERALD_CRON_FILE` | (none: no recurring jobs) | a TOML file of cron schedules, see `cron.rs` here |
@@ -51,6 +53,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use herald_jobs::RetryPolicy;
+use herald_jobs::notify::HttpPoolSettings;
 
 pub(crate) mod cron;
 pub(crate) mod email;
@@ -145,6 +148,8 @@ pub struct WorkerConfig {
     pub(crate) webhook_signing: webhook::WebhookSigning,
     /// `notify.webhook` request timeout.
     pub(crate) webhook_timeout: Duration,
+    /// `notify.webhook` connection reuse (`HERALD_WEBHOOK_POOL_*`).
+    pub(crate) webhook_pool: HttpPoolSettings,
     /// Largest payload (JSON text, bytes) accepted at enqueue.
     pub max_payload_bytes: usize,
     /// Recurring jobs from `HERALD_CRON_FILE` (empty when unset).
@@ -186,6 +191,7 @@ impl std::fmt::Debug for WorkerConfig {
             .field("storage_metrics_interval", &self.storage_metrics_interval)
             .field("failure_rate", &self.failure_rate)
             .field("webhook_signing", &self.webhook_signing)
+            .field("webhook_pool", &self.webhook_pool)
             .field("email", &self.email)
             .field("retention", &self.retention)
             .finish_non_exhaustive()
@@ -248,6 +254,7 @@ impl WorkerConfig {
             )?,
             webhook_signing: webhook::WebhookSigning::from_lookup(&get)?,
             webhook_timeout: duration(&get, "HERALD_WEBHOOK_TIMEOUT", Duration::from_secs(10))?,
+            webhook_pool: webhook_pool(&get)?,
             max_payload_bytes: number(
                 &get,
                 "HERALD_MAX_PAYLOAD_BYTES",
@@ -281,6 +288,24 @@ pub fn retention_from_lookup(
     get: &dyn Fn(&str) -> Option<String>,
 ) -> Result<RetentionConfig, ConfigError> {
     retention::from_lookup(&|name: &str| get(name).filter(|v| !v.is_empty()))
+}
+
+/// `HERALD_WEBHOOK_POOL_MAX_IDLE_PER_HOST` and `HERALD_WEBHOOK_POOL_IDLE_TIMEOUT`.
+fn webhook_pool(get: &impl Fn(&str) -> Option<String>) -> Result<HttpPoolSettings, ConfigError> {
+    let defaults = HttpPoolSettings::default();
+    let max_idle = number(
+        get,
+        "HERALD_WEBHOOK_POOL_MAX_IDLE_PER_HOST",
+        defaults.max_idle_per_host as u32,
+    )?;
+    Ok(HttpPoolSettings {
+        idle_timeout: duration(
+            get,
+            "HERALD_WEBHOOK_POOL_IDLE_TIMEOUT",
+            defaults.idle_timeout,
+        )?,
+        max_idle_per_host: max_idle as usize,
+    })
 }
 
 fn queues(spec: &str) -> Result<Vec<QueueConfig>, ConfigError> {
@@ -429,6 +454,12 @@ mod tests {
             ("HERALD_LEASE", "500ms", "1s to 1h"),
             ("HERALD_POLL_INTERVAL", "1e400", "10ms to 1h"),
             ("HERALD_DB_POOL_SIZE", "100000", "1 to 1000"),
+            (
+                "HERALD_WEBHOOK_POOL_MAX_IDLE_PER_HOST",
+                "10001",
+                "0 to 10000",
+            ),
+            ("HERALD_WEBHOOK_POOL_IDLE_TIMEOUT", "0s", "1s to 1h"),
         ];
         for (name, value, range) in cases {
             let err = config(&[("DATABASE_URL", "postgres://x"), (name, value)]).err();

@@ -27,6 +27,7 @@ pub(crate) fn context(cfg: &EmailConfig) -> Result<EmailContext, RunError> {
         message_id_domain: cfg.message_id_domain.clone(),
         templates,
         rate_limit: cfg.rate_limit.and_then(RateLimiter::per_second),
+        pool: cfg.pool,
     })
     .map_err(|e| setup(e.to_string()))?;
     info!(
@@ -36,6 +37,8 @@ pub(crate) fn context(cfg: &EmailConfig) -> Result<EmailContext, RunError> {
         smtp.auth = cfg.username.is_some(),
         email.templates = ?context.template_names(),
         email.rate_limit = cfg.rate_limit,
+        smtp.pool_max_idle = cfg.pool.max_idle,
+        smtp.pool_idle_timeout_ms = cfg.pool.idle_timeout.as_millis() as u64,
         "notify.email ready"
     );
     Ok(context)

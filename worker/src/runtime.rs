@@ -42,10 +42,13 @@ const FINISH_DEADLINE_AFTER_GRACE: Duration = Duration::from_secs(10);
 /// `notify.webhook`, and `notify.email` when `HERALD_SMTP_HOST` is set.
 pub fn default_registry(cfg: &WorkerConfig) -> Result<Registry, RunError> {
     let keys = cfg.webhook_signing.keys.clone();
-    let webhook = WebhookContext::new(keys, cfg.webhook_timeout).map_err(|e| RunError::Setup {
-        kind: "notify.webhook",
-        message: e.to_string(),
-    })?;
+    let webhook =
+        WebhookContext::with_pool(keys, cfg.webhook_timeout, cfg.webhook_pool).map_err(|e| {
+            RunError::Setup {
+                kind: "notify.webhook",
+                message: e.to_string(),
+            }
+        })?;
     let registry = Registry::new().register::<WebhookJob>(webhook);
     match &cfg.email {
         Some(email) => Ok(registry.register::<EmailJob>(crate::email::context(email)?)),

@@ -14,7 +14,7 @@ pub mod rate_limit;
 pub mod templates;
 pub mod webhook;
 
-pub use email::{EmailContext, EmailJob, EmailSettings, SmtpTls};
+pub use email::{EmailContext, EmailJob, EmailSettings, SmtpPoolSettings, SmtpTls};
 pub use rate_limit::RateLimiter;
 pub use templates::Templates;
-pub use webhook::{WebhookContext, WebhookJob};
+pub use webhook::{HttpPoolSettings, WebhookContext, WebhookJob};

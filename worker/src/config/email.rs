@@ -11,14 +11,16 @@
 //! | `HERALD_EMAIL_MESSAGE_ID_DOMAIN` | the `From` address's domain | domain of `<herald-job-{id}@domain>` |
 //! | `HERALD_EMAIL_TEMPLATES` | `templates/email` | the template folder (checked at start-up) |
 //! | `HERALD_EMAIL_RATE_LIMIT` | `10` | messages per second to the relay, per worker process; `off` for none |
+//! | `HERALD_SMTP_POOL_MAX_IDLE` | `100` | idle relay connections kept for the next message (0 to 10000; `0`: one connection per message) |
+//! | `HERALD_SMTP_POOL_IDLE_TIMEOUT` | `60s` | a kept connection unused this long is closed (1s to 1h) |
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use herald_jobs::notify::SmtpTls;
+use herald_jobs::notify::{SmtpPoolSettings, SmtpTls};
 
 use super::ConfigError;
-use super::parse::{duration, invalid};
+use super::parse::{duration, invalid, number};
 
 /// The shipped template folder, relative to the working directory.
 pub(crate) const DEFAULT_TEMPLATES: &str = "templates/email";
@@ -47,6 +49,8 @@ pub(crate) struct EmailConfig {
     pub(crate) templates: PathBuf,
     /// Messages per second per process; `None` for no limit.
     pub(crate) rate_limit: Option<f64>,
+    /// Connection reuse (`HERALD_SMTP_POOL_*`).
+    pub(crate) pool: SmtpPoolSettings,
 }
 
 impl std::fmt::Debug for EmailConfig {
@@ -59,6 +63,7 @@ impl std::fmt::Debug for EmailConfig {
             .field("message_id_domain", &self.message_id_domain)
             .field("templates", &self.templates)
             .field("rate_limit", &self.rate_limit)
+            .field("pool", &self.pool)
             .finish_non_exhaustive()
     }
 }
@@ -146,8 +151,18 @@ impl EmailConfig {
                 get("HERALD_EMAIL_TEMPLATES").unwrap_or_else(|| DEFAULT_TEMPLATES.to_owned()),
             ),
             rate_limit,
+            pool: pool(get)?,
         }))
     }
+}
+
+/// `HERALD_SMTP_POOL_MAX_IDLE` and `HERALD_SMTP_POOL_IDLE_TIMEOUT`, within their ranges.
+fn pool(get: &impl Fn(&str) -> Option<String>) -> Result<SmtpPoolSettings, ConfigError> {
+    let defaults = SmtpPoolSettings::default();
+    Ok(SmtpPoolSettings {
+        max_idle: number(get, "HERALD_SMTP_POOL_MAX_IDLE", defaults.max_idle)?,
+        idle_timeout: duration(get, "HERALD_SMTP_POOL_IDLE_TIMEOUT", defaults.idle_timeout)?,
+    })
 }
 
 #[cfg(test)]
@@ -182,6 +197,19 @@ mod tests {
             Some("shop.example")
         );
         assert_eq!(cfg.as_ref().and_then(|c| c.rate_limit), Some(10.0));
+        assert_eq!(
+            cfg.as_ref().map(|c| c.pool),
+            Some(SmtpPoolSettings {
+                max_idle: 100,
+                idle_timeout: Duration::from_secs(60)
+            })
+        );
+        let unpooled = email(&[
+            ("HERALD_SMTP_HOST", "h"),
+            ("HERALD_EMAIL_FROM", "a@b.example"),
+            ("HERALD_SMTP_POOL_MAX_IDLE", "0"),
+        ]);
+        assert_eq!(unpooled.ok().flatten().map(|c| c.pool.max_idle), Some(0));
         let implicit = email(&[
             ("HERALD_SMTP_HOST", "h"),
             ("HERALD_EMAIL_FROM", "a@b.example"),
@@ -202,6 +230,10 @@ mod tests {
             ("HERALD_EMAIL_RATE_LIMIT", "fast"),
             ("HERALD_SMTP_TIMEOUT", "never"),
             ("HERALD_EMAIL_FROM", "nobody"),
+            ("HERALD_SMTP_POOL_MAX_IDLE", "10001"),
+            ("HERALD_SMTP_POOL_MAX_IDLE", "-1"),
+            ("HERALD_SMTP_POOL_IDLE_TIMEOUT", "500ms"),
+            ("HERALD_SMTP_POOL_IDLE_TIMEOUT", "2h"),
         ];
         for (name, value) in cases {
             let mut vars = base.to_vec();

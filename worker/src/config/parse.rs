@@ -92,7 +92,7 @@ pub fn format_duration(d: Duration) -> String {
 
 /// The range each duration setting accepts (documented in the configuration table);
 /// a setting not listed accepts 1 ms to [`MAX_DURATION`].
-const DURATION_RANGES: [(&str, Duration, Duration); 21] = [
+const DURATION_RANGES: [(&str, Duration, Duration); 23] = [
     ("HERALD_LEASE", secs(1), hours(1)),
     ("HERALD_HEARTBEAT_INTERVAL", millis(10), hours(1)),
     ("HERALD_RESCUE_INTERVAL", millis(10), hours(1)),
@@ -104,6 +104,8 @@ const DURATION_RANGES: [(&str, Duration, Duration); 21] = [
     ("HERALD_DB_OUTAGE_CRITICAL_AFTER", millis(1), hours(24)),
     ("HERALD_WEBHOOK_TIMEOUT", millis(1), secs(600)),
     ("HERALD_SMTP_TIMEOUT", millis(1), secs(600)),
+    ("HERALD_WEBHOOK_POOL_IDLE_TIMEOUT", secs(1), hours(1)),
+    ("HERALD_SMTP_POOL_IDLE_TIMEOUT", secs(1), hours(1)),
     ("HERALD_FAILURE_RATE_WINDOW", millis(100), hours(7 * 24)),
     ("HERALD_RETENTION_SUCCEEDED", secs(1), MAX_DURATION),
     ("HERALD_RETENTION_DEAD", secs(1), MAX_DURATION),
@@ -117,13 +119,15 @@ const DURATION_RANGES: [(&str, Duration, Duration); 21] = [
 ];
 
 /// The range each number setting accepts; a setting not listed accepts 1 to 2^32 - 1.
-const NUMBER_RANGES: [(&str, u32, u32); 6] = [
+const NUMBER_RANGES: [(&str, u32, u32); 8] = [
     ("HERALD_DB_POOL_SIZE", 1, 1000),
     ("HERALD_MAX_PAYLOAD_BYTES", 1, 64 * 1024 * 1024),
     ("HERALD_FAILURE_RATE_MIN_SAMPLES", 1, 1_000_000),
     ("HERALD_MAINTENANCE_BATCH", 1, 10_000),
     ("HERALD_AUDIT_PARTITION_JOBS", 10, 1_000_000_000),
     ("HERALD_AUDIT_PARTITIONS_AHEAD", 0, 100),
+    ("HERALD_WEBHOOK_POOL_MAX_IDLE_PER_HOST", 0, 10_000),
+    ("HERALD_SMTP_POOL_MAX_IDLE", 0, 10_000),
 ];
 
 const fn millis(n: u64) -> Duration {
