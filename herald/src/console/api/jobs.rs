@@ -140,7 +140,7 @@ pub(crate) async fn show(
                     trace_id: t.clone(),
                     url: template.replace("{trace_id}", t),
                 }),
-                Entry::Action(_) => None,
+                Entry::Action(_) | Entry::Workflow(_) => None,
             })
             .collect(),
     };

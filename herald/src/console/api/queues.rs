@@ -1,11 +1,12 @@
-//! `GET /api/v1/queues`: jobs by queue and state (pending, scheduled, running,
-//! retrying, dead) and the live workers serving each queue, as `herald queues` shows
-//! them (`queries/operator/queues.sql`).
+//! `GET /api/v1/queues`: each queue's state (active, or paused with when, by whom and
+//! why), jobs by state (pending, scheduled, running, retrying, dead) and the live
+//! workers serving it, as `herald queues` shows them (`queries/operator/queues.sql`).
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
+use herald_worker::stored_time::StoredTime;
 use serde::Serialize;
 
 use crate::console::ConsoleState;
@@ -16,12 +17,18 @@ use crate::console::sessions::Session;
 #[derive(Debug, Serialize)]
 pub(crate) struct QueueDepth {
     pub(crate) queue: String,
+    /// `active` or `paused` (`herald queues pause`).
+    pub(crate) state: String,
     pub(crate) pending: i64,
     pub(crate) scheduled: i64,
     pub(crate) running: i64,
     pub(crate) retrying: i64,
     pub(crate) dead: i64,
     pub(crate) workers: i64,
+    /// While paused: since when, by whom, why.
+    pub(crate) paused_at: Option<StoredTime>,
+    pub(crate) paused_by: Option<String>,
+    pub(crate) pause_reason: Option<String>,
 }
 
 /// The queues, by name.
