@@ -514,3 +514,60 @@ impl Drop for DropScratch {
         let _ = dropped.join();
     }
 }
+
+/// A query that starts while the leader moves rows out of the DEFAULT partition waits and
+/// then sees every row: it never lists the partitions before the new one exists and reads
+/// the emptied DEFAULT partition after (migration 20261213000200).
+#[tokio::test]
+async fn a_reader_during_a_partition_creation_sees_every_row_moved_out_of_the_default_partition() {
+    let db = TestDb::new().await;
+    let p = &db.pool;
+    for job in 1..=4 {
+        seed_attempt(p, job, "default", 1, "dead", 60.0).await;
+    }
+    assert_eq!(
+        home(p, 3, 1).await.as_deref(),
+        Some("herald.attempts_default")
+    );
+
+    // The leader's transaction, left open while the reader starts.
+    let mut leader = p.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    let moved: i64 = sqlx::query_scalar("SELECT herald.create_attempt_partition(1, 11)")
+        .fetch_one(&mut *leader)
+        .await
+        .unwrap_or_else(|e| panic!("create partition: {e}"));
+    assert_eq!(moved, 4);
+    let reader_pool = p.clone();
+    let reader = tokio::spawn(async move {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM herald.attempts WHERE /* partition-reader */ true",
+        )
+        .fetch_one(&reader_pool)
+        .await
+        .unwrap_or_else(|e| panic!("read: {e}"))
+    });
+    // The reader is waiting for a lock the leader holds.
+    eventually(
+        "the reader to wait for the leader",
+        Duration::from_secs(30),
+        || async {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity
+             WHERE wait_event_type = 'Lock' AND query LIKE '%partition-reader%'
+               AND query NOT LIKE '%pg_stat_activity%'",
+            )
+            .fetch_one(p)
+            .await
+            .ok()?;
+            (waiting == 1).then_some(())
+        },
+    )
+    .await;
+    leader.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    let seen = reader.await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        seen, 4,
+        "the reader missed rows moved into the new partition"
+    );
+    assert_eq!(home(p, 3, 1).await.as_deref(), Some("herald.attempts_p1"));
+}
