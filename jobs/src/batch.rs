@@ -30,7 +30,9 @@ pub async fn enqueue_many(pool: &PgPool, jobs: Vec<NewJob>) -> Result<Vec<Enqueu
     if jobs.iter().all(|j| j.idempotency_key.is_none()) {
         let budgets = budgets(&jobs)?;
         let mut conn = pool.acquire().await?;
-        return Ok(insert_unkeyed(&mut conn, &jobs, &budgets).await?);
+        return Ok(created(
+            insert_new(&mut conn, &jobs, &budgets, None, "pending").await?,
+        ));
     }
     let mut tx = pool.begin().await?;
     let out = enqueue_many_in(&mut tx, jobs).await?;
@@ -46,7 +48,9 @@ pub async fn enqueue_many_in(
 ) -> Result<Vec<Enqueued>, EnqueueError> {
     let budgets = budgets(&jobs)?;
     if jobs.iter().all(|j| j.idempotency_key.is_none()) {
-        return Ok(insert_unkeyed(conn, &jobs, &budgets).await?);
+        return Ok(created(
+            insert_new(conn, &jobs, &budgets, None, "pending").await?,
+        ));
     }
     let mut results: Vec<Option<Enqueued>> = vec![None; jobs.len()];
     let mut todo: Vec<usize> = (0..jobs.len()).collect();
@@ -70,18 +74,22 @@ pub async fn enqueue_many_in(
         .collect()
 }
 
-fn budgets(jobs: &[NewJob]) -> Result<Vec<i32>, EnqueueError> {
+pub(crate) fn budgets(jobs: &[NewJob]) -> Result<Vec<i32>, EnqueueError> {
     jobs.iter().map(NewJob::attempt_budget).collect()
 }
 
-/// `enqueue_many_unkeyed.sql`: every row is new; ids come back in insertion order.
-async fn insert_unkeyed(
+/// `insert_new_jobs.sql`: `jobs` (none with an idempotency key) as new rows in `state`,
+/// members of `batch_id` when given; their ids in input order. Also how a workflow
+/// enqueues its members and callbacks (`crate::workflow`).
+pub(crate) async fn insert_new(
     conn: &mut PgConnection,
     jobs: &[NewJob],
     budgets: &[i32],
-) -> Result<Vec<Enqueued>, sqlx::Error> {
+    batch_id: Option<i64>,
+    state: &str,
+) -> Result<Vec<i64>, sqlx::Error> {
     let mut ids: Vec<i64> = sqlx::query_file_scalar!(
-        "queries/enqueue_many_unkeyed.sql",
+        "queries/insert_new_jobs.sql",
         &jobs.iter().map(|j| j.job_type.as_str()).collect::<Vec<_>>() as _,
         &jobs.iter().map(|j| j.queue.as_str()).collect::<Vec<_>>() as _,
         &jobs.iter().map(|j| j.payload.clone()).collect::<Vec<_>>(),
@@ -91,22 +99,28 @@ async fn insert_unkeyed(
         &jobs
             .iter()
             .map(|j| j.trace_context.as_deref())
-            .collect::<Vec<_>>() as _
+            .collect::<Vec<_>>() as _,
+        batch_id,
+        state
     )
     .fetch_all(&mut *conn)
     .await?;
     if ids.len() != jobs.len() {
         return Err(sqlx::Error::Protocol(format!(
-            "batch enqueue returned {} ids for {} jobs",
+            "enqueue returned {} ids for {} jobs",
             ids.len(),
             jobs.len()
         )));
     }
     ids.sort_unstable();
-    Ok(ids
-        .into_iter()
+    Ok(ids)
+}
+
+/// Every id as a newly created job.
+fn created(ids: Vec<i64>) -> Vec<Enqueued> {
+    ids.into_iter()
         .map(|id| Enqueued { id, created: true })
-        .collect())
+        .collect()
 }
 
 async fn insert_batch(

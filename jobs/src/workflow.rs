@@ -230,6 +230,8 @@ async fn insert_batch(
     )
 }
 
+/// Inserts `jobs` as new rows in `state`, members of `batch_id` when given (the batch
+/// enqueue's statement, `insert_new_jobs.sql`); their ids in input order.
 async fn insert_jobs(
     conn: &mut PgConnection,
     jobs: &[NewJob],
@@ -239,36 +241,8 @@ async fn insert_jobs(
     if jobs.is_empty() {
         return Ok(Vec::new());
     }
-    let budgets = jobs
-        .iter()
-        .map(NewJob::attempt_budget)
-        .collect::<Result<Vec<_>, _>>()?;
-    // `as _`: borrowed `&str`s and `Option`s bound as arrays (the statement casts each).
-    let ids: Vec<i64> = sqlx::query_file_scalar!(
-        "queries/workflow/insert_jobs.sql",
-        &jobs.iter().map(|j| j.job_type.as_str()).collect::<Vec<_>>() as _,
-        &jobs.iter().map(|j| j.queue.as_str()).collect::<Vec<_>>() as _,
-        &jobs.iter().map(|j| j.payload.clone()).collect::<Vec<_>>(),
-        &jobs.iter().map(|j| j.priority).collect::<Vec<_>>(),
-        &jobs.iter().map(|j| j.run_at).collect::<Vec<_>>() as _,
-        &budgets,
-        &jobs
-            .iter()
-            .map(|j| j.trace_context.as_deref())
-            .collect::<Vec<_>>() as _,
-        &vec![batch_id; jobs.len()] as _,
-        &vec![state; jobs.len()] as _
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    if ids.len() != jobs.len() {
-        return Err(EnqueueError::Database(sqlx::Error::Protocol(format!(
-            "workflow enqueue returned {} ids for {} jobs",
-            ids.len(),
-            jobs.len()
-        ))));
-    }
-    Ok(ids)
+    let budgets = crate::batch::budgets(jobs)?;
+    Ok(crate::batch::insert_new(conn, jobs, &budgets, batch_id, state).await?)
 }
 
 async fn insert_waiters(
