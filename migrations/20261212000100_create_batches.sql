@@ -160,7 +160,8 @@ COMMENT ON FUNCTION herald.enqueue_batch(jsonb, jsonb, jsonb, jsonb, text) IS
     'Enqueues a batch of jobs with complete/success/death callbacks; returns the batch id. SQLSTATE as herald.enqueue(), HR004 for a malformed batch.';
 
 -- Producers may enqueue batches; operators read them (herald workflows show) and replay
--- changes a dead member's batch counters.
+-- changes a dead member's batch counters. The operator keeps the pause grants of
+-- 20261211000100 (this replaces the function it wrote).
 CREATE OR REPLACE FUNCTION herald.grant_producer(role_name text) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -183,11 +184,12 @@ AS $$
 BEGIN
     EXECUTE format('GRANT USAGE ON SCHEMA herald TO %I', role_name);
     EXECUTE format(
-        'GRANT SELECT ON herald.jobs, herald.attempts, herald.workers, herald.job_types, herald.operator_actions, herald.alert_events, herald.maintenance_runs, herald.maintenance_leader, herald.batches, herald.batch_waiters, herald.workflow_events TO %I',
+        'GRANT SELECT ON herald.jobs, herald.attempts, herald.workers, herald.job_types, herald.operator_actions, herald.alert_events, herald.maintenance_runs, herald.maintenance_leader, herald.queue_pauses, herald.batches, herald.batch_waiters, herald.workflow_events TO %I',
         role_name);
     EXECUTE format('GRANT UPDATE, DELETE ON herald.jobs TO %I', role_name);
     EXECUTE format('GRANT DELETE ON herald.attempts TO %I', role_name);
     EXECUTE format('GRANT INSERT, UPDATE ON herald.operator_actions TO %I', role_name);
+    EXECUTE format('GRANT INSERT, DELETE ON herald.queue_pauses TO %I', role_name);
     EXECUTE format('GRANT UPDATE ON herald.batches TO %I', role_name);
 END
 $$;

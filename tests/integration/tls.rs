@@ -150,7 +150,22 @@ async fn the_binary_connects_to_a_tls_only_server_and_a_plain_connection_is_a_cl
     })
     .await;
     let ca = make_tls_only(&pg).await;
-    let base = pg.url("herald");
+    // A fresh database each run: the instance outlives the run, and its migration
+    // history would be the previous build's.
+    let admin_url = format!("{}?sslmode=require", pg.url("postgres"));
+    let mut admin = PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("connect {admin_url}: {e}"));
+    for statement in [
+        "DROP DATABASE IF EXISTS herald_tls WITH (FORCE)",
+        "CREATE DATABASE herald_tls",
+    ] {
+        sqlx::query(statement)
+            .execute(&mut admin)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    let base = pg.url("herald_tls");
 
     // TLS because the URL asks for it; then also verified against the test CA.
     for url in [
