@@ -304,3 +304,69 @@ async fn bad_limits_are_refused_and_change_nothing() {
     assert_eq!((limits, actions), (0, 0));
     db.finish().await;
 }
+
+async fn flow_key_of(db: &TestDb, id: i64) -> Option<String> {
+    sqlx::query_scalar("SELECT flow_key FROM herald.jobs WHERE id = $1")
+        .bind(id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn a_webhooks_flow_key_is_its_host_from_rust_and_from_sql_and_a_callers_key_wins() {
+    let db = TestDb::new().await;
+    sqlx::query(
+        "INSERT INTO herald.job_types (job_type, queue, max_attempts)
+         VALUES ('notify.webhook', 'default', 5) ON CONFLICT DO NOTHING",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let cases = [
+        ("https://Hooks.Example.com/a?b=c", "hooks.example.com"),
+        ("http://user:secret@127.0.0.1:8080/x", "127.0.0.1:8080"),
+        ("https://[::1]:9443/p#f", "[::1]:9443"),
+    ];
+    for (url, key) in cases {
+        let job = WebhookJob {
+            url: url.to_owned(),
+            body: json!({}),
+        };
+        let new = NewJob::new(&job).unwrap_or_else(|e| panic!("{e}"));
+        let from_rust = herald_jobs::enqueue(&db.pool, new)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .id;
+        let from_sql: String = sqlx::query_scalar("SELECT herald.enqueue('notify.webhook', $1)")
+            .bind(json!({ "url": url, "body": {} }))
+            .fetch_one(&db.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let from_sql: i64 = from_sql
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}: {from_sql}"));
+        assert_eq!(
+            flow_key_of(&db, from_rust).await.as_deref(),
+            Some(key),
+            "{url}"
+        );
+        assert_eq!(
+            flow_key_of(&db, from_sql).await.as_deref(),
+            Some(key),
+            "{url}"
+        );
+    }
+    let own = NewJob::new(&WebhookJob {
+        url: "https://hooks.example.com/t/7".to_owned(),
+        body: json!({}),
+    })
+    .map(|j| j.flow_key("tenant-7"))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let id = herald_jobs::enqueue(&db.pool, own)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .id;
+    assert_eq!(flow_key_of(&db, id).await.as_deref(), Some("tenant-7"));
+    db.finish().await;
+}
