@@ -13,6 +13,7 @@
 //! | `operator/actions.sql` | `herald audit` |
 //! | `operator/workers.sql` | `herald workers` |
 //! | `operator/queues.sql` | `herald queues` |
+//! | `limits/list.sql`, `limits/set.sql`, `limits/remove.sql` | `herald limits` |
 //! | `stats/failure_rate.sql`, `stats/recent_alerts.sql` | `herald stats` |
 //! | `cli/job_type.sql` | `herald enqueue`, for a type this binary does not know |
 //! | `demo/*.sql` | the demo: its fresh database, its summary, its trail and alert |

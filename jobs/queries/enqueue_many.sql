@@ -5,21 +5,22 @@
 -- Ids are drawn from the identity sequence up front so each inserted row can be matched
 -- to its input row.
 -- $1 job_type[], $2 queue[], $3 payload[], $4 priority[], $5 run_at[] (NULL = now),
--- $6 max_attempts[] (also kept as enqueued_max_attempts), $7 idempotency_key[] (NULL = none), $8 trace_context[]
+-- $6 max_attempts[] (also kept as enqueued_max_attempts), $7 idempotency_key[] (NULL = none), $8 trace_context[],
+-- $9 flow_key[] (NULL = none; a webhook's is derived by the table's trigger)
 WITH input AS (
     SELECT t.*, nextval(pg_get_serial_sequence('herald.jobs', 'id')) AS new_id
     FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::smallint[], $5::timestamptz[],
-                $6::integer[], $7::text[], $8::text[])
+                $6::integer[], $7::text[], $8::text[], $9::text[])
          WITH ORDINALITY AS t(job_type, queue, payload, priority, run_at, max_attempts,
-                              idempotency_key, trace_context, ord)
+                              idempotency_key, trace_context, flow_key, ord)
 ),
 inserted AS (
     INSERT INTO herald.jobs
         (id, job_type, queue, payload, priority, run_at, max_attempts, enqueued_max_attempts,
-         idempotency_key, trace_context)
+         idempotency_key, trace_context, flow_key)
     OVERRIDING SYSTEM VALUE
     SELECT new_id, job_type, queue, payload, priority, coalesce(run_at, now()), max_attempts,
-           max_attempts, idempotency_key, trace_context
+           max_attempts, idempotency_key, trace_context, flow_key
     FROM input
     ORDER BY ord
     ON CONFLICT (job_type, idempotency_key)

@@ -9,15 +9,16 @@
 -- $1 job_type[], $2 queue[], $3 payload[], $4 priority[], $5 run_at[] (NULL = now),
 -- $6 max_attempts[] (also kept as enqueued_max_attempts), $7 trace_context[],
 -- $8 the batch every row is a member of (NULL: none), $9 their state ('pending', or
--- 'waiting' for a workflow callback)
+-- 'waiting' for a workflow callback), $10 flow_key[] (NULL = none; a webhook's is derived
+-- by the table's trigger)
 INSERT INTO herald.jobs
     (job_type, queue, payload, priority, run_at, max_attempts, enqueued_max_attempts,
-     trace_context, batch_id, state)
+     trace_context, batch_id, state, flow_key)
 SELECT job_type, queue, payload, priority, coalesce(run_at, now()), max_attempts,
-       max_attempts, trace_context, $8::bigint, $9::text
+       max_attempts, trace_context, $8::bigint, $9::text, flow_key
 FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::smallint[], $5::timestamptz[],
-            $6::integer[], $7::text[])
+            $6::integer[], $7::text[], $10::text[])
      WITH ORDINALITY AS t(job_type, queue, payload, priority, run_at, max_attempts,
-                          trace_context, ord)
+                          trace_context, flow_key, ord)
 ORDER BY ord
 RETURNING id

@@ -101,7 +101,11 @@ pub(crate) async fn insert_new(
             .map(|j| j.trace_context.as_deref())
             .collect::<Vec<_>>() as _,
         batch_id,
-        state
+        state,
+        &jobs
+            .iter()
+            .map(|j| j.flow_key.as_deref())
+            .collect::<Vec<_>>() as _
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -157,6 +161,10 @@ async fn insert_batch(
         &which
             .iter()
             .map(|i| pick(i).trace_context.as_deref())
+            .collect::<Vec<_>>() as _,
+        &which
+            .iter()
+            .map(|i| pick(i).flow_key.as_deref())
             .collect::<Vec<_>>() as _
     )
     .fetch_all(&mut *conn)

@@ -88,6 +88,7 @@ pub struct NewJob {
     pub(crate) max_attempts: u32,
     pub(crate) idempotency_key: Option<String>,
     pub(crate) trace_context: Option<String>,
+    pub(crate) flow_key: Option<String>,
 }
 
 impl NewJob {
@@ -106,13 +107,18 @@ impl NewJob {
     pub fn new_with_limit<J: Job>(job: &J, max_payload_bytes: usize) -> Result<Self, EnqueueError> {
         job.validate().map_err(EnqueueError::Invalid)?;
         let payload = serde_json::to_value(job).map_err(EnqueueError::Serialize)?;
-        Self::from_json_with_limit(
+        let mut new = Self::from_json_with_limit(
             J::KIND,
             J::QUEUE,
             J::MAX_ATTEMPTS,
             payload,
             max_payload_bytes,
-        )
+        )?;
+        if let Some(key) = job.flow_key() {
+            new = new.flow_key(key);
+            new.check()?;
+        }
+        Ok(new)
     }
 
     /// Builds a job from a raw JSON payload (the CLI's path). The payload must be an
@@ -157,6 +163,7 @@ impl NewJob {
             max_attempts,
             idempotency_key: None,
             trace_context: None,
+            flow_key: None,
         };
         job.check_size(max_payload_bytes)?;
         job.check()?;
@@ -201,6 +208,13 @@ impl NewJob {
         self.idempotency_key = Some(key.into());
         self
     }
+    /// Sets the flow key fleet-wide flow limits bind to (see [`Job::flow_key`], which
+    /// [`NewJob::new`] applies; this overrides it). 1 to [`rules::FLOW_KEY_MAX_BYTES`]
+    /// bytes, no control characters; checked at enqueue.
+    pub fn flow_key(mut self, key: impl Into<String>) -> Self {
+        self.flow_key = Some(key.into());
+        self
+    }
     /// Stores the caller's W3C `traceparent`, so every attempt joins the caller's trace.
     pub fn trace_context(mut self, traceparent: impl Into<String>) -> Self {
         self.trace_context = Some(traceparent.into());
@@ -232,6 +246,9 @@ impl NewJob {
         }
         if let Some(key) = &self.idempotency_key {
             rules::check_idempotency_key(key)?;
+        }
+        if let Some(key) = &self.flow_key {
+            rules::check_flow_key(key)?;
         }
         rules::check_payload_strings(&self.payload)?;
         Ok(())
@@ -293,7 +310,8 @@ async fn insert_once<'c>(
         job.run_at,
         max_attempts,
         job.idempotency_key.as_deref(),
-        job.trace_context.as_deref()
+        job.trace_context.as_deref(),
+        job.flow_key.as_deref()
     )
     .fetch_optional(executor)
     .await

@@ -47,6 +47,17 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sized + 'static {
         Ok(())
     }
 
+    /// The flow key fleet-wide flow limits bind to (`herald limits set KEY ...`): the
+    /// destination or tenant this job loads, e.g. a webhook's host. Stored with the job
+    /// at enqueue (`herald.jobs.flow_key`); a limit applies to a job whose flow key or
+    /// type is its key. Default: none (only limits on the job type apply). Must follow
+    /// [`crate::rules::check_flow_key`], checked at enqueue. `notify.webhook` leaves it
+    /// to the database, which derives the URL's `host[:port]` for every insert path
+    /// (SQL's `herald.enqueue()` included).
+    fn flow_key(&self) -> Option<String> {
+        None
+    }
+
     /// Runs one attempt. Return a classified [`JobError`] on failure; panics are caught
     /// by the worker and recorded as `INTERNAL_ERROR`.
     fn perform(

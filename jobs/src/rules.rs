@@ -16,6 +16,7 @@
 //! | `max_attempts` | 1..=[`MAX_ATTEMPTS_CAP`] | a budget, not a loop; the same cap in Rust, CLI and SQL |
 //! | `priority` | a 16-bit integer, -32768..=32767 | the column is `smallint` (Rust's `i16` enforces it) |
 //! | `idempotency_key` | absent, or 1..=[`IDEMPOTENCY_KEY_MAX_BYTES`] bytes without control characters (U+0000–U+001F, U+007F–U+009F) | an empty key would deduplicate unrelated jobs; keys are printed |
+//! | `flow_key` | absent, or 1..=[`FLOW_KEY_MAX_BYTES`] bytes without control characters | the key flow limits bind to (`herald limits`); printed in `jobs show` and metric labels |
 //! | `payload` | a JSON object (size: the payload limit) without a NUL character (`\u0000`) in any string | PostgreSQL's `jsonb` cannot store NUL |
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -26,6 +27,8 @@ pub const JOB_TYPE_MAX_BYTES: usize = 128;
 pub const QUEUE_MAX_BYTES: usize = 64;
 /// Longest idempotency key, in bytes.
 pub const IDEMPOTENCY_KEY_MAX_BYTES: usize = 255;
+/// Longest flow key, in bytes.
+pub const FLOW_KEY_MAX_BYTES: usize = 255;
 /// The largest attempt budget a job may be enqueued with.
 pub const MAX_ATTEMPTS_CAP: u32 = 1000;
 /// The earliest run time: 1970-01-01T00:00:00Z.
@@ -140,6 +143,20 @@ pub fn check_idempotency_key(key: &str) -> Result<(), RuleViolation> {
     Ok(())
 }
 
+/// Checks a flow key: 1..=[`FLOW_KEY_MAX_BYTES`] bytes, no control characters.
+pub fn check_flow_key(key: &str) -> Result<(), RuleViolation> {
+    if key.is_empty() || key.len() > FLOW_KEY_MAX_BYTES {
+        return Err(violation(
+            "flow_key",
+            format!("must be 1 to {FLOW_KEY_MAX_BYTES} bytes, got {}", key.len()),
+        ));
+    }
+    if key.chars().any(char::is_control) {
+        return Err(violation("flow_key", "must not contain control characters"));
+    }
+    Ok(())
+}
+
 /// Checks that no string in `payload` (key or value) contains NUL, which `jsonb`
 /// cannot store. Walks the value without recursion, so any depth is safe.
 pub fn check_payload_strings(payload: &serde_json::Value) -> Result<(), RuleViolation> {
@@ -210,6 +227,10 @@ mod tests {
         assert_eq!(check_priority(-32768), Ok(-32768));
         assert!(check_priority(32768).is_err());
         assert_eq!(check_idempotency_key("order 7 ключ"), Ok(()));
+        assert_eq!(check_flow_key("hooks.example.com:8443"), Ok(()));
+        for bad in ["", "a\nb", &"k".repeat(FLOW_KEY_MAX_BYTES + 1)] {
+            assert!(check_flow_key(bad).is_err(), "{bad:?}");
+        }
         for bad in ["", "a\nb", "\u{85}", &"k".repeat(256)] {
             assert!(check_idempotency_key(bad).is_err(), "{bad:?}");
         }

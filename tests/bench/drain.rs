@@ -26,7 +26,16 @@ struct HeraldRun {
     /// completion callback (`workflow-batch-…`), `Some(false)` the same jobs independent
     /// (`workflow-independent-…`), measured in the same run.
     workflow: Option<bool>,
+    /// The flow-limit pair (`--only limits-`): `Some(true)` a rate limit and a cap on the
+    /// bench's job type, both far above what the fleet can reach, so they are checked and
+    /// written by every claim and finish but never hold a job (`limits-loose-…`);
+    /// `Some(false)` the same run without them (`limits-none-…`), in the same run.
+    limits: Option<bool>,
 }
+
+/// The loose limit of the `limits-loose-…` scenario: a rate and a cap no run reaches.
+const LOOSE_LIMIT: &str = "INSERT INTO herald.flow_limits (key, rate, burst, max_running, tokens, set_by, reason) \
+     VALUES ('bench.noop', 1e8, 100000000, 1000000, 1e8, 'bench', 'configured, not binding')";
 
 impl HeraldRun {
     fn key(&self) -> String {
@@ -34,7 +43,15 @@ impl HeraldRun {
             .concurrency
             .map_or("default".to_owned(), |c| format!("c{c}"));
         let history = if self.history { "-history" } else { "" };
-        match self.workflow {
+        match (self.limits, self.workflow) {
+            (Some(true), _) => format!("limits-loose-{}p-{c}", self.procs),
+            (Some(false), _) => format!("limits-none-{}p-{c}", self.procs),
+            (None, workflow) => self.workflow_key(workflow, &c, history),
+        }
+    }
+
+    fn workflow_key(&self, workflow: Option<bool>, c: &str, history: &str) -> String {
+        match workflow {
             Some(true) => format!("workflow-batch-{}p-{c}", self.procs),
             Some(false) => format!("workflow-independent-{}p-{c}", self.procs),
             None => format!("herald-{}p-{c}-audit{history}", self.procs),
@@ -46,10 +63,12 @@ impl HeraldRun {
             format!("default concurrency ({DEFAULT_CONCURRENCY})"),
             |c| format!("concurrency {c}"),
         );
-        let shape = match self.workflow {
-            Some(true) => ", one batch + a completion callback",
-            Some(false) => ", independent jobs",
-            None => "",
+        let shape = match (self.limits, self.workflow) {
+            (Some(true), _) => ", a rate limit and a cap on the type, not binding",
+            (Some(false), _) => ", no flow limit",
+            (None, Some(true)) => ", one batch + a completion callback",
+            (None, Some(false)) => ", independent jobs",
+            (None, None) => "",
         };
         format!("{} process(es), {c}, audit on{shape}", self.procs)
     }
@@ -72,6 +91,7 @@ fn herald_runs() -> Vec<HeraldRun> {
             concurrency,
             history: false,
             workflow: None,
+            limits: None,
         });
     }
     runs.push(HeraldRun {
@@ -79,12 +99,14 @@ fn herald_runs() -> Vec<HeraldRun> {
         concurrency: None,
         history: true,
         workflow: None,
+        limits: None,
     });
     runs.push(HeraldRun {
         procs: 4,
         concurrency: Some(64),
         history: true,
         workflow: None,
+        limits: None,
     });
     for batch in [false, true] {
         runs.push(HeraldRun {
@@ -92,7 +114,19 @@ fn herald_runs() -> Vec<HeraldRun> {
             concurrency: None,
             history: false,
             workflow: Some(batch),
+            limits: None,
         });
+    }
+    for (procs, concurrency) in [(1, None), (4, Some(64))] {
+        for limited in [false, true] {
+            runs.push(HeraldRun {
+                procs,
+                concurrency,
+                history: false,
+                workflow: None,
+                limits: Some(limited),
+            });
+        }
     }
     runs
 }
@@ -100,8 +134,9 @@ fn herald_runs() -> Vec<HeraldRun> {
 /// Runs every drain scenario, Herald then apalis-postgres.
 pub async fn run(server: &str, opts: &Options, report: &mut Report) -> BenchResult<()> {
     for run in herald_runs() {
-        // The workflow pair runs only when asked for (`--only workflow-`).
-        let asked = run.workflow.is_none() || !opts.only.is_empty();
+        // The workflow and limit pairs run only when asked for (`--only workflow-`,
+        // `--only limits-`).
+        let asked = (run.workflow.is_none() && run.limits.is_none()) || !opts.only.is_empty();
         if !asked || !opts.selects(&run.key()) {
             continue;
         }
@@ -143,6 +178,9 @@ async fn herald(server: &str, opts: &Options, run: &HeraldRun) -> BenchResult<Dr
         herald_side::enqueue_one_batch(&db.pool, opts.jobs).await?;
     } else {
         herald_side::enqueue_batched(&db.pool, opts.jobs).await?;
+    }
+    if run.limits == Some(true) {
+        sqlx::raw_sql(LOOSE_LIMIT).execute(&db.pool).await?;
     }
     sqlx::raw_sql("ANALYZE herald.jobs")
         .execute(&db.pool)

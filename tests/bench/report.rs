@@ -239,6 +239,13 @@ impl Report {
             "workflow-independent-1p-default",
             "workflow-batch-1p-default",
         );
+        for procs in ["1p-default", "4p-c64"] {
+            self.ratio(
+                &format!("limits: none / configured, not binding ({procs}; 1.05 = 5 % overhead)"),
+                &format!("limits-none-{procs}"),
+                &format!("limits-loose-{procs}"),
+            );
+        }
         for key in [
             "herald-1p-default-audit",
             "herald-1p-c128-audit",

@@ -1,5 +1,7 @@
 //! `herald-test-worker`: a `herald worker` that also runs the test-only job
 //! `test.scripted`, for tests that need real processes (SIGKILL, SIGTERM, restarts).
+//! With `HERALD_TEST_WORKER_BUILTINS=1` it also runs the built-in jobs `herald worker`
+//! runs (`notify.webhook`, ...), for fleet tests that deliver to a real receiver.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -38,7 +40,17 @@ async fn main() -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-    let registry = herald_tests::jobs::registry(effects);
+    let registry = if std::env::var_os("HERALD_TEST_WORKER_BUILTINS").is_some() {
+        match runtime::default_registry(&cfg) {
+            Ok(builtins) => builtins.register::<herald_tests::jobs::ScriptedJob>(effects),
+            Err(e) => {
+                eprintln!("herald-test-worker: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        herald_tests::jobs::registry(effects)
+    };
     let result = runtime::run(cfg, registry, runtime::shutdown_signal()).await;
     telemetry.shutdown().await;
     match result {

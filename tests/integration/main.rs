@@ -18,6 +18,7 @@ mod enqueue_rules;
 mod failures;
 mod finisher;
 mod injection;
+mod limits;
 mod logging;
 mod metrics;
 mod operator;

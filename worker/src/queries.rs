@@ -23,6 +23,7 @@
 //! | `telemetry/batch_progress.sql` | `telemetry::scrape` | (open batches, their members, succeeded, dead) |
 //! | `telemetry/heartbeat_ages.sql` | `telemetry::scrape` | (worker id, age) |
 //! | `telemetry/paused_queues.sql` | `telemetry::scrape` | (queue, seconds paused) |
+//! | `telemetry/flow_held.sql` | `telemetry::scrape` | (limit key, reason, held jobs) |
 //! | `storage/tables.sql` | `telemetry::storage::sample` (metrics sampler, `herald stats`) | `TableStorage` rows |
 //! | `storage/horizon.sql` | `telemetry::storage::sample` | (oldest transaction age, oldest xmin age in xids) |
 //! | `storage/audit_partitions.sql` | `telemetry::storage::sample` | (partitions present, ahead) |

@@ -1,6 +1,8 @@
 -- One job with its payload, for `herald jobs show`. `held` says why a waiting job
 -- (pending or retrying) is not being claimed now, when something holds it: its queue
--- is paused (herald.queue_pauses), as `queue paused since <time> by <actor>: <reason>`.
+-- is paused (herald.queue_pauses), as `queue paused since <time> by <actor>: <reason>`;
+-- or a flow limit on its type or flow key holds it (herald.flow_limits), as
+-- `concurrency cap <key> (<n> running, cap <n>)` or `rate limit <key> (<r>/s)`.
 SELECT j.id, j.job_type, j.queue,
        CASE WHEN j.state = 'pending' AND j.run_at > now() THEN 'scheduled'
             ELSE j.state END AS "state!",
@@ -13,8 +15,21 @@ SELECT j.id, j.job_type, j.queue,
                   coalesce(to_char(p.paused_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS"Z"'),
                            p.paused_at::text),
                   p.paused_by, p.reason)
+            WHEN lim.running >= lim.max_running THEN
+           format('concurrency cap %s (%s running, cap %s)', lim.key, lim.running, lim.max_running)
+            WHEN lim.key IS NOT NULL THEN
+           format('rate limit %s (%s/s)', lim.key, lim.rate)
        END AS "held?"
 FROM herald.jobs AS j
 LEFT JOIN herald.queue_pauses AS p
        ON p.queue = j.queue AND j.state IN ('pending', 'retrying')
+LEFT JOIN LATERAL (
+    SELECT l.key, l.rate, l.running, l.max_running
+    FROM herald.flow_limits AS l
+    WHERE j.state IN ('pending', 'retrying')
+      AND l.key = ANY(ARRAY[j.job_type, j.flow_key])
+      AND (l.held_until > now() OR l.running >= l.max_running)
+    ORDER BY coalesce(l.running >= l.max_running, false) DESC, l.key
+    LIMIT 1
+) AS lim ON true
 WHERE j.id = $1

@@ -27,6 +27,10 @@ pub enum ActionKind {
     Pause,
     /// `herald queues resume`.
     Resume,
+    /// `herald limits set`.
+    LimitSet,
+    /// `herald limits remove`.
+    LimitRemove,
 }
 
 impl ActionKind {
@@ -38,6 +42,8 @@ impl ActionKind {
             Self::Alert => "alert",
             Self::Pause => "pause",
             Self::Resume => "resume",
+            Self::LimitSet => "limit_set",
+            Self::LimitRemove => "limit_remove",
         }
     }
 }

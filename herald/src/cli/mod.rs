@@ -57,6 +57,7 @@ pub mod failures;
 /// The job filter (`crate::operator::filter`, shared with the console).
 pub use crate::operator::filter;
 pub mod jobs;
+pub mod limits;
 pub mod migrate;
 pub mod pause;
 pub mod purge;
@@ -116,6 +117,9 @@ pub enum Command {
     Workers(workers::WorkersArgs),
     /// Queues: state (active or paused), jobs by state, workers; `pause` and `resume`.
     Queues(queues::QueuesArgs),
+    /// Fleet-wide flow limits per key (rate limits, concurrency caps): list, `set`,
+    /// `remove` (audited).
+    Limits(limits::LimitsArgs),
     /// Serve the web console and its JSON API, or add a console user.
     Console(console::ConsoleArgs),
     /// Workflows (batches with callbacks, chains) as trees: members, callbacks, states.
@@ -248,6 +252,7 @@ pub async fn run(cli: Cli, ctx: &mut Context<'_>) -> Result<(), CliError> {
         Command::Audit(args) => audit::run(args, ctx).await,
         Command::Workers(args) => workers::run(args, ctx).await,
         Command::Queues(args) => queues::run(args, ctx).await,
+        Command::Limits(args) => limits::run(args, ctx).await,
         Command::Console(args) => console::run(args, ctx).await,
         Command::Workflows(args) => workflows::run(args, ctx).await,
     };

@@ -3,8 +3,10 @@
 //!
 //! [`RateLimiter::acquire`] never fails: a caller over the limit waits for its slot, so
 //! a burst or a replay is slowed down, not failed. The limit holds per process (per
-//! [`RateLimiter`] value); a fleet of `w` workers sending through one relay allowed `r`
-//! messages per second should each be given `r / w`.
+//! [`RateLimiter`] value) and the waiting job holds a worker slot, so it is off by
+//! default (`HERALD_EMAIL_RATE_LIMIT`). A relay's quota is a fleet-wide flow limit on the
+//! job type instead (`herald limits set notify.email --rate r`): enforced when jobs are
+//! claimed, across every worker, with nothing parked in a worker.
 
 use std::time::Duration;
 

@@ -10,7 +10,7 @@
 //! | `HERALD_EMAIL_FROM` | required with `HERALD_SMTP_HOST` | the `From` mailbox, e.g. `Shop <noreply@shop.example>` |
 //! | `HERALD_EMAIL_MESSAGE_ID_DOMAIN` | the `From` address's domain | domain of `<herald-job-{id}@domain>` |
 //! | `HERALD_EMAIL_TEMPLATES` | `templates/email` | the template folder (checked at start-up) |
-//! | `HERALD_EMAIL_RATE_LIMIT` | `10` | messages per second to the relay, per worker process; `off` for none |
+//! | `HERALD_EMAIL_RATE_LIMIT` | `off` | messages per second to the relay, per worker process, on top of any fleet-wide limit; the relay's quota belongs in a fleet-wide limit on the job type: `herald limits set notify.email --rate 10 --reason "relay quota"` |
 //! | `HERALD_SMTP_POOL_MAX_IDLE` | `100` | idle relay connections kept for the next message (0 to 10000; `0`: one connection per message) |
 //! | `HERALD_SMTP_POOL_IDLE_TIMEOUT` | `60s` | a kept connection unused this long is closed (1s to 1h) |
 
@@ -123,8 +123,7 @@ impl EmailConfig {
                 )
             })?;
         let rate_limit = match get("HERALD_EMAIL_RATE_LIMIT").as_deref() {
-            None => Some(10.0),
-            Some("off") => None,
+            None | Some("off") => None,
             Some(v) => Some(
                 v.parse::<f64>()
                     .ok()
@@ -196,7 +195,7 @@ mod tests {
             cfg.as_ref().map(|c| c.message_id_domain.as_str()),
             Some("shop.example")
         );
-        assert_eq!(cfg.as_ref().and_then(|c| c.rate_limit), Some(10.0));
+        assert_eq!(cfg.as_ref().and_then(|c| c.rate_limit), None);
         assert_eq!(
             cfg.as_ref().map(|c| c.pool),
             Some(SmtpPoolSettings {

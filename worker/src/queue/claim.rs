@@ -109,10 +109,10 @@ pub async fn release(pool: &PgPool, worker_id: &str, ids: &[i64]) -> Result<u64,
 }
 
 async fn release_ids(pool: &PgPool, worker_id: &str, ids: &[i64]) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query_file!("queries/queue/release.sql", ids, worker_id)
-        .execute(pool)
+    let released = sqlx::query_file_scalar!("queries/queue/release.sql", ids, worker_id)
+        .fetch_one(pool)
         .await?;
-    Ok(done.rows_affected())
+    Ok(u64::try_from(released).unwrap_or(0))
 }
 
 /// SQLSTATE 23514: a row broke a CHECK constraint.

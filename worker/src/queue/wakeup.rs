@@ -6,6 +6,7 @@
 //! |---|---|---|---|
 //! | `herald_jobs` | the queue's name | the triggers on `herald.jobs` (jobs became runnable, now or later) and on `herald.queue_pauses` (a resume) | wakes the queue's backend, which claims |
 //! | `herald_control` | `pause:<queue>` | the trigger on `herald.queue_pauses` (a pause) | the queue's backend gives back the jobs it claimed but has not started |
+//! | `herald_control` | `limit:<key>` | the triggers on `herald.flow_limits` (a full cap freed a slot; a limit changed or was removed) | wakes every queue's backend (a key is not tied to a queue) |
 //!
 //! Each queue's backend waits on its [`QueueSignal`]. After the listener reconnects,
 //! every queue is woken, since notifications sent while it was away are lost; a lost
@@ -25,7 +26,7 @@ use crate::db::{DbHealth, outage_backoff};
 /// The NOTIFY channel of runnable jobs (payload: the queue).
 pub(crate) const CHANNEL: &str = "herald_jobs";
 
-/// The NOTIFY channel of control messages (payload: `pause:<queue>`).
+/// The NOTIFY channel of control messages (payload: `pause:<queue>` or `limit:<key>`).
 pub(crate) const CONTROL_CHANNEL: &str = "herald_control";
 
 /// One queue's signals: its wake-up, and whether a pause was announced since its
@@ -88,6 +89,9 @@ impl Wakeups {
     pub(crate) fn deliver(&self, channel: &str, payload: &str) {
         if channel != CONTROL_CHANNEL {
             return self.wake(payload);
+        }
+        if payload.starts_with("limit:") {
+            return self.wake_all();
         }
         if let Some(queue) = payload.strip_prefix("pause:")
             && let Some(signal) = self.queues.get(queue)
@@ -162,6 +166,17 @@ mod tests {
         // The wake-up was kept for the backend that was not waiting yet.
         assert!(paused.wake.notified().now_or_never().is_some());
         assert!(wakeups.signal("a").wake.notified().now_or_never().is_none());
+    }
+
+    #[test]
+    fn a_limit_message_wakes_every_queue_without_flagging_a_pause() {
+        let wakeups = Wakeups::new(&["a".to_owned(), "b".to_owned()]);
+        wakeups.deliver(CONTROL_CHANNEL, "limit:hooks.example.com");
+        for queue in ["a", "b"] {
+            let signal = wakeups.signal(queue);
+            assert!(!signal.take_pause());
+            assert!(signal.wake.notified().now_or_never().is_some(), "{queue}");
+        }
     }
 
     #[test]

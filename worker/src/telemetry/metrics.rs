@@ -29,6 +29,7 @@ pub const NAMES: &[&str] = &[
     "herald_attempts_rescued_total",
     "herald_queue_jobs",
     "herald_queue_paused_seconds",
+    "herald_flow_held_jobs",
     "herald_workflow_batches_open",
     "herald_workflow_open_batch_members",
     "herald_db_pool_connections",
@@ -63,6 +64,9 @@ pub(crate) struct Metrics {
     rescued: IntCounter,
     pub(crate) queue_jobs: IntGaugeVec,
     pub(crate) queue_paused: GaugeVec,
+    /// Runnable jobs a flow limit holds back, by `key` and `reason` (`rate_limit`,
+    /// `concurrency_cap`) (`herald_flow_held_jobs`).
+    pub(crate) flow_held: IntGaugeVec,
     /// Batches not yet complete (`herald_workflow_batches_open`).
     pub(crate) workflow_open: prometheus::IntGauge,
     /// Their members by `state`: succeeded, dead, unsettled
@@ -253,6 +257,12 @@ impl Metrics {
                 "herald_queue_paused_seconds",
                 "How long each paused queue has been paused (absent when active), fleet-wide.",
                 &["queue"],
+            ),
+            flow_held: gauge_vec(
+                &r,
+                "herald_flow_held_jobs",
+                "Runnable jobs a flow limit holds back (not claimed), by limit key and reason, fleet-wide.",
+                &["key", "reason"],
             ),
             workflow_open: {
                 let g = prometheus::IntGauge::new(
@@ -465,6 +475,7 @@ mod tests {
         m.rescued(1);
         m.queue_jobs.with_label_values(&["q", "pending"]).set(1);
         m.queue_paused.with_label_values(&["q"]).set(1.0);
+        m.flow_held.with_label_values(&["k", "rate_limit"]).set(1);
         m.workflow_open.set(1);
         m.workflow_members.with_label_values(&["unsettled"]).set(1);
         m.pool.with_label_values(&["idle"]).set(1);

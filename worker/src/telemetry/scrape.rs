@@ -112,6 +112,18 @@ async fn refresh(s: &Scrape) {
                 .set(row.seconds);
         }
     }
+    if let Ok(rows) = sqlx::query_file!("queries/telemetry/flow_held.sql")
+        .fetch_all(&mut *conn)
+        .await
+    {
+        s.metrics.flow_held.reset();
+        for row in rows {
+            s.metrics
+                .flow_held
+                .with_label_values(&[row.key.as_str(), row.reason.as_str()])
+                .set(row.jobs);
+        }
+    }
     if let Ok(p) = sqlx::query_file!("queries/telemetry/batch_progress.sql")
         .fetch_one(&mut *conn)
         .await
