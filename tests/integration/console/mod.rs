@@ -9,6 +9,7 @@
 //! | `hostile.rs` | no route answers without a session; CSRF-less changes refused and audited; hostile text is data |
 //! | `api.rs` | the resources (queues, the OpenAPI document) |
 //! | `stream.rs` | the live stream: attempt outcomes and alert transitions as they happen, a failure as a generic `error` event, a client going away cleaned up, a slow client's dropped events counted |
+//! | `demo_console.rs` | `herald demo` serves the console with a login generated per run, kept with `--keep-console` until SIGTERM |
 //! | `pages.rs` | the pages: embedded, strict security headers, no inline script |
 //! | `actions.rs` | replay/cancel by filter: role check (audited), dry-run count, required reason, the user as actor, SQL-looking values as data |
 
@@ -16,6 +17,7 @@ mod actions;
 mod actions_log;
 mod api;
 mod auth;
+mod demo_console;
 mod errors;
 mod hostile;
 mod pages;

@@ -19,7 +19,7 @@
       else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
       else node[key] = value;
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child === null || child === undefined) continue;
       node.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
@@ -83,7 +83,7 @@
     }
     if (!response.ok) {
       const err = (data && data.error) || {};
-      if (response.status === 401 && path !== "/login") {
+      if (response.status === 401 && path !== "/login" && path !== "/session") {
         session = null;
         route();
       }
