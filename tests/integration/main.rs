@@ -6,6 +6,7 @@
 mod ack_durability;
 mod alert;
 mod batch;
+mod browser;
 mod cli;
 mod console;
 mod cron;

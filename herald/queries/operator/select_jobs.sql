@@ -2,7 +2,8 @@
 -- (`scheduled` = pending with a future run_at; NULL = any), type $3, queue $4, last
 -- error code $5, finished (else created) at or after $6 and before $7, at most $8 rows
 -- (NULL = all), ids below $9 only (NULL = any: the `jobs list --after` keyset cursor,
--- served by the primary key however many jobs there are). Each job comes with its last
+-- served by the primary key however many jobs there are), text $10 in the id (exactly) or
+-- the idempotency key (a substring, matched literally: strpos, not LIKE; NULL = any). Each job comes with its last
 -- failed attempt's code and message, from which the CLI computes its fingerprint.
 SELECT j.id, j.job_type, j.queue, s.state AS "state!", j.attempt, j.max_attempts, j.priority,
        j.run_at AS "run_at: StoredTime", j.created_at AS "created_at: StoredTime",
@@ -28,5 +29,6 @@ WHERE ($1::bigint[] IS NULL OR j.id = ANY($1))
   AND ($6::timestamptz IS NULL OR coalesce(j.finished_at, j.created_at) >= $6)
   AND ($7::timestamptz IS NULL OR coalesce(j.finished_at, j.created_at) < $7)
   AND ($9::bigint IS NULL OR j.id < $9)
+  AND ($10::text IS NULL OR j.id::text = $10 OR strpos(j.idempotency_key, $10) > 0)
 ORDER BY j.id DESC
 LIMIT $8

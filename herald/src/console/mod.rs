@@ -1,4 +1,4 @@
-//! The web console's JSON API (and, later, its pages), served by `herald console`
+//! The web console: its pages, its JSON API and its live stream, served by `herald console`
 //! (`cli/console.rs`) over axum. Nothing answers anonymously: every route but the login
 //! needs a session.
 //!
@@ -11,6 +11,8 @@
 //! - `csrf.rs`: the CSRF token and its check
 //! - `audit.rs`: the authentication audit (`herald.console_events`)
 //! - `api/`: one file per resource
+//! - `stream/`: the live stream (server-sent events) and its one poller per process
+//! - `pages/`: the web pages (a small script reading the API), embedded in the binary
 //!
 //! SQL: `herald/queries/console/*.sql` (see `queries.rs`). This module never imports
 //! `cli` (the command imports it).
@@ -25,8 +27,10 @@ pub mod auth;
 pub mod csrf;
 pub mod errors;
 pub mod extract;
+pub mod pages;
 pub mod router;
 pub mod sessions;
+pub mod stream;
 
 /// What every request handler shares.
 #[derive(Debug, Clone)]

@@ -4,7 +4,12 @@
 //! |---|---|
 //! | `errors::log_failures` | a request id on every answer; an internal failure logged once at ERROR, answered `INTERNAL_ERROR` with the id |
 //! | `deadline` | the request timeout (`--request-timeout`, default 30 s), body reading included: a slow request is cut off with `TIMEOUT` |
+//! | `pages::security_headers` | the Content-Security-Policy (no inline script, `default-src 'self'`, `frame-ancestors 'none'`), `X-Content-Type-Options: nosniff` and friends on every answer |
 //! | `DefaultBodyLimit` | bodies over `extract::BODY_LIMIT` (64 KiB) are refused with `PAYLOAD_TOO_LARGE` |
+//!
+//! The live stream (`GET /api/v1/stream`, `stream/`) is routed past `deadline`: it stays
+//! open. The pages (`pages/`, `/` and `/assets/*`) are static files holding no data:
+//! they answer without a session and read everything through the API.
 //!
 //! Authentication is per route, by extractor (`sessions::Session`, `sessions::Operator`):
 //! a route without one would answer anonymously, so [`ROUTES`] lists them all and the
@@ -13,19 +18,20 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use tokio::net::TcpListener;
 
 use super::errors::{self, ApiError};
 use super::extract::BODY_LIMIT;
-use super::{ConsoleState, api, auth};
+use super::stream::Hub;
+use super::{ConsoleState, api, auth, pages, stream};
 
 /// Every API route but the login, as (method, path): each needs a session.
-pub const ROUTES: [(&str, &str); 9] = [
+pub const ROUTES: [(&str, &str); 11] = [
     ("POST", "/api/v1/logout"),
     ("GET", "/api/v1/session"),
     ("GET", "/api/v1/queues"),
@@ -35,10 +41,18 @@ pub const ROUTES: [(&str, &str); 9] = [
     ("GET", "/api/v1/jobs"),
     ("GET", "/api/v1/jobs/1"),
     ("GET", "/api/v1/overview"),
+    ("GET", "/api/v1/actions"),
+    ("GET", "/api/v1/stream"),
 ];
 
-/// The console's router over `state`.
+/// The console's router over `state`, with its own live-stream hub.
 pub fn router(state: Arc<ConsoleState>) -> Router {
+    let hub = Arc::new(Hub::new(state.pool.clone()));
+    router_with_hub(state, hub)
+}
+
+/// The console's router over `state`, its live stream fed by `hub`.
+pub fn router_with_hub(state: Arc<ConsoleState>, hub: Arc<Hub>) -> Router {
     let api = Router::new()
         .route("/login", post(auth::login))
         .route("/logout", post(auth::logout))
@@ -50,13 +64,22 @@ pub fn router(state: Arc<ConsoleState>) -> Router {
         .route("/overview", get(api::overview::show))
         .route("/jobs", get(api::jobs::list))
         .route("/jobs/{id}", get(api::jobs::show))
+        .route("/actions", get(api::actions_log::list))
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest("/api/v1", api)
+        .merge(pages::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(state.clone(), deadline))
+        .route(
+            "/api/v1/stream",
+            get(stream::open)
+                .fallback(method_not_allowed)
+                .layer(Extension(hub)),
+        )
+        .layer(middleware::from_fn(pages::security_headers))
         .layer(middleware::from_fn(errors::log_failures))
         .with_state(state)
 }
@@ -87,7 +110,25 @@ pub async fn serve(
     state: Arc<ConsoleState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let hub = Arc::new(Hub::new(state.pool.clone()));
+    serve_with_hub(listener, state, hub, shutdown).await
+}
+
+/// [`serve`] with the live stream fed by `hub` (whose counters the caller reads); open
+/// streams end when `shutdown` completes.
+pub async fn serve_with_hub(
+    listener: TcpListener,
+    state: Arc<ConsoleState>,
+    hub: Arc<Hub>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app =
+        router_with_hub(state, hub.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    // Open streams would otherwise hold the graceful shutdown forever.
+    let shutdown = async move {
+        shutdown.await;
+        hub.close();
+    };
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

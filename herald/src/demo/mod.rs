@@ -14,6 +14,9 @@
 //!    demo's 10 s window (`alert.rs`).
 //! 5. Prints a summary read back from the tables (`summary.rs`), the alert's
 //!    transitions, and where to look next.
+//! 6. Serves the web console on the demo's database from the start (`console.rs`),
+//!    printing its URL and a login generated for this run; it stops with the demo, or,
+//!    when stdin is a terminal or with `--keep-console`, after Ctrl-C.
 //!
 //! With `OTEL_EXPORTER_OTLP_ENDPOINT` set, the enqueue and every attempt are exported as
 //! one trace; with `--metrics-addr` the worker serves `/metrics` while the demo runs.
@@ -35,6 +38,7 @@ use herald_testkit::private_pg::{PrivatePgError, PrivatePostgres, default_home};
 use herald_worker::config::WorkerConfig;
 
 mod alert;
+mod console;
 pub mod emails;
 pub mod summary;
 
@@ -64,6 +68,13 @@ pub struct DemoArgs {
     /// How many e-mail jobs to enqueue (sent to a local SMTP sink).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=10_000))]
     pub emails: u32,
+    /// Where the demo's web console listens (port 0: any free port; the URL is printed).
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub console_addr: std::net::SocketAddr,
+    /// Keep the console serving after the demo until Ctrl-C (the default when stdin is
+    /// a terminal).
+    #[arg(long)]
+    pub keep_console: bool,
 }
 
 /// Why the demo failed.
@@ -101,6 +112,8 @@ pub async fn run(
         .await
         .map_err(|e| DemoError::Other(format!("cannot apply migrations: {e}")))?;
 
+    let console = console::start(&pool, args.console_addr).await?;
+    console.print(out)?;
     let receiver = Receiver::start(DEMO_SIGNING_KEY).await?;
     writeln!(out, "  webhook receiver: {}", receiver.base_url())?;
     let sink = herald_testkit::smtp_sink::SmtpSink::start().await?;
@@ -169,6 +182,8 @@ pub async fn run(
         }
     }
     print_next_steps(&database_url, private.as_ref(), out)?;
+    console.print(out)?;
+    console.finish(args.keep_console, out).await?;
     Ok(())
 }
 

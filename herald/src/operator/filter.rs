@@ -73,6 +73,10 @@ pub struct JobFilter {
     /// Finished (or, if unfinished, created) before: a duration ago or an RFC 3339 time.
     #[arg(long, value_parser = parse_time_ago)]
     pub until: Option<DateTime<Utc>>,
+    /// Text in the job: its id (exactly) or part of its idempotency key, e.g.
+    /// `order-1234` (matched as plain text: no wildcards).
+    #[arg(long)]
+    pub text: Option<String>,
     /// At most this many jobs (newest first).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub limit: Option<u32>,
@@ -94,6 +98,7 @@ impl JobFilter {
             ("queue", &self.queue),
             ("error_code", &self.error_code),
             ("fingerprint", &self.fingerprint),
+            ("text", &self.text),
         ];
         for (k, v) in text {
             if let Some(v) = v {
@@ -254,7 +259,8 @@ pub async fn select_page(
         filter.since,
         filter.until,
         sql_limit,
-        before_id
+        before_id,
+        filter.text.as_deref()
     )
     .fetch_all(pool)
     .await
@@ -291,7 +297,8 @@ pub async fn count(
         filter.queue.as_deref(),
         filter.error_code.as_deref(),
         filter.since,
-        filter.until
+        filter.until,
+        filter.text.as_deref()
     )
     .fetch_one(pool)
     .await

@@ -8,18 +8,26 @@
 //! | `errors.rs` | each error code in the one shape; request ids; body limit; slow requests cut off |
 //! | `hostile.rs` | no route answers without a session; CSRF-less changes refused and audited; hostile text is data |
 //! | `api.rs` | the resources (queues, the OpenAPI document) |
+//! | `stream.rs` | the live stream: attempt outcomes and alert transitions as they happen, a failure as a generic `error` event, a client going away cleaned up, a slow client's dropped events counted |
+//! | `demo_console.rs` | `herald demo` serves the console with a login generated per run, kept with `--keep-console` until SIGTERM |
+//! | `pages.rs` | the pages: embedded, strict security headers, no inline script |
 //! | `actions.rs` | replay/cancel by filter: role check (audited), dry-run count, required reason, the user as actor, SQL-looking values as data |
 
 mod actions;
+mod actions_log;
 mod api;
 mod auth;
+mod demo_console;
 mod errors;
 mod hostile;
+mod pages;
+mod stream;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use herald::console::ConsoleState;
+use herald::console::stream::Hub;
 use herald_tests::db::TestDb;
 use reqwest::header::{COOKIE, SET_COOKIE};
 use serde_json::Value;
@@ -33,6 +41,8 @@ pub struct Console {
     pub base: String,
     pub db: TestDb,
     pub http: reqwest::Client,
+    /// The live stream's hub (its counters).
+    pub hub: Arc<Hub>,
     stop: Option<oneshot::Sender<()>>,
     served: tokio::task::JoinHandle<()>,
 }
@@ -64,11 +74,13 @@ impl Console {
             .unwrap_or_else(|e| panic!("bind: {e}"));
         let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
         let (stop, stopped) = oneshot::channel::<()>();
+        let hub = Arc::new(Hub::new(db.pool.clone()));
+        let served_hub = hub.clone();
         let served = tokio::spawn(async move {
             let shutdown = async move {
                 let _ = stopped.await;
             };
-            herald::console::router::serve(listener, state, shutdown)
+            herald::console::router::serve_with_hub(listener, state, served_hub, shutdown)
                 .await
                 .unwrap_or_else(|e| panic!("serve: {e}"));
         });
@@ -76,6 +88,7 @@ impl Console {
             base: format!("http://{addr}"),
             db,
             http: reqwest::Client::new(),
+            hub,
             stop: Some(stop),
             served,
         }

@@ -68,7 +68,7 @@ fn job_filter(
 ) -> Result<(JobFilter, Vec<State>), ApiError> {
     if body.is_empty() {
         return Err(ApiError::Validation(
-            "filter: name at least one field (state, type, queue, error_code, fingerprint, since, until)".to_owned(),
+            "filter: name at least one field (state, type, queue, error_code, fingerprint, since, until, text)".to_owned(),
         ));
     }
     let mut filter = body.to_job_filter()?;

@@ -21,6 +21,8 @@ pub struct FilterBody {
     pub fingerprint: Option<String>,
     pub since: Option<String>,
     pub until: Option<String>,
+    /// Text in the id (exactly) or the idempotency key (a substring).
+    pub text: Option<String>,
 }
 
 impl FilterBody {
@@ -34,6 +36,7 @@ impl FilterBody {
                 &self.fingerprint,
                 &self.since,
                 &self.until,
+                &self.text,
             ]
             .iter()
             .all(|v| v.is_none())
@@ -70,6 +73,12 @@ impl FilterBody {
             fingerprint,
             since: time("since", &self.since)?,
             until: time("until", &self.until)?,
+            text: self
+                .text
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned),
             limit: None,
         })
     }

@@ -7,6 +7,7 @@
 //! | `state` | comma-separated states (`dead,retrying`) |
 //! | `type`, `queue`, `error_code`, `fingerprint` | as the CLI's flags |
 //! | `since`, `until` | a duration ago (`2h`) or an RFC 3339 time |
+//! | `text` | text in the job's id (exactly) or its idempotency key (a substring, plain text) |
 //! | `after` | the keyset cursor: only ids below it (the previous page's `next_after`), served by the primary key however many jobs there are |
 //! | `limit` | page size, 1-500 (default 100) |
 //!
@@ -46,6 +47,7 @@ pub(crate) struct JobsQuery {
     fingerprint: Option<String>,
     since: Option<String>,
     until: Option<String>,
+    text: Option<String>,
     after: Option<i64>,
     limit: Option<u32>,
 }
@@ -86,6 +88,7 @@ pub(crate) async fn list(
         fingerprint: q.fingerprint,
         since: q.since,
         until: q.until,
+        text: q.text,
     };
     let mut fetch = body.to_job_filter()?;
     // One more than shown says whether another page follows.

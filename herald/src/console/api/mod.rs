@@ -9,10 +9,13 @@
 //! | `GET /api/v1/failures` | viewer | `failures.rs` |
 //! | `GET /api/v1/jobs`, `GET /api/v1/jobs/{id}` | viewer | `jobs.rs` |
 //! | `POST /api/v1/jobs/actions` | operator | `actions.rs` |
+//! | `GET /api/v1/actions` | viewer | `actions_log.rs` |
+//! | `GET /api/v1/stream` | viewer | `../stream/` (server-sent events) |
 //!
 //! Every route but the login needs a session; every error has the shape in `errors.rs`.
 
 pub(crate) mod actions;
+pub(crate) mod actions_log;
 pub(crate) mod failures;
 pub(crate) mod filter;
 pub(crate) mod jobs;
