@@ -369,17 +369,17 @@ async fn workers_and_queues_show_live_workers_and_depth_by_state() {
         queues,
         vec![
             serde_json::json!({"queue": "default", "state": "active", "pending": 2, "scheduled": 1,
-                               "running": 0, "retrying": 0, "dead": 1, "workers": 1,
+                               "running": 0, "retrying": 0, "dead": 1, "waiting": 0, "workers": 1,
                                "paused_at": null, "paused_by": null, "pause_reason": null}),
             serde_json::json!({"queue": "mail", "state": "active", "pending": 0, "scheduled": 0,
-                               "running": 1, "retrying": 0, "dead": 0, "workers": 1,
+                               "running": 1, "retrying": 0, "dead": 0, "waiting": 0, "workers": 1,
                                "paused_at": null, "paused_by": null, "pause_reason": null}),
         ]
     );
     let table = ok(&db, &["queues"]).await;
     assert!(
         table.starts_with(
-            "QUEUE    STATE   PENDING  SCHEDULED  RUNNING  RETRYING  DEAD  WORKERS  PAUSED SINCE  PAUSED BY (REASON)\n"
+            "QUEUE    STATE   PENDING  SCHEDULED  RUNNING  RETRYING  DEAD  WAITING  WORKERS  PAUSED SINCE  PAUSED BY (REASON)\n"
         ),
         "{table}"
     );

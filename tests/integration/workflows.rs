@@ -14,9 +14,10 @@ use herald_tests::workers::{InProcessWorker, test_env};
 use serde_json::json;
 use sqlx::PgPool;
 
-use crate::cli::ok;
+use crate::cli::{json_lines, ok};
 use crate::effects;
 use crate::process::WorkerProcess;
+use crate::retention::seed_job;
 
 fn job(key: &str, steps: Vec<Step>) -> NewJob {
     NewJob::new(&ScriptedJob::new(key, steps)).unwrap_or_else(|e| panic!("build job: {e}"))
@@ -32,6 +33,29 @@ async fn batch_row(pool: &PgPool, id: i64) -> (i32, i32, bool, bool, bool) {
     .fetch_one(pool)
     .await
     .unwrap_or_else(|e| panic!("batch row: {e}"))
+}
+
+/// The batch's cancelled counter.
+async fn cancelled_count(pool: &PgPool, id: i64) -> i32 {
+    sqlx::query_scalar("SELECT cancelled FROM herald.batches WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("batch row: {e}"))
+}
+
+/// Job `id`'s only workflow record: (event, message).
+async fn workflow_event(pool: &PgPool, id: i64) -> (String, String) {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT event, message FROM herald.workflow_events WHERE job_id = $1")
+            .bind(id)
+            .fetch_all(pool)
+            .await
+            .unwrap_or_else(|e| panic!("workflow events: {e}"));
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    rows.into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no workflow record"))
 }
 
 /// Backends waiting for a lock in the statement that records finished attempts (matched by
@@ -150,7 +174,12 @@ async fn a_batch_enqueued_from_sql_fires_its_callbacks_once_when_its_last_two_me
             "{event} ran once"
         );
     }
-    assert_eq!(state(&db.pool, id_of("death")).await, "waiting");
+    // A batch that succeeded can never die: its death callback ended, saying why.
+    assert_eq!(state(&db.pool, id_of("death")).await, "cancelled");
+    assert_eq!(effects(&db.pool, id_of("death"), "start").await, 0);
+    let (event, message) = workflow_event(&db.pool, id_of("death")).await;
+    assert_eq!(event, "skipped");
+    assert!(message.contains("succeeded"), "{message}");
     assert_eq!(batch_row(&db.pool, batch).await, (2, 0, true, true, false));
     one.kill_hard();
     two.kill_hard();
@@ -409,5 +438,287 @@ async fn batch_progress_is_visible_in_the_metrics() {
         );
     }
     worker.stop().await;
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_member_settles_its_batch_fires_complete_once_and_ends_the_success_callback_with_an_explanation()
+ {
+    let db = TestDb::new().await;
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    let batch = enqueue_batch(
+        &db.pool,
+        Batch::new(vec![
+            job("ok", vec![Step::Succeed]),
+            job("scheduled", vec![Step::Succeed]).run_at(later),
+        ])
+        .on_complete(job("on-complete", vec![Step::Succeed]))
+        .on_success(job("on-success", vec![Step::Succeed]))
+        .on_death(job("on-death", vec![Step::Succeed])),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("enqueue: {e}"));
+    let (complete, success, death) = (batch.callbacks[0], batch.callbacks[1], batch.callbacks[2]);
+    let (ok_member, scheduled) = (batch.members[0], batch.members[1]);
+    let mut one = worker(&db, "wf-cancel");
+    ended(&db.pool, &[ok_member]).await;
+    assert_eq!(state(&db.pool, complete).await, "waiting");
+
+    ok(&db, &["cancel", &scheduled.to_string()]).await;
+    ended(&db.pool, &[scheduled, complete, success]).await;
+    assert_eq!(state(&db.pool, complete).await, "succeeded");
+    assert_eq!(
+        effects(&db.pool, complete, "start").await,
+        1,
+        "complete ran once"
+    );
+    // The batch cannot succeed: its success callback ended without running, saying why.
+    assert_eq!(state(&db.pool, success).await, "cancelled");
+    assert_eq!(effects(&db.pool, success, "start").await, 0);
+    let (event, message) = workflow_event(&db.pool, success).await;
+    assert_eq!(event, "cancelled");
+    assert!(
+        message.contains(&format!("batch member {scheduled} was cancelled")),
+        "{message}"
+    );
+    // A cancel is not a death.
+    assert_eq!(state(&db.pool, death).await, "waiting");
+    assert_eq!(
+        batch_row(&db.pool, batch.id).await,
+        (1, 0, true, false, false)
+    );
+    assert_eq!(cancelled_count(&db.pool, batch.id).await, 1);
+    let trail = ok(&db, &["jobs", "show", &success.to_string()]).await;
+    assert!(
+        trail.contains(&format!("upstream job {scheduled}")),
+        "{trail}"
+    );
+    let tree = ok(&db, &["workflows", "show", &batch.id.to_string()]).await;
+    assert!(
+        tree.contains("2 members: 1 succeeded, 0 dead, 1 cancelled"),
+        "{tree}"
+    );
+    one.kill_hard();
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn waiting_steps_are_listed_and_counted_and_cancelling_a_chain_link_ends_the_rest_with_an_explanation()
+ {
+    let db = TestDb::new().await;
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    let mut conn = db.pool.acquire().await.unwrap_or_else(|e| panic!("{e}"));
+    let chain = enqueue_chain_in(
+        &mut conn,
+        Chain::new(vec![
+            job("c1", vec![Step::Succeed]).run_at(later),
+            job("c2", vec![Step::Succeed]),
+            job("c3", vec![Step::Succeed]),
+        ]),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("enqueue: {e}"));
+    drop(conn);
+    let steps = chain.steps.clone();
+
+    // `waiting` jobs are visible: listed by state, counted per queue.
+    let listed = json_lines(&ok(&db, &["jobs", "list", "--state", "waiting", "--json"]).await);
+    let ids: Vec<i64> = listed
+        .iter()
+        .map(|j| j["id"].as_i64().unwrap_or_else(|| panic!("{j}")))
+        .collect();
+    assert_eq!(ids, vec![steps[2], steps[1]], "{listed:?}");
+    let queues = json_lines(&ok(&db, &["queues", "--json"]).await);
+    assert_eq!(queues.len(), 1, "{queues:?}");
+    assert_eq!(queues[0]["waiting"], 2, "{queues:?}");
+    assert_eq!(queues[0]["scheduled"], 1, "{queues:?}");
+    assert!(ok(&db, &["queues"]).await.contains("WAITING"));
+
+    ok(&db, &["cancel", &steps[0].to_string()]).await;
+    for id in &steps {
+        assert_eq!(state(&db.pool, *id).await, "cancelled", "step {id}");
+    }
+    // Each later step's own trail names the step whose cancel ended it.
+    for (step, upstream) in [(steps[1], steps[0]), (steps[2], steps[1])] {
+        let (event, message) = workflow_event(&db.pool, step).await;
+        assert_eq!(event, "cancelled");
+        assert!(
+            message.contains(&format!("batch member {upstream} was cancelled")),
+            "{message}"
+        );
+    }
+    // Every step's batch settled (complete, not success), counting its step as cancelled.
+    let batches: Vec<(i32, i32, i32, bool, bool)> = sqlx::query_as(
+        "SELECT b.succeeded, b.dead, b.cancelled, b.completed_at IS NOT NULL, b.succeeded_at IS NOT NULL
+         FROM herald.batches b JOIN herald.jobs j ON j.batch_id = b.id
+         WHERE j.id = ANY($1) ORDER BY j.id",
+    )
+    .bind(&steps)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(batches, vec![(0, 0, 1, true, false); 3]);
+    // Nothing waits any more (a queue holding no live job is not listed).
+    let queues = json_lines(&ok(&db, &["queues", "--json"]).await);
+    assert!(queues.iter().all(|q| q["waiting"] == 0), "{queues:?}");
+    let tree = ok(&db, &["workflows", "show", &chain.id.to_string()]).await;
+    assert!(
+        tree.contains(&format!(
+            "cancelled: batch member {} was cancelled",
+            steps[0]
+        )),
+        "{tree}"
+    );
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn a_batch_enqueued_from_sql_carries_the_enqueuers_traceparent_to_every_job() {
+    let db = TestDb::new().await;
+    let mut one = worker(&db, "wf-trace");
+    const BATCH_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+    const OWN_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let traceparent = format!("00-{BATCH_TRACE}-b7ad6b7169203331-01");
+    let own = format!("00-{OWN_TRACE}-00f067aa0ba902b7-01");
+    let member = json!({"job_type": "test.scripted", "payload": {"key": "m1", "steps": [{"do": "succeed"}]}});
+    let with_own = json!({"job_type": "test.scripted", "traceparent": own,
+                          "payload": {"key": "m2", "steps": [{"do": "succeed"}]}});
+    let callback = json!({"job_type": "test.scripted", "payload": {"key": "cb", "steps": [{"do": "succeed"}]}});
+    let batch: i64 =
+        sqlx::query_scalar("SELECT herald.enqueue_batch($1, on_complete => $2, traceparent => $3)")
+            .bind(json!([member, with_own]))
+            .bind(callback)
+            .bind(&traceparent)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap_or_else(|e| panic!("enqueue_batch: {e}"));
+    let jobs: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM herald.jobs WHERE batch_id = $1
+         UNION ALL SELECT job_id FROM herald.batch_waiters WHERE batch_id = $1 ORDER BY 1",
+    )
+    .bind(batch)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(jobs.len(), 3);
+    ended(&db.pool, &jobs).await;
+    // Each attempt joined the trace its job carried (the audit row's trace id).
+    let traces: Vec<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT job_id, trace_id FROM herald.attempts WHERE job_id = ANY($1) ORDER BY job_id",
+    )
+    .bind(&jobs)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let expected: Vec<(i64, Option<String>)> = vec![
+        (jobs[0], Some(BATCH_TRACE.to_owned())),
+        (jobs[1], Some(OWN_TRACE.to_owned())),
+        (jobs[2], Some(BATCH_TRACE.to_owned())),
+    ];
+    assert_eq!(traces, expected);
+    // A malformed traceparent is the caller's error; nothing is inserted.
+    let err =
+        sqlx::query_scalar::<_, i64>("SELECT herald.enqueue_batch($1, traceparent => 'nope')")
+            .bind(json!([
+                json!({"job_type": "test.scripted", "payload": {"key": "x", "steps": []}})
+            ]))
+            .fetch_one(&db.pool)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("a bad traceparent was accepted"));
+    let code = err
+        .as_database_error()
+        .and_then(|e| e.code().map(|c| c.into_owned()));
+    assert_eq!(code.as_deref(), Some("HR004"), "{err}");
+    one.kill_hard();
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn retention_prunes_a_batch_and_its_workflow_records_once_none_of_its_jobs_is_left() {
+    let db = TestDb::new().await;
+    let p = &db.pool;
+    // Batch `gone`: a member succeeded 10 days ago (3 days kept) and a callback cancelled
+    // 40 days ago (30 days kept). Batch `kept`: its member succeeded an hour ago.
+    let old_member = seed_job(p, "default", "succeeded", Some(10.0 * 86_400.0), &[]).await;
+    let old_callback = seed_job(p, "default", "cancelled", Some(40.0 * 86_400.0), &[]).await;
+    let new_member = seed_job(p, "default", "succeeded", Some(3_600.0), &[]).await;
+    let (gone, kept): (i64, i64) = sqlx::query_as(
+        "WITH b AS (INSERT INTO herald.batches (total, succeeded, completed_at, succeeded_at)
+                    VALUES (1, 1, now(), now()), (1, 1, now(), now()) RETURNING id)
+         SELECT min(id), max(id) FROM b",
+    )
+    .fetch_one(p)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    sqlx::query(
+        "UPDATE herald.jobs SET batch_id = CASE WHEN id = $1 THEN $3 ELSE $4 END WHERE id IN ($1, $2);
+         ",
+    )
+    .bind(old_member)
+    .bind(new_member)
+    .bind(gone)
+    .bind(kept)
+    .execute(p)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    sqlx::query(
+        "INSERT INTO herald.batch_waiters (job_id, batch_id, on_event) VALUES ($1, $2, 'death');
+         ",
+    )
+    .bind(old_callback)
+    .bind(gone)
+    .execute(p)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    for (job, batch, upstream) in [
+        (old_callback, gone, old_member),
+        (new_member, kept, new_member),
+    ] {
+        sqlx::query(
+            "INSERT INTO herald.workflow_events (job_id, batch_id, event, upstream_job_id, message)
+             VALUES ($1, $2, 'skipped', $3, 'seeded')",
+        )
+        .bind(job)
+        .bind(batch)
+        .bind(upstream)
+        .execute(p)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let worker = InProcessWorker::start(&db, "wf-retention", &[]).await;
+    let (batches, events): (i64, i64) = eventually(
+        "a completed maintenance run",
+        Duration::from_secs(30),
+        || async {
+            sqlx::query_as(
+                "SELECT batches_removed, workflow_events_removed FROM herald.maintenance_runs
+                 WHERE outcome = 'completed' ORDER BY id LIMIT 1",
+            )
+            .fetch_optional(p)
+            .await
+            .ok()
+            .flatten()
+        },
+    )
+    .await;
+    worker.stop().await;
+    assert_eq!((batches, events), (1, 1));
+    let left: Vec<i64> = sqlx::query_scalar("SELECT id FROM herald.batches ORDER BY id")
+        .fetch_all(p)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(left, vec![kept]);
+    let records: Vec<i64> =
+        sqlx::query_scalar("SELECT batch_id FROM herald.workflow_events ORDER BY id")
+            .fetch_all(p)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(records, vec![kept]);
+    let waiters: i64 = sqlx::query_scalar("SELECT count(*) FROM herald.batch_waiters")
+        .fetch_one(p)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(waiters, 0);
     db.finish().await;
 }

@@ -20,7 +20,7 @@
 //! | `cron/prune_ticks.sql` | `cron::scheduler` | — |
 //! | `telemetry/insert_alert_event.sql` | `telemetry::alert` | — |
 //! | `telemetry/queue_depth.sql` | `telemetry::scrape` | (queue, state, jobs) |
-//! | `telemetry/batch_progress.sql` | `telemetry::scrape` | (open batches, their members, succeeded, dead) |
+//! | `telemetry/batch_progress.sql` | `telemetry::scrape` | (open batches, their members, succeeded, dead, cancelled) |
 //! | `telemetry/heartbeat_ages.sql` | `telemetry::scrape` | (worker id, age) |
 //! | `telemetry/paused_queues.sql` | `telemetry::scrape` | (queue, seconds paused) |
 //! | `telemetry/flow_held.sql` | `telemetry::scrape` | (limit key, reason, held jobs) |

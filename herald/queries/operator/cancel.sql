@@ -1,12 +1,21 @@
--- Cancels the pending (or scheduled) and retrying jobs among ids $1 in ONE statement
--- that also records them in operator action $5 (`herald.record_operator_action`:
+-- Cancels the pending (or scheduled), retrying and waiting jobs among ids $1 in ONE
+-- statement that also records them in operator action $5 (`herald.record_operator_action`:
 -- created when $5 is NULL, from actor $2, reason $3 and filter $4; extended otherwise).
 -- Running and finished jobs are left alone. Returns the action id (NULL when nothing
 -- changed) and the cancelled ids.
-WITH target AS (
+--
+-- Workflows (migrations/20261214000400_settle_cancelled_batch_members.sql): a cancelled
+-- batch member settles. Its batch counts it in `cancelled` (batch rows locked in id
+-- order, as the finish statement locks them, so each event is stamped once) and, when
+-- that completes the batch, releases its `complete` callbacks. The batch can no longer
+-- succeed, so its `success` dependents still waiting (a chain's next step, and that
+-- step's own dependents in turn: `downstream`) end `cancelled` too, each with a
+-- `cancelled` record naming the job whose cancel ended it; they are recorded in the
+-- operator action with the jobs asked for. A cancel never fires `death`.
+WITH RECURSIVE target AS (
     SELECT j.id
     FROM herald.jobs AS j
-    WHERE j.id = ANY($1) AND j.state IN ('pending', 'retrying')
+    WHERE j.id = ANY($1) AND j.state IN ('pending', 'retrying', 'waiting')
     FOR UPDATE OF j
 ),
 changed AS (
@@ -14,10 +23,79 @@ changed AS (
     SET state = 'cancelled', finished_at = now()
     FROM target AS t
     WHERE j.id = t.id
-    RETURNING j.id
+    RETURNING j.id, j.batch_id
+),
+downstream (job_id, batch_id, upstream_job_id, upstream_batch_id) AS (
+    SELECT w.id, w.batch_id, c.id, c.batch_id
+    FROM changed AS c
+    JOIN herald.batch_waiters AS bw ON bw.batch_id = c.batch_id AND bw.on_event = 'success'
+    JOIN herald.jobs AS w ON w.id = bw.job_id AND w.state = 'waiting'
+    WHERE w.id <> ALL($1)
+    UNION
+    SELECT w.id, w.batch_id, d.job_id, d.batch_id
+    FROM downstream AS d
+    JOIN herald.batch_waiters AS bw ON bw.batch_id = d.batch_id AND bw.on_event = 'success'
+    JOIN herald.jobs AS w ON w.id = bw.job_id AND w.state = 'waiting'
+    WHERE w.id <> ALL($1)
+),
+ended AS (
+    UPDATE herald.jobs AS w
+    SET state = 'cancelled', finished_at = now()
+    FROM (SELECT DISTINCT job_id FROM downstream) AS d
+    WHERE w.id = d.job_id AND w.state = 'waiting'
+    RETURNING w.id, w.batch_id
+),
+explained AS (
+    INSERT INTO herald.workflow_events
+        (job_id, batch_id, event, upstream_job_id, upstream_error_code, message)
+    SELECT DISTINCT ON (d.job_id) d.job_id, d.upstream_batch_id, 'cancelled', d.upstream_job_id,
+           NULL::text,
+           'cancelled: batch member ' || d.upstream_job_id
+           || ' was cancelled by an operator, so this job, which waited for its success, will not run'
+    FROM downstream AS d
+    JOIN ended AS e ON e.id = d.job_id
+    ORDER BY d.job_id, d.upstream_job_id
+),
+settled AS (
+    SELECT s.batch_id, count(*) AS n
+    FROM (SELECT batch_id FROM changed UNION ALL SELECT batch_id FROM ended) AS s
+    WHERE s.batch_id IS NOT NULL
+    GROUP BY s.batch_id
+),
+locked AS MATERIALIZED (
+    SELECT b.id, s.n,
+           b.completed_at IS NULL
+               AND b.succeeded + b.dead + b.cancelled + s.n >= b.total AS complete
+    FROM settled AS s
+    JOIN herald.batches AS b ON b.id = s.batch_id
+    ORDER BY b.id
+    FOR UPDATE OF b
 ),
 counted AS (
-    SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids FROM changed
+    UPDATE herald.batches AS b
+    SET cancelled = b.cancelled + l.n,
+        completed_at = CASE WHEN l.complete THEN clock_timestamp() ELSE b.completed_at END
+    FROM locked AS l
+    WHERE b.id = l.id
+    RETURNING b.id, l.complete
+),
+released AS (
+    UPDATE herald.jobs AS w
+    SET state = 'pending', run_at = now()
+    FROM herald.batch_waiters AS bw
+    JOIN counted AS c ON c.id = bw.batch_id AND c.complete
+    WHERE w.id = bw.job_id
+      AND bw.on_event = 'complete'
+      AND w.state = 'waiting'
+      AND w.id <> ALL($1)
+    RETURNING w.id
+),
+counted_ids AS (
+    SELECT coalesce((SELECT array_agg(id ORDER BY id) FROM changed), '{}') AS ids,
+           coalesce((SELECT array_agg(id ORDER BY id)
+                     FROM (SELECT id FROM changed UNION ALL SELECT id FROM ended) AS a),
+                    '{}') AS recorded
 )
-SELECT herald.record_operator_action($5, $2, 'cancel', $3, $4, c.ids) AS action_id, c.ids AS "ids!"
-FROM counted AS c
+SELECT herald.record_operator_action($5, $2, 'cancel', $3, $4, c.recorded) AS action_id,
+       c.ids AS "ids!"
+FROM counted_ids AS c

@@ -8,8 +8,10 @@
 -- trail, continue. Jobs in any other state, and jobs whose idempotency key a live job
 -- holds, are left alone. Returns the action id (NULL when nothing changed) and the
 -- replayed ids.
--- A replayed dead member of a batch leaves the batch's `dead` count (`revived`): the
--- batch can then succeed once it succeeds, releasing success callbacks held by its death.
+-- A replayed dead or cancelled member of a batch leaves the batch's `dead` or
+-- `cancelled` count (`revived`): the batch can then succeed once it succeeds, releasing
+-- success callbacks held by its death (a cancel ended its dependents: they are replayed
+-- on their own, and then run at once).
 WITH target AS (
     SELECT j.id, j.job_type, j.idempotency_key, j.state, j.batch_id
     FROM herald.jobs AS j
@@ -44,11 +46,14 @@ changed AS (
 ),
 revived AS (
     UPDATE herald.batches AS b
-    SET dead = b.dead - d.n
-    FROM (SELECT t.batch_id, count(*) AS n
+    SET dead = greatest(0, b.dead - d.dead),
+        cancelled = greatest(0, b.cancelled - d.cancelled)
+    FROM (SELECT t.batch_id,
+                 count(*) FILTER (WHERE t.state = 'dead') AS dead,
+                 count(*) FILTER (WHERE t.state = 'cancelled') AS cancelled
           FROM changed AS c
           JOIN target AS t ON t.id = c.id
-          WHERE t.batch_id IS NOT NULL AND t.state = 'dead'
+          WHERE t.batch_id IS NOT NULL
           GROUP BY t.batch_id) AS d
     WHERE b.id = d.batch_id
 ),

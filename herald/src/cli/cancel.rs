@@ -1,5 +1,6 @@
-//! `herald cancel`: cancels pending, scheduled or retrying jobs (running jobs are left
-//! to finish). Jobs are named by id, or selected by a filter (default: every waiting
+//! `herald cancel`: cancels pending, scheduled, retrying or waiting jobs (running jobs
+//! are left to finish). A cancelled workflow member settles in its batch and ends the
+//! jobs waiting for the batch's success, each with a record saying why (`cancel.sql`). Jobs are named by id, or selected by a filter (default: every waiting
 //! state). More than one job, by ids or by filter, needs `--reason` and a confirmation
 //! (or `--yes`): the bulk-action rule in `action.rs`. Each batch is ONE statement that changes the jobs and records them in
 //! the operator-action row (`queries/operator/cancel.sql`). A cancelled job can be
@@ -22,7 +23,7 @@ More than one job (by ids or by filter) needs --reason and a confirmation, or --
 pub struct CancelArgs {
     /// Job ids to cancel (instead of a filter).
     pub ids: Vec<i64>,
-    /// Which jobs (default: pending, scheduled and retrying).
+    /// Which jobs (default: pending, scheduled, retrying and waiting).
     #[command(flatten)]
     pub filter: JobFilter,
     /// Reason, actor, confirmation, dry run, output, batching.
@@ -30,7 +31,12 @@ pub struct CancelArgs {
     pub op: OperatorArgs,
 }
 
-const CANCELLABLE: [State; 3] = [State::Pending, State::Scheduled, State::Retrying];
+const CANCELLABLE: [State; 4] = [
+    State::Pending,
+    State::Scheduled,
+    State::Retrying,
+    State::Waiting,
+];
 
 /// Cancels the selected jobs.
 pub async fn run(args: CancelArgs, ctx: &mut Context<'_>) -> Result<(), CliError> {
@@ -44,7 +50,7 @@ pub async fn run(args: CancelArgs, ctx: &mut Context<'_>) -> Result<(), CliError
         &args.filter.state,
         &CANCELLABLE,
         &CANCELLABLE,
-        "only pending, scheduled or retrying jobs can be cancelled",
+        "only pending, scheduled, retrying or waiting jobs can be cancelled",
     )?;
     let pool = ctx.pool().await?;
     let action = Action {

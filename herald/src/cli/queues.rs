@@ -1,6 +1,7 @@
 //! `herald queues [--json]`: each queue's state (`active`, or `paused` with since when, by
 //! whom and why), how many jobs it holds in the states that need work or attention
-//! (pending, scheduled, running, retrying, dead), and how many live workers serve it.
+//! (pending, scheduled, running, retrying, dead, and waiting: workflow callbacks and
+//! chain steps not yet released), and how many live workers serve it.
 //! Finished history is not counted, so the query stays cheap however long the history is
 //! (`queries/operator/queues.sql`). `herald queues pause|resume` are in `pause.rs`.
 //!
@@ -54,6 +55,8 @@ pub struct QueueRow {
     running: i64,
     retrying: i64,
     dead: i64,
+    /// Workflow callbacks and chain steps not yet released by their batch.
+    waiting: i64,
     workers: i64,
     /// When the pause began (`null` when active).
     paused_at: Option<StoredTime>,
@@ -64,7 +67,7 @@ pub struct QueueRow {
 }
 
 /// The table's headers, in the order of [`QueueRow::cells`].
-const COLUMNS: [&str; 10] = [
+const COLUMNS: [&str; 11] = [
     "QUEUE",
     "STATE",
     "PENDING",
@@ -72,6 +75,7 @@ const COLUMNS: [&str; 10] = [
     "RUNNING",
     "RETRYING",
     "DEAD",
+    "WAITING",
     "WORKERS",
     "PAUSED SINCE",
     "PAUSED BY (REASON)",
@@ -85,6 +89,7 @@ impl QueueRow {
             self.running,
             self.retrying,
             self.dead,
+            self.waiting,
             self.workers,
         ];
         let mut cells = vec![self.queue.clone(), self.state.clone()];

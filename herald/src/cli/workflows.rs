@@ -1,6 +1,7 @@
 //! `herald workflows show <ID>`: a batch (or a chain, from its first step's batch) as a
 //! tree: its counters and events, each member's state, attempts and last error, each
-//! callback's state (a held one with the record naming the dead upstream job), and the
+//! callback's state (a held one with the record naming the dead upstream job, one a
+//! cancel ended with the record naming the cancelled upstream job), and the
 //! batch a callback is itself a member of (a chain's next step), nested below it.
 
 use std::io::Write;
@@ -49,6 +50,8 @@ pub struct BatchNode {
     total: i32,
     succeeded: i32,
     dead: i32,
+    /// Members cancelled by an operator (settled, never succeeded).
+    cancelled: i32,
     created_at: StoredTime,
     completed_at: Option<StoredTime>,
     succeeded_at: Option<StoredTime>,
@@ -84,6 +87,7 @@ struct BatchRow {
     total: i32,
     succeeded: i32,
     dead: i32,
+    cancelled: i32,
     description: Option<String>,
     created_at: StoredTime,
     completed_at: Option<StoredTime>,
@@ -153,6 +157,7 @@ async fn load(pool: &PgPool, id: i64, depth: usize) -> Result<Option<BatchNode>,
         total: b.total,
         succeeded: b.succeeded,
         dead: b.dead,
+        cancelled: b.cancelled,
         created_at: b.created_at,
         completed_at: b.completed_at,
         succeeded_at: b.succeeded_at,
@@ -171,8 +176,8 @@ fn write_batch(out: &mut impl Write, b: &BatchNode, depth: usize) -> std::io::Re
         .unwrap_or_default();
     writeln!(
         out,
-        "{pad}batch {}{label}  {} members: {} succeeded, {} dead",
-        b.id, b.total, b.succeeded, b.dead
+        "{pad}batch {}{label}  {} members: {} succeeded, {} dead, {} cancelled",
+        b.id, b.total, b.succeeded, b.dead, b.cancelled
     )?;
     writeln!(
         out,
@@ -203,7 +208,7 @@ fn write_job(out: &mut impl Write, pad: &str, role: &str, j: &JobNode) -> std::i
     let held = j
         .held
         .as_deref()
-        .filter(|_| j.state == "waiting")
+        .filter(|_| j.state == "waiting" || j.state == "cancelled")
         .map(|h| format!("  {}", text(h)))
         .unwrap_or_default();
     writeln!(

@@ -31,6 +31,8 @@ pub enum State {
     Succeeded,
     /// Cancelled by an operator.
     Cancelled,
+    /// A workflow's callback or chain step not yet released by its batch.
+    Waiting,
 }
 
 impl State {
@@ -44,6 +46,7 @@ impl State {
             Self::Dead => "dead",
             Self::Succeeded => "succeeded",
             Self::Cancelled => "cancelled",
+            Self::Waiting => "waiting",
         }
     }
 }

@@ -14,8 +14,11 @@ computed by the bench from the receiver's timestamps, as for Herald.
 
 Webhooks: a `requests.Session` per worker process (its connection pool sized to the
 concurrency). E-mail: `smtplib`, either one connection per task (`--smtp per-task`) or
-one kept per process (per thread in the threads pool; `--smtp reuse`), reconnecting once
-when the relay has closed it.
+one kept per process (per thread in the threads pool, per greenlet in the gevent pool,
+whose monkey-patching makes `threading.local` greenlet-local; `--smtp reuse`),
+reconnecting once when the relay has closed it. The gevent pool (`-P gevent`, what
+Celery recommends for I/O-bound tasks) needs the `gevent` package (`run.sh setup`
+installs it).
 """
 
 import argparse
@@ -157,7 +160,7 @@ def main():
     p.add_argument("--smtp-host", default="127.0.0.1")
     p.add_argument("--smtp-port", type=int)
     p.add_argument("--smtp", choices=["per-task", "reuse"], default="per-task")
-    p.add_argument("--pool", choices=["prefork", "threads", "solo"], default="prefork")
+    p.add_argument("--pool", choices=["prefork", "threads", "solo", "gevent"], default="prefork")
     p.add_argument("--concurrency", type=int, default=2)
     p.add_argument("--processes", type=int, default=1)
     p.add_argument("--count-url", required=True, help="GET: deliveries counted so far")

@@ -7,9 +7,10 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 venv="${CELERY_VENV:-/var/tmp/herald/celery-venv}"
-if [ ! -x "$venv/bin/celery" ] || ! "$venv/bin/python" -c "import requests" 2>/dev/null; then
+if [ ! -x "$venv/bin/celery" ] || ! "$venv/bin/python" -c "import requests, gevent" 2>/dev/null; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet "celery[redis]==5.5.3" "kombu==5.5.4" "redis==5.2.1" "requests==2.32.3" packaging
+    "$venv/bin/pip" install --quiet "celery[redis]==5.5.3" "kombu==5.5.4" "redis==5.2.1" "requests==2.32.3" \
+        "gevent==26.9.0" packaging
 fi
 cd "$here"
 case "${1:-}" in

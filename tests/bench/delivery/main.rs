@@ -110,7 +110,7 @@ const fn celery(
 }
 
 /// Celery's configurations tried on this machine (2 cores).
-const CELERY_VARIANTS: [(&str, CeleryConfig); 7] = [
+const CELERY_VARIANTS: [(&str, CeleryConfig); 11] = [
     (
         "webhook",
         celery(
@@ -137,6 +137,26 @@ const CELERY_VARIANTS: [(&str, CeleryConfig); 7] = [
             "Celery 2 x threads c32, Session per process",
             "threads",
             32,
+            2,
+            "",
+        ),
+    ),
+    (
+        "webhook",
+        celery(
+            "Celery gevent c100, Session per process",
+            "gevent",
+            100,
+            1,
+            "",
+        ),
+    ),
+    (
+        "webhook",
+        celery(
+            "Celery 2 x gevent c100, Session per process",
+            "gevent",
+            100,
             2,
             "",
         ),
@@ -177,6 +197,26 @@ const CELERY_VARIANTS: [(&str, CeleryConfig); 7] = [
             "Celery 2 x threads c32, smtplib reused per thread",
             "threads",
             32,
+            2,
+            "reuse",
+        ),
+    ),
+    (
+        "email",
+        celery(
+            "Celery gevent c100, smtplib reused per greenlet",
+            "gevent",
+            100,
+            1,
+            "reuse",
+        ),
+    ),
+    (
+        "email",
+        celery(
+            "Celery 2 x gevent c100, smtplib reused per greenlet",
+            "gevent",
+            100,
             2,
             "reuse",
         ),

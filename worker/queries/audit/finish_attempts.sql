@@ -18,7 +18,8 @@
 --
 -- Workflows (migrations/20261212000100_create_batches.sql): members that end here
 -- (succeeded or dead) are added to their batch's counters, and the callbacks whose event
--- this crosses are released, in this same statement. Jobs outside a batch return a NULL
+-- this crosses are released, in this same statement (members cancelled by an operator
+-- settle too: `cancelled`, counted by herald/queries/operator/cancel.sql). Jobs outside a batch return a NULL
 -- batch_id: `settled` is empty and the batch steps touch no row. Batch rows are locked
 -- in id order (`locked`) so two finishers never deadlock; holding the lock, exactly one
 -- statement sees an event's time NULL, so each callback is released once.
@@ -77,7 +78,8 @@ settled AS (
 ),
 locked AS MATERIALIZED (
     SELECT b.id, s.ok, s.died,
-           b.completed_at IS NULL AND b.succeeded + b.dead + s.ok + s.died >= b.total AS complete,
+           b.completed_at IS NULL
+               AND b.succeeded + b.dead + b.cancelled + s.ok + s.died >= b.total AS complete,
            b.succeeded_at IS NULL AND b.succeeded + s.ok >= b.total AS success,
            b.died_at IS NULL AND s.died > 0 AS death
     FROM settled AS s
@@ -119,6 +121,27 @@ held AS (
     JOIN herald.batch_waiters AS bw ON bw.batch_id = f.batch_id AND bw.on_event = 'success'
     JOIN herald.jobs AS w ON w.id = bw.job_id AND w.state = 'waiting'
     WHERE f.batch_id IS NOT NULL AND f.state = 'dead'
+),
+-- A batch that succeeds can never have a death (only dead and cancelled members are
+-- replayed): its death callbacks end `cancelled`, each with a `skipped` record naming
+-- the member whose finish made the batch succeed, instead of waiting forever.
+skipped AS (
+    UPDATE herald.jobs AS w
+    SET state = 'cancelled', finished_at = now()
+    FROM herald.batch_waiters AS bw
+    JOIN counted AS c ON c.id = bw.batch_id AND c.success
+    WHERE w.id = bw.job_id AND bw.on_event = 'death' AND w.state = 'waiting'
+    RETURNING w.id, bw.batch_id
+),
+skipped_records AS (
+    INSERT INTO herald.workflow_events
+        (job_id, batch_id, event, upstream_job_id, upstream_error_code, message)
+    SELECT s.id, s.batch_id, 'skipped', m.id, NULL,
+           'skipped: batch ' || s.batch_id || ' succeeded (last member ' || m.id
+           || '), so its death callback will not run'
+    FROM skipped AS s
+    CROSS JOIN LATERAL (SELECT max(f.id) AS id FROM finished AS f
+                        WHERE f.batch_id = s.batch_id) AS m
 )
 INSERT INTO herald.attempts
     (job_id, job_type, queue, attempt, worker_id, started_at, finished_at, duration_ms,

@@ -21,7 +21,7 @@ use tracing::warn;
 
 use super::audit_trail::{AuditTrail, Pass};
 use super::leader::{self, Lease};
-use super::runs::{self, BatchCounts, StartedRun};
+use super::runs::{self, BatchCounts, StartedRun, WorkflowCounts};
 use super::{partitions, sleep_for};
 use crate::config::{RetentionClass, RetentionConfig};
 use crate::sanitize::sanitize;
@@ -56,14 +56,19 @@ enum Step {
     /// The audit trail's closed partitions, dropped or compacted whole (`audit_trail`);
     /// the `failed_attempts` class's age applies here, no row is deleted one by one.
     AuditPartitions,
+    /// Workflow rows: batches none of whose jobs is left, their waiters and records
+    /// (`prune_workflows`); no age of their own, they follow their jobs'.
+    Workflows,
 }
 
 /// A pruning run's steps, in order: jobs first, so their audit rows are no longer a
-/// live job's when the audit pass reads them.
-const STEPS: [Step; 6] = [
+/// live job's when the audit pass reads them, and their batches have no job left when
+/// the workflow step reads them.
+const STEPS: [Step; 7] = [
     Step::Rows(RetentionClass::Succeeded),
     Step::Rows(RetentionClass::Dead),
     Step::Rows(RetentionClass::Cancelled),
+    Step::Workflows,
     Step::AuditPartitions,
     Step::Rows(RetentionClass::OperatorActions),
     Step::Rows(RetentionClass::MaintenanceRuns),
@@ -109,6 +114,7 @@ impl Pruner<'_> {
             let stopped = match step {
                 Step::Rows(class) => self.prune_class(class, run, totals).await?,
                 Step::AuditPartitions => self.prune_audit(run, totals).await?,
+                Step::Workflows => self.prune_workflows(run, totals).await?,
             };
             if stopped != Stopped::Done {
                 return Ok(stopped);
@@ -134,6 +140,46 @@ impl Pruner<'_> {
             Pass::Interrupted => Stopped::Interrupted,
             Pass::LostLeadership => Stopped::LostLeadership,
         })
+    }
+
+    /// The workflow step: batches of (workflow) batches until none is left to read,
+    /// pausing between them, each fenced and recorded like the job classes'.
+    async fn prune_workflows(
+        &mut self,
+        run: &StartedRun,
+        totals: &mut BatchCounts,
+    ) -> Result<Stopped, sqlx::Error> {
+        let limit = i64::from(self.config.batch_size);
+        let mut after: i64 = 0;
+        loop {
+            if *self.stop.borrow() {
+                return Ok(Stopped::Interrupted);
+            }
+            let Some(mut tx) = leader::begin_fenced(self.pool, self.lease).await? else {
+                return Ok(Stopped::LostLeadership);
+            };
+            let row = sqlx::query_file!("queries/maintenance/prune_workflows.sql", limit, after)
+                .fetch_one(&mut *tx)
+                .await?;
+            let counts = BatchCounts {
+                workflows: WorkflowCounts {
+                    batches: row.batches,
+                    events: row.events,
+                },
+                ..BatchCounts::default()
+            };
+            runs::record_batch(&mut tx, run.id, &counts).await?;
+            tx.commit().await?;
+            self.count(&counts);
+            totals.add(&counts);
+            match row.scanned_id.filter(|_| row.scanned >= limit) {
+                None => return Ok(Stopped::Done),
+                Some(id) => after = id,
+            }
+            if !sleep_for(self.config.pause, &mut self.stop).await {
+                return Ok(Stopped::Interrupted);
+            }
+        }
     }
 
     /// Batches of `class` until none is left, pausing between batches.
@@ -252,6 +298,8 @@ impl Pruner<'_> {
         }
         m.rows_pruned("operator_actions", "operator_actions", c.operator_actions);
         m.rows_pruned("maintenance_runs", "maintenance_runs", c.runs);
+        m.rows_pruned("batches", "workflows", c.workflows.batches);
+        m.rows_pruned("workflow_events", "workflows", c.workflows.events);
     }
 }
 
@@ -293,9 +341,10 @@ mod tests {
     fn a_run_handles_every_class_once_with_failed_attempts_by_partition() {
         let mut covered: Vec<RetentionClass> = STEPS
             .iter()
-            .map(|step| match step {
-                Step::Rows(class) => *class,
-                Step::AuditPartitions => RetentionClass::FailedAttempts,
+            .filter_map(|step| match step {
+                Step::Rows(class) => Some(*class),
+                Step::AuditPartitions => Some(RetentionClass::FailedAttempts),
+                Step::Workflows => None,
             })
             .collect();
         assert!(
@@ -309,5 +358,10 @@ mod tests {
             .iter()
             .position(|s| *s == Step::Rows(RetentionClass::Cancelled));
         assert!(audit > jobs_done, "jobs are pruned before their audit rows");
+        let workflows = STEPS.iter().position(|s| *s == Step::Workflows);
+        assert!(
+            workflows > jobs_done,
+            "jobs are pruned before their batches"
+        );
     }
 }

@@ -30,6 +30,15 @@ impl RunOutcome {
     }
 }
 
+/// Workflow rows one batch removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct WorkflowCounts {
+    /// Batch rows (`herald.batches`).
+    pub(crate) batches: i64,
+    /// Workflow records (`herald.workflow_events`).
+    pub(crate) events: i64,
+}
+
 /// What one batch removed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct BatchCounts {
@@ -45,6 +54,8 @@ pub(crate) struct BatchCounts {
     pub(crate) operator_actions: i64,
     /// Run records.
     pub(crate) runs: i64,
+    /// Workflow rows: batches (with their waiter rows) and workflow records.
+    pub(crate) workflows: WorkflowCounts,
     /// The oldest removed job (id, finished_at).
     pub(crate) oldest: Option<(i64, DateTime<Utc>)>,
     /// The newest removed job.
@@ -62,6 +73,8 @@ impl BatchCounts {
         self.partitions_compacted += other.partitions_compacted;
         self.operator_actions += other.operator_actions;
         self.runs += other.runs;
+        self.workflows.batches += other.workflows.batches;
+        self.workflows.events += other.workflows.events;
         if other
             .oldest
             .is_some_and(|(_, at)| self.oldest.is_none_or(|(_, o)| at < o))
@@ -142,7 +155,9 @@ pub(crate) async fn record_batch(
         counts.oldest.map(|(id, _)| id),
         counts.oldest.map(|(_, at)| at),
         counts.newest.map(|(id, _)| id),
-        counts.newest.map(|(_, at)| at)
+        counts.newest.map(|(_, at)| at),
+        counts.workflows.batches,
+        counts.workflows.events
     )
     .execute(&mut **tx)
     .await

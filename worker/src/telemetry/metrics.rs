@@ -69,7 +69,7 @@ pub(crate) struct Metrics {
     pub(crate) flow_held: IntGaugeVec,
     /// Batches not yet complete (`herald_workflow_batches_open`).
     pub(crate) workflow_open: prometheus::IntGauge,
-    /// Their members by `state`: succeeded, dead, unsettled
+    /// Their members by `state`: succeeded, dead, cancelled, unsettled
     /// (`herald_workflow_open_batch_members`).
     pub(crate) workflow_members: IntGaugeVec,
     pub(crate) pool: IntGaugeVec,
@@ -276,7 +276,7 @@ impl Metrics {
             workflow_members: gauge_vec(
                 &r,
                 "herald_workflow_open_batch_members",
-                "Members of the batches not yet complete, by state: succeeded, dead, unsettled.",
+                "Members of the batches not yet complete, by state: succeeded, dead, cancelled, unsettled.",
                 &["state"],
             ),
             pool: gauge_vec(

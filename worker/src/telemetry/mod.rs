@@ -49,7 +49,7 @@
 //! | `herald_queue_jobs` | gauge | `queue`, `state` | pending, running, retrying and dead jobs, fleet-wide (read at scrape; finished history is not counted) |
 //! | `herald_queue_paused_seconds` | gauge | `queue` | how long each paused queue has been paused, fleet-wide (read at scrape; absent when active) |
 //! | `herald_flow_held_jobs` | gauge | `key`, `reason` | runnable jobs a flow limit holds back (`rate_limit`: bucket empty; `concurrency_cap`: cap full), fleet-wide (read at scrape; absent when none) |
-//! | `herald_workflow_batches_open` / `herald_workflow_open_batch_members` | gauge | — / `state` | batches not yet complete, and their members succeeded, dead and unsettled (read at scrape) |
+//! | `herald_workflow_batches_open` / `herald_workflow_open_batch_members` | gauge | — / `state` | batches not yet complete, and their members succeeded, dead, cancelled and unsettled (read at scrape) |
 //! | `herald_db_pool_connections` | gauge | `state` (`in_use`, `idle`, `max`) | this worker's pool |
 //! | `herald_db_pool_acquire_timeouts_total` | counter | — | queries that waited `HERALD_DB_ACQUIRE_TIMEOUT` for a connection in vain |
 //! | `herald_db_pool_acquire_wait_seconds` | gauge | — | how long the last scrape waited for a pool connection |

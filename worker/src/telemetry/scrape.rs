@@ -132,7 +132,12 @@ async fn refresh(s: &Scrape) {
         let members = &s.metrics.workflow_members;
         members.with_label_values(&["succeeded"]).set(p.succeeded);
         members.with_label_values(&["dead"]).set(p.dead);
-        let unsettled = p.members.saturating_sub(p.succeeded).saturating_sub(p.dead);
+        members.with_label_values(&["cancelled"]).set(p.cancelled);
+        let unsettled = p
+            .members
+            .saturating_sub(p.succeeded)
+            .saturating_sub(p.dead)
+            .saturating_sub(p.cancelled);
         members.with_label_values(&["unsettled"]).set(unsettled);
     }
     if let Ok(rows) = sqlx::query_file!("queries/telemetry/heartbeat_ages.sql")

@@ -1,5 +1,5 @@
 //! `GET /api/v1/queues`: each queue's state (active, or paused with when, by whom and
-//! why), jobs by state (pending, scheduled, running, retrying, dead) and the live
+//! why), jobs by state (pending, scheduled, running, retrying, dead, waiting) and the live
 //! workers serving it, as `herald queues` shows them (`queries/operator/queues.sql`).
 
 use std::sync::Arc;
@@ -24,6 +24,8 @@ pub(crate) struct QueueDepth {
     pub(crate) running: i64,
     pub(crate) retrying: i64,
     pub(crate) dead: i64,
+    /// Workflow callbacks and chain steps not yet released by their batch.
+    pub(crate) waiting: i64,
     pub(crate) workers: i64,
     /// While paused: since when, by whom, why.
     pub(crate) paused_at: Option<StoredTime>,
