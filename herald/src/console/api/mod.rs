@@ -9,13 +9,17 @@
 //! | `GET /api/v1/failures` | viewer | `failures.rs` |
 //! | `GET /api/v1/jobs`, `GET /api/v1/jobs/{id}` | viewer | `jobs.rs` |
 //! | `POST /api/v1/jobs/actions` | operator | `actions.rs` |
+//! | `POST /api/v1/jobs/{id}/actions` | operator | `job_action.rs` |
+//! | `GET /api/v1/workflows/{batch_id}` | viewer | `workflows.rs` |
 //!
 //! Every route but the login needs a session; every error has the shape in `errors.rs`.
 
 pub(crate) mod actions;
 pub(crate) mod failures;
 pub(crate) mod filter;
+pub(crate) mod job_action;
 pub(crate) mod jobs;
 pub(crate) mod openapi;
 pub(crate) mod overview;
 pub(crate) mod queues;
+pub(crate) mod workflows;
