@@ -1,5 +1,6 @@
-//! Expired sessions are deleted periodically by the console process, not only at a
-//! login; live ones stay.
+//! The console's tables keep themselves small: expired sessions are deleted
+//! periodically by the console process, not only at a login (live ones stay); old
+//! authentication-audit rows are pruned by the workers' maintenance leader.
 
 use std::time::Duration;
 
@@ -54,4 +55,58 @@ async fn expired_sessions_are_swept_periodically_and_live_ones_stay() {
     let _ = stop.send(());
     sweeper.await.unwrap_or_else(|e| panic!("{e}"));
     console.finish().await;
+}
+
+#[tokio::test]
+async fn the_maintenance_leader_prunes_old_console_events_and_records_how_many() {
+    let db = herald_tests::db::TestDb::new().await;
+    let p = &db.pool;
+    sqlx::raw_sql(
+        "INSERT INTO herald.console_events (at, actor, event, source_addr, attempted) VALUES
+           (now() - interval '100 days', 'old', 'login', '127.0.0.1', 'POST /api/v1/login'),
+           (now() - interval '95 days', 'old', 'login_failed', '127.0.0.1', 'POST /api/v1/login'),
+           (now() - interval '10 days', 'recent', 'logout', '127.0.0.1', 'POST /api/v1/logout')",
+    )
+    .execute(p)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let worker = herald_tests::workers::InProcessWorker::start(
+        &db,
+        "console-events-pruner",
+        &[
+            ("HERALD_RETENTION_CONSOLE_EVENTS", "90d"),
+            ("HERALD_MAINTENANCE_BATCH", "1"),
+        ],
+    )
+    .await;
+    let (removed, age): (i64, Option<f64>) = eventually(
+        "a completed maintenance run",
+        Duration::from_secs(30),
+        || async {
+            sqlx::query_as(
+                "SELECT console_events_removed, (policy ->> 'console_events')::float8
+                 FROM herald.maintenance_runs
+                 WHERE outcome = 'completed' AND worker_id = 'console-events-pruner'
+                 ORDER BY id LIMIT 1",
+            )
+            .fetch_optional(p)
+            .await
+            .ok()
+            .flatten()
+        },
+    )
+    .await;
+    worker.stop().await;
+    let actors: Vec<String> = sqlx::query_scalar("SELECT actor FROM herald.console_events")
+        .fetch_all(p)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(actors, ["recent"], "only the events older than 90 days go");
+    assert_eq!(removed, 2, "the run records them (batches of 1)");
+    assert_eq!(
+        age,
+        Some(90.0 * 86_400.0),
+        "the run records the policy in force"
+    );
+    db.finish().await;
 }

@@ -1,7 +1,7 @@
 -- Adds one committed batch to run $1, in the batch's own transaction: jobs removed by
 -- state ($2 succeeded, $3 dead, $4 cancelled), audit rows $5, operator actions $6, run
 -- records $7, and the batch's oldest ($8 id, $9 finished_at) and newest ($10, $11)
--- removed job (NULLs when it removed none).
+-- removed job (NULLs when it removed none); console audit rows $12.
 UPDATE herald.maintenance_runs
 SET updated_at = clock_timestamp(),
     batches = batches + 1,
@@ -11,6 +11,7 @@ SET updated_at = clock_timestamp(),
     attempts_removed = attempts_removed + $5,
     operator_actions_removed = operator_actions_removed + $6,
     runs_removed = runs_removed + $7,
+    console_events_removed = console_events_removed + $12,
     oldest_job_id = CASE WHEN $9::timestamptz < oldest_finished_at OR oldest_finished_at IS NULL
                          THEN coalesce($8, oldest_job_id) ELSE oldest_job_id END,
     oldest_finished_at = CASE WHEN $9::timestamptz < oldest_finished_at OR oldest_finished_at IS NULL

@@ -45,6 +45,8 @@ pub(crate) struct BatchCounts {
     pub(crate) operator_actions: i64,
     /// Run records.
     pub(crate) runs: i64,
+    /// Console authentication-audit rows.
+    pub(crate) console_events: i64,
     /// The oldest removed job (id, finished_at).
     pub(crate) oldest: Option<(i64, DateTime<Utc>)>,
     /// The newest removed job.
@@ -62,6 +64,7 @@ impl BatchCounts {
         self.partitions_compacted += other.partitions_compacted;
         self.operator_actions += other.operator_actions;
         self.runs += other.runs;
+        self.console_events += other.console_events;
         if other
             .oldest
             .is_some_and(|(_, at)| self.oldest.is_none_or(|(_, o)| at < o))
@@ -142,7 +145,8 @@ pub(crate) async fn record_batch(
         counts.oldest.map(|(id, _)| id),
         counts.oldest.map(|(_, at)| at),
         counts.newest.map(|(id, _)| id),
-        counts.newest.map(|(_, at)| at)
+        counts.newest.map(|(_, at)| at),
+        counts.console_events
     )
     .execute(&mut **tx)
     .await
