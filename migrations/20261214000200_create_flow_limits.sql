@@ -97,6 +97,12 @@ BEGIN
     EXECUTE format('GRANT INSERT, DELETE ON herald.queue_pauses TO %I', role_name);
     EXECUTE format('GRANT UPDATE ON herald.batches TO %I', role_name);
     EXECUTE format('GRANT INSERT, UPDATE, DELETE ON herald.flow_limits TO %I', role_name);
+    -- A cancel ends a batch member's dependents with a record in their trails.
+    EXECUTE format('GRANT INSERT ON herald.workflow_events TO %I', role_name);
+    -- The console (migrations/20261214000100_grant_console_to_operator.sql).
+    EXECUTE format('GRANT SELECT ON herald.console_users TO %I', role_name);
+    EXECUTE format('GRANT SELECT, INSERT, DELETE ON herald.console_sessions TO %I', role_name);
+    EXECUTE format('GRANT SELECT, INSERT ON herald.console_events TO %I', role_name);
 END
 $$;
 REVOKE EXECUTE ON FUNCTION herald.grant_operator(text) FROM PUBLIC;

@@ -54,6 +54,8 @@ fn the_rules_cover_every_condition_the_seed_names() {
         "HeraldAuditPartitionsNotAhead",
         "HeraldDeadTuplesPilingUp",
         "HeraldTransactionHorizonHeld",
+        "HeraldConsoleErrorRateHigh",
+        "HeraldConsoleStreamErrorRateHigh",
     ] {
         assert!(text.contains(&format!("alert: {alert}")), "{alert} missing");
     }
@@ -164,18 +166,9 @@ fn the_dashboard_queries_only_metrics_herald_exports() {
         panels.len() >= 6,
         "throughput, failure rate, outcomes, latency, depth, dead"
     );
-    let known = herald_worker::telemetry::metrics::NAMES;
-    let metric = regex_lite_names(&text);
-    assert!(!metric.is_empty());
-    for m in metric {
-        let base = m
-            .trim_end_matches("_bucket")
-            .trim_end_matches("_count")
-            .trim_end_matches("_sum");
-        assert!(
-            known.contains(&base),
-            "the dashboard queries {m}, which Herald does not export"
-        );
+    assert_only_exported_metrics("the dashboard", &text);
+    for name in herald::console::metrics::NAMES {
+        assert!(text.contains(name), "no dashboard panel shows {name}");
     }
     assert!(
         text.contains("0.05"),
@@ -185,6 +178,40 @@ fn the_dashboard_queries_only_metrics_herald_exports() {
         text.contains("traceId") || text.contains("trace_id"),
         "a link from a job to its trace"
     );
+}
+
+/// Every metric name the worker or the console exports (histograms without suffixes).
+fn exported() -> Vec<&'static str> {
+    let mut known = herald_worker::telemetry::metrics::NAMES.to_vec();
+    known.extend_from_slice(herald::console::metrics::NAMES);
+    known
+}
+
+/// Asserts every `herald_…` metric `text` names is one Herald exports.
+fn assert_only_exported_metrics(what: &str, text: &str) {
+    let known = exported();
+    let metric = regex_lite_names(text);
+    assert!(!metric.is_empty());
+    for m in metric {
+        let base = m
+            .trim_end_matches("_bucket")
+            .trim_end_matches("_count")
+            .trim_end_matches("_sum");
+        assert!(
+            known.contains(&base),
+            "{what} queries {m}, which Herald does not export"
+        );
+    }
+}
+
+#[test]
+fn the_alert_rules_query_only_metrics_herald_exports() {
+    let text = std::fs::read_to_string(repo().join("deploy/prometheus/herald-rules.yml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_only_exported_metrics("a rule", &text);
+    let tests = std::fs::read_to_string(repo().join("deploy/prometheus/herald-rules.test.yml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_only_exported_metrics("a rule test", &tests);
 }
 
 /// Every `herald_…` metric name mentioned in `text`.

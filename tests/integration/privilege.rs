@@ -9,7 +9,7 @@ use crate::cli::in_process;
 const PASSWORD: &str = "herald-test-role-pw";
 
 /// `url` with its credentials replaced by `role` and the test password.
-fn as_role(url: &str, role: &str) -> String {
+pub(crate) fn as_role(url: &str, role: &str) -> String {
     let (scheme, rest) = url
         .split_once("://")
         .unwrap_or_else(|| panic!("not a URL: {url}"));
@@ -18,7 +18,7 @@ fn as_role(url: &str, role: &str) -> String {
 }
 
 /// Creates login role `role` on the test server.
-async fn create_role(role: &str) {
+pub(crate) async fn create_role(role: &str) {
     let admin = PgPool::connect(&server_url())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -32,7 +32,7 @@ async fn create_role(role: &str) {
 }
 
 /// Drops `role` (after its database is gone).
-async fn drop_role(role: &str) {
+pub(crate) async fn drop_role(role: &str) {
     let admin = PgPool::connect(&server_url())
         .await
         .unwrap_or_else(|e| panic!("{e}"));

@@ -3,7 +3,7 @@
 //!
 //! | command | what it does |
 //! |---|---|
-//! | `herald console [--addr 127.0.0.1:8080] [--insecure-cookie] [--request-timeout 30s]` | serves the console until SIGINT/SIGTERM |
+//! | `herald console [--addr 127.0.0.1:8080] [--insecure-cookie] [--request-timeout 30s] [--header-timeout 10s] [--metrics-addr ADDR]` | serves the console until SIGINT/SIGTERM (and its Prometheus metrics on `http://ADDR/metrics`) |
 //! | `herald console add-user NAME --role viewer\|operator` | adds a user with a generated password, printed once (never a built-in default; Herald keeps only its Argon2id hash) |
 
 use std::net::SocketAddr;
@@ -14,8 +14,9 @@ use clap::{Args, Subcommand};
 
 use super::{CliError, Context, one_line};
 use crate::console::auth::{generate_password, hash_password};
+use crate::console::metrics::{self, ConsoleMetrics};
 use crate::console::sessions::Role;
-use crate::console::{ConsoleState, router};
+use crate::console::{ConsoleState, router, upkeep};
 use herald_worker::config::{DurationError, parse_duration_within};
 
 /// Arguments of `herald console`.
@@ -41,6 +42,14 @@ pub struct ConsoleArgs {
     /// How long a request may take, reading its body included (`30s`, `2m`).
     #[arg(long, default_value = "30s", value_parser = parse_timeout)]
     pub request_timeout: Duration,
+    /// How long a connection may take to send a request's head (new or idle
+    /// keep-alive connections); past it the connection is closed (`10s`).
+    #[arg(long, default_value = "10s", value_parser = parse_timeout)]
+    pub header_timeout: Duration,
+    /// Serve the console's Prometheus metrics on http://<ADDR>/metrics, a listener of
+    /// its own (no session needed: keep it off public networks).
+    #[arg(long, value_name = "ADDR", env = "HERALD_CONSOLE_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
     /// A trace link template for job details: `{trace_id}` is replaced, e.g.
     /// `http://jaeger:16686/trace/{trace_id}` (Jaeger) or a Grafana Explore URL (Tempo).
     #[arg(long, env = "HERALD_TRACE_URL", value_parser = parse_trace_url)]
@@ -112,14 +121,53 @@ pub async fn run(args: ConsoleArgs, ctx: &mut Context<'_>) -> Result<(), CliErro
         secure_cookie: !args.insecure_cookie,
         request_timeout: args.request_timeout,
         trace_url: args.trace_url,
+        header_timeout: args.header_timeout,
+        metrics: Arc::new(ConsoleMetrics::new()),
     });
     let addr = listener.local_addr().unwrap_or(args.addr);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let metrics_server = match args.metrics_addr {
+        Some(at) => {
+            let metrics_listener = tokio::net::TcpListener::bind(at)
+                .await
+                .map_err(|e| CliError::Failed(format!("cannot listen on {at}: {e}")))?;
+            let bound = metrics_listener.local_addr().unwrap_or(at);
+            tracing::info!(metrics.addr = %bound, "serving console metrics on /metrics");
+            writeln!(ctx.out, "metrics: http://{bound}/metrics")?;
+            let mut stopped = stopped.clone();
+            let shutdown = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            Some(tokio::spawn(metrics::serve(
+                metrics_listener,
+                state.metrics.clone(),
+                shutdown,
+            )))
+        }
+        None => None,
+    };
+    let mut sweeping = stopped.clone();
+    let upkeep = tokio::spawn(upkeep::run(
+        state.pool.clone(),
+        upkeep::SESSION_SWEEP,
+        async move {
+            let _ = sweeping.wait_for(|s| *s).await;
+        },
+    ));
     tracing::info!(console.addr = %addr, "console listening");
     writeln!(ctx.out, "console: http://{addr}/")?;
     ctx.out.flush()?;
-    router::serve(listener, state, herald_worker::runtime::shutdown_signal())
-        .await
-        .map_err(|e| CliError::Failed(format!("console stopped: {e}")))?;
+    let served = router::serve(listener, state, herald_worker::runtime::shutdown_signal()).await;
+    let _ = stop.send(true);
+    let _ = upkeep.await;
+    if let Some(server) = metrics_server {
+        match server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error.message = %e, "console metrics endpoint failed"),
+            Err(e) => tracing::warn!(error.message = %e, "console metrics endpoint stopped"),
+        }
+    }
+    served.map_err(|e| CliError::Failed(format!("console stopped: {e}")))?;
     tracing::info!("console stopped");
     Ok(())
 }

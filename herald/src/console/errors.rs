@@ -13,7 +13,8 @@
 //! | `CONFLICT` | 409 | the resource exists already or changed meanwhile |
 //! | `PAYLOAD_TOO_LARGE` | 413 | the body is over the limit |
 //! | `RATE_LIMITED` | 429 | too many failed logins for the user or from the address |
-//! | `TIMEOUT` | 503 | the request did not finish within the request timeout |
+//! | `TIMEOUT` | 408 | the request's body was still arriving when the request timeout ran out |
+//! | `TIMEOUT` | 503 | the request did not finish within the request timeout (its body had arrived) |
 //! | `INTERNAL_ERROR` | 500 | anything unexpected: logged once at ERROR with `request.id`; the answer carries the same id and nothing else |
 //!
 //! Converting an error into a response has no side effect: an internal failure becomes
@@ -58,9 +59,12 @@ pub enum ApiError {
     /// Too many failed logins.
     #[error("{0}")]
     RateLimited(String),
-    /// The request ran out of time.
+    /// The request ran out of time, its body read.
     #[error("the request did not finish within {0} seconds")]
     Timeout(f64),
+    /// The request ran out of time while its body was still arriving.
+    #[error("the request body did not arrive within {0} seconds")]
+    BodyTimeout(f64),
     /// Anything unexpected; the text is for the server log, never the client.
     #[error("{0}")]
     Internal(String),
@@ -78,7 +82,7 @@ impl ApiError {
             Self::Conflict(_) => "CONFLICT",
             Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Self::RateLimited(_) => "RATE_LIMITED",
-            Self::Timeout(_) => "TIMEOUT",
+            Self::Timeout(_) | Self::BodyTimeout(_) => "TIMEOUT",
             Self::Internal(_) => "INTERNAL_ERROR",
         }
     }
@@ -95,6 +99,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -179,6 +184,7 @@ mod tests {
             (ApiError::PayloadTooLarge(10), 413, "PAYLOAD_TOO_LARGE"),
             (ApiError::RateLimited("x".into()), 429, "RATE_LIMITED"),
             (ApiError::Timeout(1.0), 503, "TIMEOUT"),
+            (ApiError::BodyTimeout(1.0), 408, "TIMEOUT"),
             (
                 ApiError::Internal("SELECT secret".into()),
                 500,

@@ -3,7 +3,10 @@
 //! needs a session.
 //!
 //! # Layout
-//! - `router.rs`: routes, layers (request id, timeout, body limit), serving
+//! - `router.rs`: routes, layers (metrics, request id, timeout, body limit)
+//! - `serve.rs`: the connection loop (header timeout, graceful shutdown)
+//! - `metrics.rs`: the console's Prometheus metrics and their `/metrics` listener
+//! - `upkeep.rs`: expired sessions deleted periodically
 //! - `errors.rs`: the one error shape and its codes; the one place an internal failure is logged
 //! - `extract.rs`: the JSON body extractor, its rejections in that shape
 //! - `auth.rs`: passwords (Argon2id), login with the failed-login throttle, logout
@@ -19,7 +22,11 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use sqlx::PgPool;
+
+use metrics::ConsoleMetrics;
 
 pub mod api;
 pub mod audit;
@@ -28,9 +35,12 @@ pub mod csrf;
 pub mod errors;
 pub mod extract;
 pub mod pages;
+pub mod metrics;
 pub mod router;
+pub mod serve;
 pub mod sessions;
 pub mod stream;
+pub mod upkeep;
 
 /// What every request handler shares.
 #[derive(Debug, Clone)]
@@ -43,4 +53,8 @@ pub struct ConsoleState {
     pub request_timeout: Duration,
     /// The trace link template (`{trace_id}` replaced), if any (`--trace-url`).
     pub trace_url: Option<String>,
+    /// How long a connection may take to send a request head (`--header-timeout`).
+    pub header_timeout: Duration,
+    /// The console's metrics (`--metrics-addr` serves them).
+    pub metrics: Arc<ConsoleMetrics>,
 }

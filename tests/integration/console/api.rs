@@ -47,7 +47,8 @@ async fn the_openapi_document_is_served_and_names_every_route() {
     for route in ROUTES.iter().map(|r| r.1).chain(["/api/v1/login"]) {
         let path = route
             .trim_start_matches("/api/v1")
-            .replace("/jobs/1", "/jobs/{id}");
+            .replace("/jobs/1", "/jobs/{id}")
+            .replace("/workflows/1", "/workflows/{batch_id}");
         assert!(doc["paths"].get(&path).is_some(), "{route}");
     }
     console.finish().await;

@@ -17,17 +17,23 @@ mod actions;
 mod actions_log;
 mod api;
 mod auth;
+mod conflict;
 mod demo_console;
 mod errors;
 mod hostile;
+mod metrics;
+mod operator_role;
 mod pages;
 mod stream;
+mod upkeep;
+mod workflow;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use herald::console::ConsoleState;
 use herald::console::stream::Hub;
+use herald::console::metrics::ConsoleMetrics;
 use herald_tests::db::TestDb;
 use reqwest::header::{COOKIE, SET_COOKIE};
 use serde_json::Value;
@@ -43,6 +49,8 @@ pub struct Console {
     pub http: reqwest::Client,
     /// The live stream's hub (its counters).
     pub hub: Arc<Hub>,
+    /// The metrics this console records into.
+    pub metrics: Arc<ConsoleMetrics>,
     stop: Option<oneshot::Sender<()>>,
     served: tokio::task::JoinHandle<()>,
 }
@@ -63,11 +71,34 @@ impl Console {
 
     /// A console on `db` with `timeout`.
     pub async fn serve(db: TestDb, timeout: Duration) -> Self {
+        Self::serve_with_header_timeout(db, timeout, Duration::from_secs(10)).await
+    }
+
+    /// A console on `db` with `timeout` and `header_timeout`.
+    pub async fn serve_with_header_timeout(
+        db: TestDb,
+        timeout: Duration,
+        header_timeout: Duration,
+    ) -> Self {
+        let pool = db.pool.clone();
+        Self::serve_on(db, pool, timeout, header_timeout).await
+    }
+
+    /// A console whose queries go through `pool` (e.g. another role's) on `db`.
+    pub async fn serve_on(
+        db: TestDb,
+        pool: sqlx::PgPool,
+        timeout: Duration,
+        header_timeout: Duration,
+    ) -> Self {
+        let metrics = Arc::new(ConsoleMetrics::new());
         let state = Arc::new(ConsoleState {
-            pool: db.pool.clone(),
+            pool,
             secure_cookie: true,
             request_timeout: timeout,
             trace_url: Some("http://jaeger.example:16686/trace/{trace_id}".to_owned()),
+            header_timeout,
+            metrics: metrics.clone(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -86,6 +117,7 @@ impl Console {
         });
         Self {
             base: format!("http://{addr}"),
+            metrics,
             db,
             http: reqwest::Client::new(),
             hub,
@@ -104,6 +136,8 @@ impl Console {
             secure_cookie: true,
             request_timeout: Duration::from_secs(30),
             trace_url: None,
+            header_timeout: Duration::from_secs(10),
+            metrics: Arc::new(ConsoleMetrics::new()),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

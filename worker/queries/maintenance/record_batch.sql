@@ -2,7 +2,7 @@
 -- state ($2 succeeded, $3 dead, $4 cancelled), audit rows $5, operator actions $6, run
 -- records $7, and the batch's oldest ($8 id, $9 finished_at) and newest ($10, $11)
 -- removed job (NULLs when it removed none); workflow rows: batches $12 and their
--- workflow records $13.
+-- workflow records $13; console audit rows $14.
 UPDATE herald.maintenance_runs
 SET updated_at = clock_timestamp(),
     batches = batches + 1,
@@ -14,6 +14,7 @@ SET updated_at = clock_timestamp(),
     runs_removed = runs_removed + $7,
     batches_removed = batches_removed + $12,
     workflow_events_removed = workflow_events_removed + $13,
+    console_events_removed = console_events_removed + $14,
     oldest_job_id = CASE WHEN $9::timestamptz < oldest_finished_at OR oldest_finished_at IS NULL
                          THEN coalesce($8, oldest_job_id) ELSE oldest_job_id END,
     oldest_finished_at = CASE WHEN $9::timestamptz < oldest_finished_at OR oldest_finished_at IS NULL

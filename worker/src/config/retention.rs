@@ -9,6 +9,7 @@
 //! | `HERALD_RETENTION_FAILED_ATTEMPTS` | `30d` | 1s to 36500d | every audit row whose outcome is not `succeeded`, even when its job succeeded and was pruned |
 //! | `HERALD_RETENTION_OPERATOR_ACTIONS` | `365d` | 1s to 36500d | the operator-action log (replay, cancel, purge, alert rows) |
 //! | `HERALD_RETENTION_MAINTENANCE_RUNS` | `365d` | 1s to 36500d | the records of pruning runs themselves |
+//! | `HERALD_RETENTION_CONSOLE_EVENTS` | `365d` | 1s to 36500d | the console's authentication audit (`herald.console_events`) |
 //! | `HERALD_RETENTION_QUEUES` | none | – | per-queue overrides, `queue/class=age,…` (below) |
 //! | `HERALD_MAINTENANCE_ENABLED` | `true` | `true`/`false` | `false`: this worker never leads maintenance (others still do) |
 //! | `HERALD_MAINTENANCE_INTERVAL` | `5m` | 10ms to 7d | a pruning run starts when the last one started this long ago |
@@ -48,17 +49,20 @@ pub enum RetentionClass {
     OperatorActions,
     /// Rows of `herald.maintenance_runs`.
     MaintenanceRuns,
+    /// Rows of `herald.console_events` (the console's authentication audit).
+    ConsoleEvents,
 }
 
 impl RetentionClass {
     /// Every class, in the order a pruning run handles them.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Succeeded,
         Self::Dead,
         Self::Cancelled,
         Self::FailedAttempts,
         Self::OperatorActions,
         Self::MaintenanceRuns,
+        Self::ConsoleEvents,
     ];
 
     /// The name used in the policy's JSON, in `HERALD_RETENTION_QUEUES` and by the CLI.
@@ -70,6 +74,7 @@ impl RetentionClass {
             Self::FailedAttempts => "failed_attempts",
             Self::OperatorActions => "operator_actions",
             Self::MaintenanceRuns => "maintenance_runs",
+            Self::ConsoleEvents => "console_events",
         }
     }
 
@@ -82,6 +87,7 @@ impl RetentionClass {
             Self::FailedAttempts => "HERALD_RETENTION_FAILED_ATTEMPTS",
             Self::OperatorActions => "HERALD_RETENTION_OPERATOR_ACTIONS",
             Self::MaintenanceRuns => "HERALD_RETENTION_MAINTENANCE_RUNS",
+            Self::ConsoleEvents => "HERALD_RETENTION_CONSOLE_EVENTS",
         }
     }
 
@@ -91,7 +97,7 @@ impl RetentionClass {
         Duration::from_secs(match self {
             Self::Succeeded => 3 * DAY,
             Self::Dead | Self::Cancelled | Self::FailedAttempts => 30 * DAY,
-            Self::OperatorActions | Self::MaintenanceRuns => 365 * DAY,
+            Self::OperatorActions | Self::MaintenanceRuns | Self::ConsoleEvents => 365 * DAY,
         })
     }
 

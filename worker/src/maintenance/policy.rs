@@ -4,7 +4,7 @@
 //!
 //! | key | value |
 //! |---|---|
-//! | `succeeded`, `dead`, `cancelled`, `failed_attempts`, `operator_actions`, `maintenance_runs` | the class's default age, in seconds |
+//! | `succeeded`, `dead`, `cancelled`, `failed_attempts`, `operator_actions`, `maintenance_runs`, `console_events` | the class's default age, in seconds |
 //! | `queues` | `{ "<queue>": { "<class>": seconds, … }, … }`: per-queue overrides |
 //!
 //! `herald.retention_age(policy, class, queue)` (migration `20261208000100`) reads it:

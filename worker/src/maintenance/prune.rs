@@ -3,8 +3,9 @@
 //! this worker still leads (`leader::begin_fenced`), deletes at most
 //! `HERALD_MAINTENANCE_BATCH` rows, adds its counts to the run's record, and commits;
 //! then a pause. The steps, in order ([`STEPS`]): the job classes by batches; then the
-//! audit trail, whose rows go later, with their closed partition (`audit_trail`, by the
-//! ages of the job classes and `failed_attempts`); then the fleet-wide logs by batches.
+//! batches none of whose jobs is left (with their workflow records); then the audit trail, whose rows go later, with their closed partition (`audit_trail`, by the
+//! ages of the job classes and `failed_attempts`); then the fleet-wide logs by batches
+//! (operator actions, run records, the console's authentication audit).
 //!
 //! Why it never blocks claiming or starves the queue: it reads finished rows only
 //! (`jobs_finished_idx`; claims read `jobs_runnable_idx`), locks them with `SKIP
@@ -64,7 +65,7 @@ enum Step {
 /// A pruning run's steps, in order: jobs first, so their audit rows are no longer a
 /// live job's when the audit pass reads them, and their batches have no job left when
 /// the workflow step reads them.
-const STEPS: [Step; 7] = [
+const STEPS: [Step; 8] = [
     Step::Rows(RetentionClass::Succeeded),
     Step::Rows(RetentionClass::Dead),
     Step::Rows(RetentionClass::Cancelled),
@@ -72,6 +73,7 @@ const STEPS: [Step; 7] = [
     Step::AuditPartitions,
     Step::Rows(RetentionClass::OperatorActions),
     Step::Rows(RetentionClass::MaintenanceRuns),
+    Step::Rows(RetentionClass::ConsoleEvents),
 ];
 
 /// A position in (finished_at, id) order: the last row a batch read.
@@ -265,6 +267,15 @@ impl Pruner<'_> {
                     )
                     .fetch_one(&mut **tx)
                     .await?
+                } else if class == RetentionClass::ConsoleEvents {
+                    sqlx::query_file_scalar!(
+                        "queries/maintenance/prune_console_events.sql",
+                        run.as_of,
+                        age,
+                        limit
+                    )
+                    .fetch_one(&mut **tx)
+                    .await?
                 } else {
                     sqlx::query_file_scalar!(
                         "queries/maintenance/prune_runs.sql",
@@ -276,10 +287,10 @@ impl Pruner<'_> {
                     .await?
                 };
                 let mut counts = BatchCounts::default();
-                if class == RetentionClass::OperatorActions {
-                    counts.operator_actions = removed;
-                } else {
-                    counts.runs = removed;
+                match class {
+                    RetentionClass::OperatorActions => counts.operator_actions = removed,
+                    RetentionClass::ConsoleEvents => counts.console_events = removed,
+                    _ => counts.runs = removed,
                 }
                 // These delete from the oldest on, so a short batch means none is left.
                 Ok(Batch {
@@ -300,6 +311,7 @@ impl Pruner<'_> {
         m.rows_pruned("maintenance_runs", "maintenance_runs", c.runs);
         m.rows_pruned("batches", "workflows", c.workflows.batches);
         m.rows_pruned("workflow_events", "workflows", c.workflows.events);
+        m.rows_pruned("console_events", "console_events", c.console_events);
     }
 }
 

@@ -56,6 +56,8 @@ pub(crate) struct BatchCounts {
     pub(crate) runs: i64,
     /// Workflow rows: batches (with their waiter rows) and workflow records.
     pub(crate) workflows: WorkflowCounts,
+    /// Console authentication-audit rows.
+    pub(crate) console_events: i64,
     /// The oldest removed job (id, finished_at).
     pub(crate) oldest: Option<(i64, DateTime<Utc>)>,
     /// The newest removed job.
@@ -75,6 +77,7 @@ impl BatchCounts {
         self.runs += other.runs;
         self.workflows.batches += other.workflows.batches;
         self.workflows.events += other.workflows.events;
+        self.console_events += other.console_events;
         if other
             .oldest
             .is_some_and(|(_, at)| self.oldest.is_none_or(|(_, o)| at < o))
@@ -157,7 +160,8 @@ pub(crate) async fn record_batch(
         counts.newest.map(|(id, _)| id),
         counts.newest.map(|(_, at)| at),
         counts.workflows.batches,
-        counts.workflows.events
+        counts.workflows.events,
+        counts.console_events
     )
     .execute(&mut **tx)
     .await

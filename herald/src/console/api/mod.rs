@@ -11,6 +11,8 @@
 //! | `POST /api/v1/jobs/actions` | operator | `actions.rs` |
 //! | `GET /api/v1/actions` | viewer | `actions_log.rs` |
 //! | `GET /api/v1/stream` | viewer | `../stream/` (server-sent events) |
+//! | `POST /api/v1/jobs/{id}/actions` | operator | `job_action.rs` |
+//! | `GET /api/v1/workflows/{batch_id}` | viewer | `workflows.rs` |
 //!
 //! Every route but the login needs a session; every error has the shape in `errors.rs`.
 
@@ -18,7 +20,9 @@ pub(crate) mod actions;
 pub(crate) mod actions_log;
 pub(crate) mod failures;
 pub(crate) mod filter;
+pub(crate) mod job_action;
 pub(crate) mod jobs;
 pub(crate) mod openapi;
 pub(crate) mod overview;
 pub(crate) mod queues;
+pub(crate) mod workflows;

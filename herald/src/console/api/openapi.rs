@@ -25,7 +25,8 @@ mod tests {
         for (_, route) in crate::console::router::ROUTES {
             let path = route
                 .trim_start_matches("/api/v1")
-                .replace("/jobs/1", "/jobs/{id}");
+                .replace("/jobs/1", "/jobs/{id}")
+                .replace("/workflows/1", "/workflows/{batch_id}");
             assert!(doc["paths"].get(&path).is_some(), "{route}");
         }
     }

@@ -23,6 +23,7 @@ use sqlx::PgPool;
 use tokio::sync::{broadcast, watch};
 
 use super::stats::StreamStats;
+use crate::console::metrics::ConsoleMetrics;
 use herald_worker::stored_time::StoredTime;
 
 /// How often the poller reads new rows.
@@ -82,6 +83,15 @@ pub struct Hub {
 impl Hub {
     /// A hub reading from `pool`; it polls only while a stream is open.
     pub fn new(pool: PgPool) -> Self {
+        Self::with_stats(pool, StreamStats::default())
+    }
+
+    /// [`Hub::new`] whose stream counters also count in the console's `metrics`.
+    pub fn with_metrics(pool: PgPool, metrics: Arc<ConsoleMetrics>) -> Self {
+        Self::with_stats(pool, StreamStats::with_metrics(metrics))
+    }
+
+    fn with_stats(pool: PgPool, stats: StreamStats) -> Self {
         let (events, _) = broadcast::channel(CHANNEL_CAPACITY);
         let (closing, _) = watch::channel(false);
         Self {
@@ -89,7 +99,7 @@ impl Hub {
             events,
             polling: AtomicBool::new(false),
             closing,
-            stats: StreamStats::default(),
+            stats,
         }
     }
 
