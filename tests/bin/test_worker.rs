@@ -1,5 +1,6 @@
-//! `herald-test-worker`: a `herald worker` that also runs the test-only job
-//! `test.scripted`, for tests that need real processes (SIGKILL, SIGTERM, restarts).
+//! `herald-test-worker`: a `herald worker` that also runs the test-only jobs
+//! `test.scripted` and `test.blocking` (and `notify.webhook`, as `herald worker` does),
+//! for tests that need real processes (SIGKILL, SIGTERM, restarts, cancels).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -38,7 +39,14 @@ async fn main() -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-    let registry = herald_tests::jobs::registry(effects);
+    let webhook = match runtime::default_registry(&cfg) {
+        Ok(registry) => registry,
+        Err(e) => {
+            eprintln!("herald-test-worker: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let registry = herald_tests::jobs::register(webhook, effects);
     let result = runtime::run(cfg, registry, runtime::shutdown_signal()).await;
     telemetry.shutdown().await;
     match result {

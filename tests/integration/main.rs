@@ -6,6 +6,7 @@
 mod ack_durability;
 mod alert;
 mod batch;
+mod cancel;
 mod cli;
 mod console;
 mod cron;
@@ -17,6 +18,7 @@ mod enqueue_property;
 mod enqueue_rules;
 mod failures;
 mod finisher;
+mod hosts;
 mod injection;
 mod logging;
 mod metrics;

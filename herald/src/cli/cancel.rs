@@ -1,6 +1,10 @@
-//! `herald cancel`: cancels pending, scheduled or retrying jobs (running jobs are left
-//! to finish). Jobs are named by id, or selected by a filter (default: every waiting
-//! state). More than one job, by ids or by filter, needs `--reason` and a confirmation
+//! `herald cancel`: cancels pending, scheduled or retrying jobs, and stops running ones.
+//! Jobs are named by id, or selected by a filter (default: every waiting state; running
+//! jobs only with `--state running`). A running job gets a durable cancel request: the
+//! worker holding it signals its handler (at once by NOTIFY, or at its next lease
+//! heartbeat), aborts it after `HERALD_CANCEL_GRACE`, and records the attempt
+//! `cancelled` with the actor and reason; if that worker is gone, the rescue of its
+//! lease ends the job `cancelled`. It never runs again. More than one job, by ids or by filter, needs `--reason` and a confirmation
 //! (or `--yes`): the bulk-action rule in `action.rs`. Each batch is ONE statement that changes the jobs and records them in
 //! the operator-action row (`queries/operator/cancel.sql`). A cancelled job can be
 //! brought back with `herald replay`.
@@ -15,6 +19,7 @@ use super::{CliError, Context};
 #[derive(Debug, Args)]
 #[command(after_help = r#"Examples:
   herald cancel 4182
+  herald cancel 4183 --reason "sent to the wrong tenant"      # a running job: stopped
   herald cancel --type notify.webhook --queue partners --dry-run
   herald cancel --type notify.webhook --queue partners --reason "partner API retired" --yes
 
@@ -22,7 +27,8 @@ More than one job (by ids or by filter) needs --reason and a confirmation, or --
 pub struct CancelArgs {
     /// Job ids to cancel (instead of a filter).
     pub ids: Vec<i64>,
-    /// Which jobs (default: pending, scheduled and retrying).
+    /// Which jobs (default: pending, scheduled and retrying; `--state running` stops
+    /// running ones).
     #[command(flatten)]
     pub filter: JobFilter,
     /// Reason, actor, confirmation, dry run, output, batching.
@@ -30,7 +36,13 @@ pub struct CancelArgs {
     pub op: OperatorArgs,
 }
 
-const CANCELLABLE: [State; 3] = [State::Pending, State::Scheduled, State::Retrying];
+const WAITING: [State; 3] = [State::Pending, State::Scheduled, State::Retrying];
+const CANCELLABLE: [State; 4] = [
+    State::Pending,
+    State::Scheduled,
+    State::Retrying,
+    State::Running,
+];
 
 /// Cancels the selected jobs.
 pub async fn run(args: CancelArgs, ctx: &mut Context<'_>) -> Result<(), CliError> {
@@ -42,9 +54,9 @@ pub async fn run(args: CancelArgs, ctx: &mut Context<'_>) -> Result<(), CliError
     }
     let states = states_within(
         &args.filter.state,
+        &WAITING,
         &CANCELLABLE,
-        &CANCELLABLE,
-        "only pending, scheduled or retrying jobs can be cancelled",
+        "only pending, scheduled, retrying or running jobs can be cancelled",
     )?;
     let pool = ctx.pool().await?;
     let action = Action {

@@ -1,7 +1,8 @@
 -- Finishes a batch of attempts in ONE statement: each job's state change and its audit
 -- row are written together or not at all. A row applies only while the job is still
 -- running the same attempt under the same worker (a rescued attempt is not finished
--- twice). Returns the ids that applied.
+-- twice), nor, when the job is being cancelled, if it would run the job again. Returns
+-- the ids that applied.
 --
 -- Plan (checked with EXPLAIN under plan_cache_mode = force_generic_plan, as sqlx's
 -- prepared statement runs after its fifth execution): a nested loop from `input` into
@@ -32,13 +33,19 @@ finished AS (
         locked_by = NULL,
         claimed_at = NULL,
         heartbeat_at = NULL,
-        finished_at = CASE WHEN i.job_state IN ('succeeded', 'dead') THEN i.finished_at END,
-        last_error_code = i.error_code
+        finished_at = CASE WHEN i.job_state IN ('succeeded', 'dead', 'cancelled') THEN i.finished_at END,
+        last_error_code = i.error_code,
+        cancel_requested_at = NULL
     FROM input AS i
     WHERE j.id = i.job_id
       AND j.attempt = i.attempt
       AND coalesce(j.state, '') = 'running'
       AND j.locked_by = i.worker_id
+      -- An attempt being cancelled (herald.cancel_requests) never puts its job back to
+      -- run: such a row does not apply, the job stays running, and the rescue of its
+      -- lease ends it `cancelled`. Read from the job row, which this statement re-reads
+      -- after waiting for a concurrent cancel's lock.
+      AND (j.cancel_requested_at IS NULL OR i.job_state NOT IN ('retrying', 'pending'))
     RETURNING j.id, j.job_type, j.queue, j.batch_id, j.state
 ),
 settled AS (

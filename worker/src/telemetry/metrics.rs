@@ -342,6 +342,7 @@ impl Metrics {
             AttemptOutcome::Dead,
             AttemptOutcome::Abandoned,
             AttemptOutcome::Interrupted,
+            AttemptOutcome::Cancelled,
         ] {
             self.attempts
                 .with_label_values(&[job_type, outcome.as_str()]);
@@ -454,6 +455,7 @@ mod tests {
             next_run_at: None,
             failure: None,
             dead_reason: None,
+            note: None,
         };
         let retry = Transition {
             outcome: AttemptOutcome::Retrying,
@@ -510,6 +512,7 @@ mod tests {
             next_run_at: None,
             failure: None,
             dead_reason: None,
+            note: None,
         };
         m.attempt_finished("mail", &t, true, Duration::from_millis(20));
         let text = m.encode();
