@@ -159,7 +159,7 @@ async fn a_running_webhook_is_cancelled_by_notification_audited_and_never_rerun(
         || async { (state(&db.pool, id).await == "cancelled").then_some(()) },
     )
     .await;
-    println!(
+    eprintln!(
         "cancel of a running webhook: request committed to job cancelled in {} ms",
         asked.elapsed().as_millis()
     );

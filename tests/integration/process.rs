@@ -24,6 +24,10 @@ impl WorkerProcess {
 
     /// Starts `herald-test-worker` on `host`: inside its network namespace (`ip netns
     /// exec` replaces itself with the worker, so signals reach the worker).
+    #[allow(
+        dead_code,
+        reason = "used by the integration tests; the load test includes this file too"
+    )]
     pub fn spawn_on(host: &herald_tests::netns::Host, env: &HashMap<String, String>) -> Self {
         Self::spawn_command(host.command(env!("CARGO_BIN_EXE_herald-test-worker")), env)
     }
