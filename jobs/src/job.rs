@@ -11,10 +11,11 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::cancel::Cancellation;
 use crate::error::JobError;
 
 /// Facts about the attempt being run, handed to [`Job::perform`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct AttemptInfo {
     /// The job's id.
     pub job_id: i64,
@@ -24,6 +25,10 @@ pub struct AttemptInfo {
     pub max_attempts: u32,
     /// The id of the worker process running the attempt.
     pub worker_id: String,
+    /// Fired when an operator cancels the job while this attempt runs (`herald cancel`):
+    /// stop soon, e.g. with [`Cancellation::guard`]. The contract table is in
+    /// [`crate::cancel`]; a handler that ignores it is aborted after the grace period.
+    pub cancel: Cancellation,
 }
 
 /// A job type Herald can enqueue and run.
@@ -59,7 +64,8 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sized + 'static {
     }
 
     /// Runs one attempt. Return a classified [`JobError`] on failure; panics are caught
-    /// by the worker and recorded as `INTERNAL_ERROR`.
+    /// by the worker and recorded as `INTERNAL_ERROR`. Watch `attempt.cancel` to stop
+    /// when an operator cancels the running job.
     fn perform(
         self,
         ctx: Self::Context,

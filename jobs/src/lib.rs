@@ -25,6 +25,7 @@
 //!
 //! # Layout
 //! - `job.rs`: the [`Job`] trait and [`AttemptInfo`]
+//! - `cancel.rs`: [`Cancellation`], the signal of an operator's cancel (its contract table)
 //! - `error.rs`: [`JobError`], codes and classes
 //! - `retry.rs`: [`RetryPolicy`]
 //! - `enqueue.rs`: [`NewJob`], [`enqueue()`], [`enqueue_in()`]
@@ -34,6 +35,7 @@
 //! - `notify/`: one file per notification job (feature `notify`)
 
 pub mod batch;
+pub mod cancel;
 pub mod enqueue;
 pub mod error;
 pub mod job;
@@ -45,6 +47,7 @@ pub mod traceparent;
 pub mod workflow;
 
 pub use batch::{enqueue_many, enqueue_many_in};
+pub use cancel::Cancellation;
 pub use enqueue::{EnqueueError, Enqueued, NewJob, enqueue, enqueue_in};
 pub use error::{ErrorCode, FailureClass, JobError};
 pub use job::{AttemptInfo, Job};

@@ -1,7 +1,6 @@
-//! `herald-test-worker`: a `herald worker` that also runs the test-only job
-//! `test.scripted`, for tests that need real processes (SIGKILL, SIGTERM, restarts).
-//! With `HERALD_TEST_WORKER_BUILTINS=1` it also runs the built-in jobs `herald worker`
-//! runs (`notify.webhook`, ...), for fleet tests that deliver to a real receiver.
+//! `herald-test-worker`: a `herald worker` that also runs the test-only jobs
+//! `test.scripted` and `test.blocking` (and `notify.webhook`, as `herald worker` does),
+//! for tests that need real processes (SIGKILL, SIGTERM, restarts, cancels).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -40,17 +39,14 @@ async fn main() -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-    let registry = if std::env::var_os("HERALD_TEST_WORKER_BUILTINS").is_some() {
-        match runtime::default_registry(&cfg) {
-            Ok(builtins) => builtins.register::<herald_tests::jobs::ScriptedJob>(effects),
-            Err(e) => {
-                eprintln!("herald-test-worker: {e}");
-                return ExitCode::from(2);
-            }
+    let webhook = match runtime::default_registry(&cfg) {
+        Ok(registry) => registry,
+        Err(e) => {
+            eprintln!("herald-test-worker: {e}");
+            return ExitCode::from(2);
         }
-    } else {
-        herald_tests::jobs::registry(effects)
     };
+    let registry = herald_tests::jobs::register(webhook, effects);
     let result = runtime::run(cfg, registry, runtime::shutdown_signal()).await;
     telemetry.shutdown().await;
     match result {

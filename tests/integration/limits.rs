@@ -92,8 +92,7 @@ async fn webhooks(db: &TestDb, host: &str, n: usize) -> Vec<i64> {
 fn fleet(db: &TestDb, name: &str) -> Vec<WorkerProcess> {
     (1..=4)
         .map(|n| {
-            let mut env = test_env(&db.url, &format!("{name}-{n}"));
-            env.insert("HERALD_TEST_WORKER_BUILTINS".to_owned(), "1".to_owned());
+            let env = test_env(&db.url, &format!("{name}-{n}"));
             WorkerProcess::spawn(&env)
         })
         .collect()

@@ -19,7 +19,20 @@ pub struct WorkerProcess {
 impl WorkerProcess {
     /// Starts `herald-test-worker` with `env` (JSON logs at `info`).
     pub fn spawn(env: &HashMap<String, String>) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_herald-test-worker"));
+        Self::spawn_command(Command::new(env!("CARGO_BIN_EXE_herald-test-worker")), env)
+    }
+
+    /// Starts `herald-test-worker` on `host`: inside its network namespace (`ip netns
+    /// exec` replaces itself with the worker, so signals reach the worker).
+    #[allow(
+        dead_code,
+        reason = "used by the integration tests; the load test includes this file too"
+    )]
+    pub fn spawn_on(host: &herald_tests::netns::Host, env: &HashMap<String, String>) -> Self {
+        Self::spawn_command(host.command(env!("CARGO_BIN_EXE_herald-test-worker")), env)
+    }
+
+    fn spawn_command(mut command: Command, env: &HashMap<String, String>) -> Self {
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())

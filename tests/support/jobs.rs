@@ -1,6 +1,7 @@
 //! `test.scripted`: a test-only job whose attempts follow a script and record their side
 //! effects in `public.test_effects` (a `start` row, then a `done` row when the attempt's
-//! work completed).
+//! work completed). `test.blocking`: records `start`, then never ends on its own and
+//! ignores its cancellation signal (a handler the worker must abort).
 
 use std::time::Duration;
 
@@ -126,7 +127,36 @@ async fn record(pool: &PgPool, key: &str, info: &AttemptInfo, event: &str) -> Re
         .map_err(|e| JobError::upstream("cannot record effect", Some(Box::new(e) as _)))
 }
 
-/// The registry test workers run: `test.scripted` (effects go to `pool`).
+/// A job that records `start` and then blocks until it is aborted, ignoring its
+/// cancellation signal (its timeout is 10 minutes).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockingJob {
+    /// A key tests use to find the job's effects.
+    pub key: String,
+}
+
+impl Job for BlockingJob {
+    const KIND: &'static str = "test.blocking";
+    const MAX_ATTEMPTS: u32 = 3;
+    const TIMEOUT: Duration = Duration::from_secs(600);
+    type Context = PgPool;
+
+    async fn perform(self, pool: PgPool, info: AttemptInfo) -> Result<(), JobError> {
+        record(&pool, &self.key, &info, "start").await?;
+        std::future::pending::<()>().await;
+        record(&pool, &self.key, &info, "done").await
+    }
+}
+
+/// The registry test workers run: `test.scripted` and `test.blocking` (effects go to
+/// `pool`).
 pub fn registry(pool: PgPool) -> herald_worker::Registry {
-    herald_worker::Registry::new().register::<ScriptedJob>(pool)
+    register(herald_worker::Registry::new(), pool)
+}
+
+/// `registry` with `test.scripted` and `test.blocking` added (effects go to `pool`).
+pub fn register(registry: herald_worker::Registry, pool: PgPool) -> herald_worker::Registry {
+    registry
+        .register::<ScriptedJob>(pool.clone())
+        .register::<BlockingJob>(pool)
 }

@@ -12,6 +12,7 @@
 //! | `HERALD_RESCUE_INTERVAL` | lease / 2 | how often expired leases are looked for |
 //! | `HERALD_POLL_INTERVAL` | `5s` | safety poll when no NOTIFY arrives |
 //! | `HERALD_SHUTDOWN_GRACE` | `30s` | how long in-flight attempts may finish after SIGTERM |
+//! | `HERALD_CANCEL_GRACE` | `10s` | how long a running job's handler may take to stop after an operator cancels it (`herald cancel`) before it is aborted |
 //! | `HERALD_RETRY_BASE` / `HERALD_RETRY_MAX` / `HERALD_RETRY_JITTER` | `2s` / `1h` / `0.2` | durable backoff |
 //! | `HERALD_DB_POOL_SIZE` | `10` | connections in the worker's pool |
 //! | `HERALD_DB_ACQUIRE_TIMEOUT` | `5s` | how long a query waits for a connection |
@@ -136,6 +137,8 @@ pub struct WorkerConfig {
     pub(crate) poll_interval: Duration,
     /// Shutdown grace period.
     pub(crate) shutdown_grace: Duration,
+    /// How long a cancelled attempt's handler may take to stop before it is aborted.
+    pub(crate) cancel_grace: Duration,
     /// Durable retry schedule.
     pub(crate) retry: RetryPolicy,
     /// Pool size.
@@ -176,6 +179,7 @@ impl std::fmt::Debug for WorkerConfig {
             .field("queues", &self.queues)
             .field("lease", &self.lease)
             .field("shutdown_grace", &self.shutdown_grace)
+            .field("cancel_grace", &self.cancel_grace)
             .field("retry", &self.retry)
             .field("pool_size", &self.pool_size)
             .field("max_payload_bytes", &self.max_payload_bytes)
@@ -240,6 +244,7 @@ impl WorkerConfig {
             rescue_interval: duration(&get, "HERALD_RESCUE_INTERVAL", lease / 2)?,
             poll_interval: duration(&get, "HERALD_POLL_INTERVAL", Duration::from_secs(5))?,
             shutdown_grace: duration(&get, "HERALD_SHUTDOWN_GRACE", Duration::from_secs(30))?,
+            cancel_grace: duration(&get, "HERALD_CANCEL_GRACE", Duration::from_secs(10))?,
             retry: RetryPolicy {
                 base: duration(&get, "HERALD_RETRY_BASE", retry_defaults.base)?,
                 max: duration(&get, "HERALD_RETRY_MAX", retry_defaults.max)?,

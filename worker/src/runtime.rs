@@ -29,7 +29,7 @@ use crate::db::{self, DbHealth};
 use crate::dispatch::{DispatchShared, Dispatcher};
 pub use crate::error::RunError;
 use crate::queue::lease::RescueObservers;
-use crate::queue::{Holdings, PgQueue, QueueSettings, Wakeups, lease};
+use crate::queue::{Cancels, Holdings, PgQueue, QueueSettings, Wakeups, lease};
 use crate::registry::Registry;
 use crate::telemetry::alert::FailureRateAlert;
 use crate::telemetry::metrics::Metrics;
@@ -153,7 +153,8 @@ pub async fn run_with_pool(
     let (hard_stop_tx, hard_stop_rx) = watch::channel(false);
     let (give_up_tx, give_up_rx) = watch::channel(false);
     let (finisher, finisher_task) = Finisher::spawn(pool.clone(), Arc::clone(&health), give_up_rx);
-    let wakeups = Wakeups::new(&cfg.queue_names());
+    let cancels = Cancels::new();
+    let wakeups = Wakeups::new(&cfg.queue_names(), cancels.clone());
     let holdings = Holdings::new();
     let mut background = vec![
         tokio::spawn(
@@ -165,6 +166,7 @@ pub async fn run_with_pool(
             pool.clone(),
             cfg.worker_id.clone(),
             holdings.clone(),
+            cancels.clone(),
             cfg.heartbeat_interval,
             Arc::clone(&health),
             stop_rx.clone(),
@@ -219,6 +221,9 @@ pub async fn run_with_pool(
         hard_stop: hard_stop_rx,
         observers,
         holdings: holdings.clone(),
+        cancels,
+        cancel_grace: cfg.cancel_grace,
+        pool: pool.clone(),
     });
     let monitor = build_monitor(&cfg, &registry, &pool, &health, &wakeups, &shared);
     drop(shared);

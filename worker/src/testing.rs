@@ -29,9 +29,11 @@ use tower::Service;
 
 use crate::audit::outcome::DeadReason as Reason;
 use crate::audit::recorded::AttemptLog;
-use crate::audit::{AttemptObservers, AttemptResult, Finisher, JobState, Transition, decide};
+use crate::audit::{
+    AttemptObservers, AttemptResult, CancelledBy, Finisher, JobState, Transition, decide,
+};
 use crate::db::DbHealth;
-use crate::dispatch::{DispatchShared, Dispatcher};
+use crate::dispatch::{DispatchShared, Dispatcher, Ran};
 use crate::queue::{ClaimedJob, Holdings, claim};
 use crate::registry::Registry;
 
@@ -91,6 +93,7 @@ pub enum DeadReason {
 /// | `Retry` | `retrying`, run again after `delay` | `retrying` |
 /// | `Dead` | `dead` | `dead` |
 /// | `Interrupted` | `pending` (shutdown's grace ran out; never from [`perform`]) | `interrupted` |
+/// | `Cancelled` | `cancelled` (an operator cancelled the running job; never from [`perform`]) | `cancelled` |
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Performed {
@@ -122,16 +125,20 @@ pub enum Performed {
     },
     /// Shutdown's grace period ran out before the handler finished.
     Interrupted,
+    /// An operator cancelled the running job.
+    Cancelled,
 }
 
 impl Performed {
-    /// The audit outcome's stored name: `succeeded`, `retrying`, `dead` or `interrupted`.
+    /// The audit outcome's stored name: `succeeded`, `retrying`, `dead`, `interrupted` or
+    /// `cancelled`.
     pub fn outcome(&self) -> &'static str {
         match self {
             Self::Succeeded => "succeeded",
             Self::Retry { .. } => "retrying",
             Self::Dead { .. } => "dead",
             Self::Interrupted => "interrupted",
+            Self::Cancelled => "cancelled",
         }
     }
 
@@ -139,7 +146,7 @@ impl Performed {
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
             Self::Retry { code, .. } | Self::Dead { code, .. } => Some(*code),
-            Self::Succeeded | Self::Interrupted => None,
+            Self::Succeeded | Self::Interrupted | Self::Cancelled => None,
         }
     }
 
@@ -147,6 +154,7 @@ impl Performed {
         let Some(failure) = t.failure.as_ref() else {
             return match t.job_state {
                 JobState::Pending => Self::Interrupted,
+                JobState::Cancelled => Self::Cancelled,
                 _ => Self::Succeeded,
             };
         };
@@ -196,7 +204,24 @@ pub async fn perform(registry: &Registry, attempt: InlineAttempt) -> Performed {
     };
     // No shutdown inline: the sender is dropped, so the hard stop never fires.
     let (_, never) = watch::channel(false);
-    let result = DispatchShared::execute(registry, INLINE_WORKER_ID, &job, never).await;
+    // Nobody cancels an inline attempt: its signal never fires.
+    let signal = herald_jobs::Cancellation::new();
+    let ran = DispatchShared::execute(
+        registry,
+        INLINE_WORKER_ID,
+        &job,
+        never,
+        (&signal, Duration::ZERO),
+    )
+    .await;
+    let result = match ran {
+        Ran::Ended(result) => result,
+        Ran::Cancelled(ending) => AttemptResult::Cancelled(CancelledBy {
+            actor: INLINE_WORKER_ID.to_owned(),
+            reason: None,
+            ending,
+        }),
+    };
     classify(&job, result, &attempt.retry)
 }
 
@@ -255,6 +280,9 @@ impl AttemptRunner {
             hard_stop,
             observers: AttemptObservers::new(vec![Arc::new(AttemptLog)]),
             holdings: Holdings::new(),
+            cancels: crate::queue::Cancels::new(),
+            cancel_grace: Duration::from_secs(10),
+            pool: pool.clone(),
         });
         let dispatcher = Dispatcher::new(shared, Arc::new(AtomicUsize::new(0)));
         Self {

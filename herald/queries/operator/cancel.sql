@@ -1,8 +1,17 @@
--- Cancels the pending (or scheduled), retrying and waiting jobs among ids $1 in ONE
--- statement that also records them in operator action $5 (`herald.record_operator_action`:
--- created when $5 is NULL, from actor $2, reason $3 and filter $4; extended otherwise).
--- Running and finished jobs are left alone. Returns the action id (NULL when nothing
--- changed) and the cancelled ids.
+-- Cancels the pending (or scheduled), retrying and waiting jobs among ids $1, and
+-- requests the cancellation of the running ones, in ONE statement that also records them
+-- all in operator action $5 (`herald.record_operator_action`: created when $5 is NULL,
+-- from actor $2, reason $3 and filter $4; extended otherwise). Finished jobs are left
+-- alone. Returns the action id (NULL when nothing changed) and the changed ids (cancelled
+-- and cancel-requested).
+--
+-- Running jobs (migrations/20261214000300_create_cancel_requests.sql): a running job
+-- stays `running`: its request (herald.cancel_requests, for the attempt running now)
+-- reaches the worker holding it (NOTIFY at commit, or its next lease heartbeat), which
+-- stops the handler and records the attempt `cancelled` through the finish statement;
+-- if that worker is gone, the rescue of its expired lease ends the job `cancelled`. The
+-- job row's `cancel_requested_at` is set too, so a finish racing this statement sees it.
+-- A second request for the same attempt changes nothing.
 --
 -- Workflows (migrations/20261214000400_settle_cancelled_batch_members.sql): a cancelled
 -- batch member settles. Its batch counts it in `cancelled` (batch rows locked in id
@@ -11,19 +20,34 @@
 -- succeed, so its `success` dependents still waiting (a chain's next step, and that
 -- step's own dependents in turn: `downstream`) end `cancelled` too, each with a
 -- `cancelled` record naming the job whose cancel ended it; they are recorded in the
--- operator action with the jobs asked for. A cancel never fires `death`.
+-- operator action with the jobs asked for. A cancel never fires `death`. (A running
+-- member settles when its attempt is recorded `cancelled`: finish_attempts.sql.)
 WITH RECURSIVE target AS (
-    SELECT j.id
+    SELECT j.id, j.state, j.attempt
     FROM herald.jobs AS j
-    WHERE j.id = ANY($1) AND j.state IN ('pending', 'retrying', 'waiting')
+    WHERE j.id = ANY($1) AND j.state IN ('pending', 'retrying', 'waiting', 'running')
     FOR UPDATE OF j
 ),
 changed AS (
     UPDATE herald.jobs AS j
-    SET state = 'cancelled', finished_at = now()
+    SET state = 'cancelled', finished_at = now(), cancel_requested_at = NULL
     FROM target AS t
-    WHERE j.id = t.id
+    WHERE j.id = t.id AND t.state <> 'running'
     RETURNING j.id, j.batch_id
+),
+flagged AS (
+    UPDATE herald.jobs AS j
+    SET cancel_requested_at = coalesce(j.cancel_requested_at, now())
+    FROM target AS t
+    WHERE j.id = t.id AND t.state = 'running'
+),
+requested AS (
+    INSERT INTO herald.cancel_requests (job_id, attempt, actor, reason)
+    SELECT t.id, t.attempt, $2, $3
+    FROM target AS t
+    WHERE t.state = 'running'
+    ON CONFLICT (job_id, attempt) DO NOTHING
+    RETURNING job_id AS id
 ),
 downstream (job_id, batch_id, upstream_job_id, upstream_batch_id) AS (
     SELECT w.id, w.batch_id, c.id, c.batch_id
@@ -91,9 +115,12 @@ released AS (
     RETURNING w.id
 ),
 counted_ids AS (
-    SELECT coalesce((SELECT array_agg(id ORDER BY id) FROM changed), '{}') AS ids,
+    SELECT coalesce((SELECT array_agg(id ORDER BY id)
+                     FROM (SELECT id FROM changed UNION ALL SELECT id FROM requested) AS a),
+                    '{}') AS ids,
            coalesce((SELECT array_agg(id ORDER BY id)
-                     FROM (SELECT id FROM changed UNION ALL SELECT id FROM ended) AS a),
+                     FROM (SELECT id FROM changed UNION ALL SELECT id FROM requested
+                           UNION ALL SELECT id FROM ended) AS a),
                     '{}') AS recorded
 )
 SELECT herald.record_operator_action($5, $2, 'cancel', $3, $4, c.recorded) AS action_id,

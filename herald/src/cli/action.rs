@@ -61,6 +61,10 @@ pub(crate) struct Report {
     dry_run: bool,
     action_id: Option<i64>,
     changed: Vec<i64>,
+    /// `cancel` only: the changed jobs that were running, so got a cancel request
+    /// (their worker stops them) rather than being cancelled on the spot.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    cancel_requested: Vec<i64>,
     unchanged: Vec<Unchanged>,
 }
 
@@ -254,8 +258,17 @@ impl Action<'_> {
                 }),
         );
         unchanged.sort_by_key(|u| u.id);
+        let cancel_requested = match self.statement {
+            Statement::Cancel => targets
+                .iter()
+                .filter(|r| r.state == "running" && changed.contains(&r.id))
+                .map(|r| r.id)
+                .collect(),
+            _ => Vec::new(),
+        };
         let mut report = Report::new(self.name, false, changed, unchanged);
         report.action_id = action_id;
+        report.cancel_requested = cancel_requested;
         self.report(args, &[], report, &mut ctx.out)
     }
 
@@ -328,6 +341,12 @@ impl Action<'_> {
                 )?,
                 None => writeln!(out, "{} no jobs; nothing changed", self.done)?,
             }
+            for id in &report.cancel_requested {
+                writeln!(
+                    out,
+                    "job {id} was running: its worker stops it and records the attempt cancelled"
+                )?;
+            }
         }
         for u in &report.unchanged {
             if u.raced {
@@ -365,6 +384,7 @@ impl Report {
             dry_run,
             action_id: None,
             changed,
+            cancel_requested: Vec::new(),
             unchanged,
         }
     }

@@ -1,7 +1,13 @@
-//! `herald cancel`: cancels pending, scheduled, retrying or waiting jobs (running jobs
-//! are left to finish). A cancelled workflow member settles in its batch and ends the
-//! jobs waiting for the batch's success, each with a record saying why (`cancel.sql`). Jobs are named by id, or selected by a filter (default: every waiting
-//! state). More than one job, by ids or by filter, needs `--reason` and a confirmation
+//! `herald cancel`: cancels pending, scheduled, retrying or waiting jobs, and stops
+//! running ones. Jobs are named by id, or selected by a filter (default: every state
+//! not yet started; running jobs only with `--state running`). A running job gets a
+//! durable cancel request: the worker holding it signals its handler (at once by NOTIFY,
+//! or at its next lease heartbeat), aborts it after `HERALD_CANCEL_GRACE`, and records
+//! the attempt `cancelled` with the actor and reason; if that worker is gone, the rescue
+//! of its lease ends the job `cancelled`. It never runs again. A cancelled workflow
+//! member settles in its batch and ends the jobs waiting for the batch's success, each
+//! with a record saying why (`cancel.sql`). More than one job, by ids or by filter,
+//! needs `--reason` and a confirmation
 //! (or `--yes`): the bulk-action rule in `action.rs`. Each batch is ONE statement that changes the jobs and records them in
 //! the operator-action row (`queries/operator/cancel.sql`). A cancelled job can be
 //! brought back with `herald replay`.
@@ -16,6 +22,7 @@ use super::{CliError, Context};
 #[derive(Debug, Args)]
 #[command(after_help = r#"Examples:
   herald cancel 4182
+  herald cancel 4183 --reason "sent to the wrong tenant"      # a running job: stopped
   herald cancel --type notify.webhook --queue partners --dry-run
   herald cancel --type notify.webhook --queue partners --reason "partner API retired" --yes
 
@@ -23,7 +30,8 @@ More than one job (by ids or by filter) needs --reason and a confirmation, or --
 pub struct CancelArgs {
     /// Job ids to cancel (instead of a filter).
     pub ids: Vec<i64>,
-    /// Which jobs (default: pending, scheduled, retrying and waiting).
+    /// Which jobs (default: pending, scheduled, retrying and waiting; `--state running`
+    /// stops running ones).
     #[command(flatten)]
     pub filter: JobFilter,
     /// Reason, actor, confirmation, dry run, output, batching.
@@ -31,11 +39,18 @@ pub struct CancelArgs {
     pub op: OperatorArgs,
 }
 
-const CANCELLABLE: [State; 4] = [
+const NOT_STARTED: [State; 4] = [
     State::Pending,
     State::Scheduled,
     State::Retrying,
     State::Waiting,
+];
+const CANCELLABLE: [State; 5] = [
+    State::Pending,
+    State::Scheduled,
+    State::Retrying,
+    State::Waiting,
+    State::Running,
 ];
 
 /// Cancels the selected jobs.
@@ -48,9 +63,9 @@ pub async fn run(args: CancelArgs, ctx: &mut Context<'_>) -> Result<(), CliError
     }
     let states = states_within(
         &args.filter.state,
+        &NOT_STARTED,
         &CANCELLABLE,
-        &CANCELLABLE,
-        "only pending, scheduled, retrying or waiting jobs can be cancelled",
+        "only pending, scheduled, retrying, waiting or running jobs can be cancelled",
     )?;
     let pool = ctx.pool().await?;
     let action = Action {

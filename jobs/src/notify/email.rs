@@ -26,6 +26,10 @@
 //! Messages name the relay host and quote its reply; they never hold the recipient's
 //! address or the SMTP password (the worker also masks e-mail local parts in anything
 //! it logs or audits).
+//!
+//! Cancellation: an operator's cancel of the running job ([`AttemptInfo::cancel`]) drops the
+//! in-flight send at once (its SMTP connection is closed; a relay discards a message whose
+//! DATA did not end) and the attempt is recorded `cancelled`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -259,7 +263,10 @@ impl Job for EmailJob {
         }
         // lettre's own timeout does not cover every read (a relay that accepts the
         // connection and never greets would hang), so the whole send is bounded here.
-        match tokio::time::timeout(ctx.timeout, ctx.transport.send(message)).await {
+        // An operator's cancel drops the in-flight send (its SMTP connection is closed).
+        let send = tokio::time::timeout(ctx.timeout, ctx.transport.send(message));
+        let relay = format!("the delivery to SMTP relay {}", ctx.host);
+        match attempt.cancel.guard(&relay, send).await? {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(classify_send_error(&ctx.host, &e)),
             Err(_) => Err(JobError::timeout(format!(

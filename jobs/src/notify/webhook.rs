@@ -21,6 +21,10 @@
 //! (all terminal). Messages name the host, never the full URL (it may carry tokens), and
 //! a connection failure's stable sub-cause ([`super::cause`]).
 //!
+//! Cancellation: an operator's cancel of the running job ([`AttemptInfo::cancel`]) drops the
+//! in-flight request at once (the connection is closed; the receiver may or may not have
+//! acted on it) and the attempt is recorded `cancelled`.
+//!
 //! [Standard Webhooks]: https://www.standardwebhooks.com/
 
 use std::time::Duration;
@@ -153,10 +157,11 @@ impl Job for WebhookJob {
             let signatures = signature_header(&ctx.signing_keys, &id, &timestamp, &body);
             request = request.header("webhook-signature", signatures);
         }
-        let response = request
-            .body(body)
-            .send()
-            .await
+        // An operator's cancel drops the in-flight request (its connection is closed).
+        let response = attempt
+            .cancel
+            .guard(&format!("the POST to {host}"), request.body(body).send())
+            .await?
             .map_err(|e| classify_send_error(&host, e))?;
         let retry_after = response
             .headers()
@@ -444,6 +449,7 @@ mod tests {
             attempt: 1,
             max_attempts: 5,
             worker_id: "w".into(),
+            cancel: crate::Cancellation::new(),
         };
         match job.perform(ctx, attempt).await {
             Ok(()) => panic!("the webhook unexpectedly succeeded"),

@@ -1,7 +1,8 @@
 -- Finishes a batch of attempts in ONE statement: each job's state change and its audit
 -- row are written together or not at all. A row applies only while the job is still
 -- running the same attempt under the same worker (a rescued attempt is not finished
--- twice). Returns the ids that applied.
+-- twice), nor, when the job is being cancelled, if it would run the job again. Returns
+-- the ids that applied.
 --
 -- Plan (checked with EXPLAIN under plan_cache_mode = force_generic_plan, as sqlx's
 -- prepared statement runs after its fifth execution): a nested loop from `input` into
@@ -17,10 +18,12 @@
 -- notifies `limit:<key>` (the table's trigger) so idle workers claim at once.
 --
 -- Workflows (migrations/20261212000100_create_batches.sql): members that end here
--- (succeeded or dead) are added to their batch's counters, and the callbacks whose event
--- this crosses are released, in this same statement (members cancelled by an operator
--- settle too: `cancelled`, counted by herald/queries/operator/cancel.sql). Jobs outside a batch return a NULL
--- batch_id: `settled` is empty and the batch steps touch no row. Batch rows are locked
+-- (succeeded, dead, or cancelled while running) are added to their batch's counters, and
+-- the callbacks whose event this crosses are released, in this same statement (members
+-- cancelled before they ran are counted by herald/queries/operator/cancel.sql). The
+-- success dependents of a member that died or was cancelled while running stay
+-- `waiting` with a `held` record naming it; replaying it resumes them. Jobs outside a
+-- batch return a NULL batch_id: `settled` is empty and the batch steps touch no row. Batch rows are locked
 -- in id order (`locked`) so two finishers never deadlock; holding the lock, exactly one
 -- statement sees an event's time NULL, so each callback is released once.
 WITH input AS (
@@ -39,13 +42,19 @@ finished AS (
         locked_by = NULL,
         claimed_at = NULL,
         heartbeat_at = NULL,
-        finished_at = CASE WHEN i.job_state IN ('succeeded', 'dead') THEN i.finished_at END,
-        last_error_code = i.error_code
+        finished_at = CASE WHEN i.job_state IN ('succeeded', 'dead', 'cancelled') THEN i.finished_at END,
+        last_error_code = i.error_code,
+        cancel_requested_at = NULL
     FROM input AS i
     WHERE j.id = i.job_id
       AND j.attempt = i.attempt
       AND coalesce(j.state, '') = 'running'
       AND j.locked_by = i.worker_id
+      -- An attempt being cancelled (herald.cancel_requests) never puts its job back to
+      -- run: such a row does not apply, the job stays running, and the rescue of its
+      -- lease ends it `cancelled`. Read from the job row, which this statement re-reads
+      -- after waiting for a concurrent cancel's lock.
+      AND (j.cancel_requested_at IS NULL OR i.job_state NOT IN ('retrying', 'pending'))
     RETURNING j.id, j.job_type, j.queue, j.batch_id, j.state, j.flow_key
 ),
 freed AS MATERIALIZED (
@@ -71,15 +80,17 @@ slots AS (
 settled AS (
     SELECT f.batch_id,
            count(*) FILTER (WHERE f.state = 'succeeded') AS ok,
-           count(*) FILTER (WHERE f.state = 'dead') AS died
+           count(*) FILTER (WHERE f.state = 'dead') AS died,
+           count(*) FILTER (WHERE f.state = 'cancelled') AS cancelled
     FROM finished AS f
-    WHERE f.batch_id IS NOT NULL AND f.state IN ('succeeded', 'dead')
+    WHERE f.batch_id IS NOT NULL AND f.state IN ('succeeded', 'dead', 'cancelled')
     GROUP BY f.batch_id
 ),
 locked AS MATERIALIZED (
-    SELECT b.id, s.ok, s.died,
+    SELECT b.id, s.ok, s.died, s.cancelled,
            b.completed_at IS NULL
-               AND b.succeeded + b.dead + b.cancelled + s.ok + s.died >= b.total AS complete,
+               AND b.succeeded + b.dead + b.cancelled + s.ok + s.died + s.cancelled >= b.total
+               AS complete,
            b.succeeded_at IS NULL AND b.succeeded + s.ok >= b.total AS success,
            b.died_at IS NULL AND s.died > 0 AS death
     FROM settled AS s
@@ -91,6 +102,7 @@ counted AS (
     UPDATE herald.batches AS b
     SET succeeded = b.succeeded + l.ok,
         dead = b.dead + l.died,
+        cancelled = b.cancelled + l.cancelled,
         completed_at = CASE WHEN l.complete THEN clock_timestamp() ELSE b.completed_at END,
         succeeded_at = CASE WHEN l.success THEN clock_timestamp() ELSE b.succeeded_at END,
         died_at = CASE WHEN l.death THEN clock_timestamp() ELSE b.died_at END
@@ -114,13 +126,15 @@ held AS (
     INSERT INTO herald.workflow_events
         (job_id, batch_id, event, upstream_job_id, upstream_error_code, message)
     SELECT bw.job_id, f.batch_id, 'held', f.id, i.error_code,
-           'held: batch member ' || f.id || ' died with ' || coalesce(i.error_code, 'no error code')
-           || '; replaying it resumes this job'
+           CASE WHEN f.state = 'dead'
+                THEN 'held: batch member ' || f.id || ' died with ' || coalesce(i.error_code, 'no error code')
+                ELSE 'held: batch member ' || f.id || ' was cancelled while it ran'
+           END || '; replaying it resumes this job'
     FROM finished AS f
     JOIN input AS i ON i.job_id = f.id
     JOIN herald.batch_waiters AS bw ON bw.batch_id = f.batch_id AND bw.on_event = 'success'
     JOIN herald.jobs AS w ON w.id = bw.job_id AND w.state = 'waiting'
-    WHERE f.batch_id IS NOT NULL AND f.state = 'dead'
+    WHERE f.batch_id IS NOT NULL AND f.state IN ('dead', 'cancelled')
 ),
 -- A batch that succeeds can never have a death (only dead and cancelled members are
 -- replayed): its death callbacks end `cancelled`, each with a `skipped` record naming

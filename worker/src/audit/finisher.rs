@@ -96,7 +96,9 @@ impl FinishRow {
             outcome: transition.outcome.as_str(),
             error_code: failure.map(|f| f.code.as_str()),
             error_class: failure.map(|f| f.class.as_str()),
-            message: failure.map(|f| f.message.clone()),
+            message: failure
+                .map(|f| f.message.clone())
+                .or_else(|| transition.note.clone()),
             error_chain: failure.map(|f| f.chain.clone()),
             started_at: key.started_at,
             finished_at: key.finished_at,

@@ -15,6 +15,7 @@ pub(crate) mod report;
 pub(crate) use finisher::{AttemptKey, FinishError};
 pub use finisher::{FinishRow, Finisher};
 pub(crate) use outcome::{
-    AttemptOutcome, AttemptResult, Failure, JobState, PanicReport, Transition, decide,
+    AttemptOutcome, AttemptResult, CancelEnding, CancelledBy, Failure, JobState, PanicReport,
+    Transition, decide,
 };
 pub(crate) use recorded::{AttemptObserver, AttemptObservers, AttemptRecorded, RecordedJob};

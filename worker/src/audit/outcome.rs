@@ -10,6 +10,7 @@
 //! | panic | retryable (`INTERNAL_ERROR`) | yes / no | `retrying` / `dead` | `retrying` / `dead` |
 //! | worker died (rescue) | retryable (`WORKER_LOST`) | yes / no | `retrying` / `dead` | `abandoned` |
 //! | shutdown grace ran out | – | – | `pending`, `run_at = now` | `interrupted` |
+//! | cancelled by an operator (stopped, aborted after the grace, or its worker gone) | – | – | `cancelled` (never run again) | `cancelled`, the message naming the operator and reason |
 //!
 //! A dead job's [`DeadReason`] is decided here too, once: `terminal_error` (a terminal
 //! code, on any attempt), `attempts_exhausted` (a retryable failure on attempt n of n),
@@ -46,10 +47,6 @@ pub(crate) enum JobState {
     /// Terminal, or out of attempts.
     Dead,
     /// Cancelled by an operator.
-    #[expect(
-        dead_code,
-        reason = "a stored state operator commands set; no decision yields it"
-    )]
     Cancelled,
 }
 
@@ -80,6 +77,8 @@ pub(crate) enum AttemptOutcome {
     Abandoned,
     /// Shutdown's grace period ran out; the job was put back.
     Interrupted,
+    /// An operator cancelled the running job; it will not run again.
+    Cancelled,
 }
 
 impl AttemptOutcome {
@@ -91,6 +90,7 @@ impl AttemptOutcome {
             Self::Dead => "dead",
             Self::Abandoned => "abandoned",
             Self::Interrupted => "interrupted",
+            Self::Cancelled => "cancelled",
         }
     }
 }
@@ -141,6 +141,50 @@ pub(crate) enum AttemptResult {
     Abandoned,
     /// Shutdown's grace period ran out before it finished.
     Interrupted,
+    /// An operator cancelled the job while this attempt ran.
+    Cancelled(CancelledBy),
+}
+
+/// Who cancelled a running attempt, why, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CancelledBy {
+    /// The operator (`herald cancel --actor`, default the OS user; a console user).
+    pub(crate) actor: String,
+    /// Their reason, when given.
+    pub(crate) reason: Option<String>,
+    /// How the attempt ended.
+    pub(crate) ending: CancelEnding,
+}
+
+/// How a cancelled attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CancelEnding {
+    /// The handler stopped on the signal within the grace period.
+    Stopped,
+    /// The handler was still running when the grace period ended, and was aborted.
+    Aborted(Duration),
+    /// Its worker was gone; the rescue of its lease ended it.
+    WorkerGone,
+}
+
+impl CancelledBy {
+    /// The audit message: `cancelled by oncall: wrong tenant; the handler stopped`.
+    fn message(&self) -> String {
+        let ending = match self.ending {
+            CancelEnding::Stopped => "the handler stopped".to_owned(),
+            CancelEnding::Aborted(grace) => format!(
+                "the handler did not stop within the {} ms grace period and was aborted",
+                grace.as_millis()
+            ),
+            CancelEnding::WorkerGone => {
+                "its worker was gone; ended by the rescue of its lease".to_owned()
+            }
+        };
+        match self.reason.as_deref().filter(|r| !r.is_empty()) {
+            Some(reason) => format!("cancelled by {}: {reason}; {ending}", self.actor),
+            None => format!("cancelled by {}; {ending}", self.actor),
+        }
+    }
 }
 
 /// A classified failure, with text already sanitised for logs and audit rows.
@@ -173,6 +217,9 @@ pub(crate) struct Transition {
     pub(crate) failure: Option<Failure>,
     /// Why the job is dead, when it is.
     pub(crate) dead_reason: Option<DeadReason>,
+    /// The audit message of an attempt that did not fail (a cancellation's operator and
+    /// reason, sanitised); `None` otherwise.
+    pub(crate) note: Option<String>,
 }
 
 /// Maps attempt `attempt` of `max_attempts` that ended with `result` at `now` to the
@@ -193,6 +240,7 @@ pub(crate) fn decide(
                 next_run_at: None,
                 failure: None,
                 dead_reason: None,
+                note: None,
             };
         }
         AttemptResult::Interrupted => {
@@ -202,6 +250,17 @@ pub(crate) fn decide(
                 next_run_at: Some(now),
                 failure: None,
                 dead_reason: None,
+                note: None,
+            };
+        }
+        AttemptResult::Cancelled(by) => {
+            return Transition {
+                outcome: AttemptOutcome::Cancelled,
+                job_state: JobState::Cancelled,
+                next_run_at: None,
+                failure: None,
+                dead_reason: None,
+                note: Some(sanitize(&by.message())),
             };
         }
         AttemptResult::Failed(error) => {
@@ -253,6 +312,7 @@ pub(crate) fn decide(
         next_run_at,
         failure: Some(failure),
         dead_reason,
+        note: None,
     }
 }
 
@@ -463,6 +523,55 @@ mod tests {
             (t.outcome, t.job_state, t.next_run_at),
             (AttemptOutcome::Interrupted, JobState::Pending, Some(now()))
         );
+    }
+
+    #[test]
+    fn a_cancelled_attempt_ends_the_job_on_any_attempt_naming_operator_and_reason() {
+        let by = |reason: Option<&str>, ending| CancelledBy {
+            actor: "oncall".into(),
+            reason: reason.map(str::to_owned),
+            ending,
+        };
+        let table = [
+            (
+                1,
+                5,
+                by(Some("wrong tenant"), CancelEnding::Stopped),
+                "cancelled by oncall: wrong tenant; the handler stopped",
+            ),
+            (
+                5,
+                5,
+                by(None, CancelEnding::Aborted(Duration::from_secs(10))),
+                "cancelled by oncall; the handler did not stop within the 10000 ms grace period and was aborted",
+            ),
+            (
+                2,
+                3,
+                by(Some("token=abc\nFAKE"), CancelEnding::WorkerGone),
+                "cancelled by oncall: token=[REDACTED]\\nFAKE; its worker was gone; ended by the rescue of its lease",
+            ),
+        ];
+        for (attempt, max, cancelled, message) in table {
+            let t = run(attempt, max, AttemptResult::Cancelled(cancelled));
+            assert_eq!(
+                (
+                    t.outcome,
+                    t.job_state,
+                    t.next_run_at,
+                    t.failure,
+                    t.dead_reason
+                ),
+                (
+                    AttemptOutcome::Cancelled,
+                    JobState::Cancelled,
+                    None,
+                    None,
+                    None
+                )
+            );
+            assert_eq!(t.note.as_deref(), Some(message));
+        }
     }
 
     #[test]

@@ -179,6 +179,7 @@ mod tests {
             next_run_at: None,
             failure: None,
             dead_reason: None,
+            note: None,
         };
         let job = RecordedJob {
             job_type: "t",

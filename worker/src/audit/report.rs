@@ -9,6 +9,7 @@
 //! | abandoned, job retried | WARN | `herald::audit` |
 //! | abandoned, job dead | ERROR `job is dead: its worker was lost during the last attempt (n of n)` | `herald::audit` |
 //! | interrupted by shutdown | INFO | `herald::audit` |
+//! | cancelled by an operator | INFO `attempt cancelled by an operator; the job will not run again` (`cancel.message`: who and why) | `herald::audit` |
 //!
 //! Fields: `job.id`, `job.type`, `job.queue`, `job.attempt`, `job.max_attempts`,
 //! `outcome`, `job.state`, `duration_ms`, and on failure `error.code`, `error.class`,
@@ -64,6 +65,7 @@ macro_rules! attempt_event {
             error.class = failure.map(|f| f.class.as_str()),
             error.message = failure.map(|f| f.message.as_str()),
             next_run_at = $t.next_run_at.map(|t| t.to_rfc3339()),
+            cancel.message = $t.note.as_deref(),
             error.backtrace = failure.and_then(|f| f.backtrace.as_deref()),
             },
             $message
@@ -81,6 +83,14 @@ pub(crate) fn log_attempt(job: AttemptRef<'_>, t: &Transition) {
                 job,
                 t,
                 "attempt interrupted by shutdown; job put back to run again"
+            )
+        }
+        (AttemptOutcome::Cancelled, _) => {
+            attempt_event!(
+                info,
+                job,
+                t,
+                "attempt cancelled by an operator; the job will not run again"
             )
         }
         (AttemptOutcome::Retrying, _) => {

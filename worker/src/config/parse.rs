@@ -92,12 +92,13 @@ pub fn format_duration(d: Duration) -> String {
 
 /// The range each duration setting accepts (documented in the configuration table);
 /// a setting not listed accepts 1 ms to [`MAX_DURATION`].
-const DURATION_RANGES: [(&str, Duration, Duration); 23] = [
+const DURATION_RANGES: [(&str, Duration, Duration); 24] = [
     ("HERALD_LEASE", secs(1), hours(1)),
     ("HERALD_HEARTBEAT_INTERVAL", millis(10), hours(1)),
     ("HERALD_RESCUE_INTERVAL", millis(10), hours(1)),
     ("HERALD_POLL_INTERVAL", millis(10), hours(1)),
     ("HERALD_SHUTDOWN_GRACE", millis(1), hours(1)),
+    ("HERALD_CANCEL_GRACE", millis(1), hours(1)),
     ("HERALD_RETRY_BASE", millis(1), hours(24)),
     ("HERALD_RETRY_MAX", millis(1), hours(30 * 24)),
     ("HERALD_DB_ACQUIRE_TIMEOUT", millis(1), secs(600)),

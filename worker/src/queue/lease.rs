@@ -7,6 +7,11 @@
 //! Its lost attempt is audited `abandoned` with `WORKER_LOST`, and the retry policy and
 //! the attempt cap apply, so a job that keeps killing its workers ends `dead` instead of
 //! looping. Rescuers skip rows another rescuer holds, so any number can run.
+//!
+//! Cancellation: each heartbeat also returns the operator's cancel requests pending for
+//! the jobs it renewed, and fires their attempts' signals ([`Cancels`]), so a request
+//! whose notification was missed still arrives. Rescue ends a job with a cancel request
+//! for its lost attempt as `cancelled` (audited, naming the operator), never reruns it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,10 +22,12 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use tracing::info;
 
+use super::cancels::Cancels;
 use super::holdings::Holdings;
 use crate::audit::finisher::write_batch;
 use crate::audit::{
-    AttemptKey, AttemptObservers, AttemptResult, FinishRow, RecordedJob, Transition, decide,
+    AttemptKey, AttemptObservers, AttemptResult, CancelEnding, CancelledBy, FinishRow, RecordedJob,
+    Transition, decide,
 };
 use crate::db::DbHealth;
 use crate::stored_time::StoredTime;
@@ -29,11 +36,13 @@ use crate::stored_time::StoredTime;
 pub(crate) const RESCUE_BATCH: i64 = 500;
 
 /// Renews the leases of the jobs in `holdings` every `interval` (and marks worker
-/// `worker_id` alive) until `stop` turns true.
+/// `worker_id` alive) until `stop` turns true; fires the signals in `cancels` of the
+/// renewed jobs an operator asked to cancel.
 pub(crate) async fn heartbeat(
     pool: PgPool,
     worker_id: String,
     holdings: Holdings,
+    cancels: Cancels,
     interval: Duration,
     health: Arc<DbHealth>,
     mut stop: watch::Receiver<bool>,
@@ -44,22 +53,39 @@ pub(crate) async fn heartbeat(
             _ = tokio::time::sleep(interval) => {}
         }
         match beat(&pool, &worker_id, &holdings.snapshot()).await {
-            Ok(()) => health.ok(),
-            Err(e) => health.failed("heartbeat", &e),
-        };
+            Ok(requested) => {
+                health.ok();
+                for (job_id, attempt) in requested {
+                    cancels.cancel(job_id, attempt);
+                }
+            }
+            Err(e) => {
+                health.failed("heartbeat", &e);
+            }
+        }
     }
 }
 
-async fn beat(pool: &PgPool, worker_id: &str, held: &[i64]) -> Result<(), sqlx::Error> {
+/// Renews the leases of `held` and the worker's own heartbeat; returns the renewed
+/// attempts (job id, attempt) with a pending cancel request.
+async fn beat(
+    pool: &PgPool,
+    worker_id: &str,
+    held: &[i64],
+) -> Result<Vec<(i64, i32)>, sqlx::Error> {
+    let mut requested = Vec::new();
     if !held.is_empty() {
-        sqlx::query_file!("queries/queue/heartbeat.sql", worker_id, held)
-            .execute(pool)
-            .await?;
+        requested = sqlx::query_file!("queries/queue/heartbeat.sql", worker_id, held)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| (r.job_id, r.attempt))
+            .collect();
     }
     sqlx::query_file!("queries/workers/heartbeat.sql", worker_id)
         .execute(pool)
         .await?;
-    Ok(())
+    Ok(requested)
 }
 
 /// What [`rescue`] runs with.
@@ -123,6 +149,22 @@ struct StaleJob {
     locked_by: Option<String>,
     claimed_at: Option<StoredTime>,
     trace_context: Option<String>,
+    cancel_actor: Option<String>,
+    cancel_reason: Option<String>,
+}
+
+impl StaleJob {
+    /// How its lost attempt ended: cancelled when an operator asked, else abandoned.
+    fn result(&self) -> AttemptResult {
+        match &self.cancel_actor {
+            Some(actor) => AttemptResult::Cancelled(CancelledBy {
+                actor: actor.clone(),
+                reason: self.cancel_reason.clone(),
+                ending: CancelEnding::WorkerGone,
+            }),
+            None => AttemptResult::Abandoned,
+        }
+    }
 }
 
 /// Which running jobs a rescue pass takes.
@@ -144,7 +186,8 @@ pub(crate) enum Lost<'a> {
 }
 
 /// One rescue pass: audits every attempt `lost` selects as `abandoned` and reschedules
-/// or kills its job, in one transaction. Returns how many it rescued (at most
+/// or kills its job (or, when an operator asked to cancel it, audits it `cancelled` and
+/// ends it), in one transaction. Returns how many it rescued (at most
 /// [`RESCUE_BATCH`]).
 pub(crate) async fn rescue_once(
     pool: &PgPool,
@@ -186,14 +229,7 @@ pub(crate) async fn rescue_once(
         .map(|job| {
             let attempt = u32::try_from(job.attempt).unwrap_or(0);
             let max = u32::try_from(job.max_attempts).unwrap_or(1);
-            let t = decide(
-                attempt,
-                max,
-                AttemptResult::Abandoned,
-                policy,
-                now,
-                rand::random(),
-            );
+            let t = decide(attempt, max, job.result(), policy, now, rand::random());
             (job, t)
         })
         .collect();

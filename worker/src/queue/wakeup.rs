@@ -7,11 +7,13 @@
 //! | `herald_jobs` | the queue's name | the triggers on `herald.jobs` (jobs became runnable, now or later) and on `herald.queue_pauses` (a resume) | wakes the queue's backend, which claims |
 //! | `herald_control` | `pause:<queue>` | the trigger on `herald.queue_pauses` (a pause) | the queue's backend gives back the jobs it claimed but has not started |
 //! | `herald_control` | `limit:<key>` | the triggers on `herald.flow_limits` (a full cap freed a slot; a limit changed or was removed) | wakes every queue's backend (a key is not tied to a queue) |
+//! | `herald_control` | `cancel:<job id>:<attempt>` | the trigger on `herald.cancel_requests` (`herald cancel` of a running job) | the attempt's handler, if this process runs it, sees its cancellation signal ([`Cancels`]) |
 //!
 //! Each queue's backend waits on its [`QueueSignal`]. After the listener reconnects,
 //! every queue is woken, since notifications sent while it was away are lost; a lost
 //! pause notification costs only that claimed, unstarted jobs still start (the claim
-//! statement itself refuses a paused queue, so nothing new is claimed).
+//! statement itself refuses a paused queue, so nothing new is claimed); a lost cancel
+//! notification is made up by the next lease heartbeat.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,12 +23,14 @@ use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::{Notify, watch};
 
+use super::cancels::Cancels;
 use crate::db::{DbHealth, outage_backoff};
 
 /// The NOTIFY channel of runnable jobs (payload: the queue).
 pub(crate) const CHANNEL: &str = "herald_jobs";
 
-/// The NOTIFY channel of control messages (payload: `pause:<queue>` or `limit:<key>`).
+/// The NOTIFY channel of control messages (payload: `pause:<queue>`, `limit:<key>` or
+/// `cancel:<job id>:<attempt>`).
 pub(crate) const CONTROL_CHANNEL: &str = "herald_control";
 
 /// One queue's signals: its wake-up, and whether a pause was announced since its
@@ -50,21 +54,23 @@ impl QueueSignal {
     }
 }
 
-/// Per-queue signals.
+/// Per-queue signals, and the running attempts' cancellation signals.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Wakeups {
     queues: Arc<HashMap<String, Arc<QueueSignal>>>,
+    cancels: Cancels,
 }
 
 impl Wakeups {
-    /// Signals for `queues`.
-    pub(crate) fn new(queues: &[String]) -> Self {
+    /// Signals for `queues`; cancel messages go to `cancels`.
+    pub(crate) fn new(queues: &[String], cancels: Cancels) -> Self {
         let queues = queues
             .iter()
             .map(|q| (q.clone(), Arc::new(QueueSignal::default())))
             .collect();
         Self {
             queues: Arc::new(queues),
+            cancels,
         }
     }
 
@@ -92,6 +98,9 @@ impl Wakeups {
         }
         if payload.starts_with("limit:") {
             return self.wake_all();
+        }
+        if let Some(target) = payload.strip_prefix("cancel:") {
+            return self.cancels.deliver(target);
         }
         if let Some(queue) = payload.strip_prefix("pause:")
             && let Some(signal) = self.queues.get(queue)
@@ -155,7 +164,7 @@ mod tests {
 
     #[test]
     fn a_pause_message_flags_only_its_own_queue_once_and_wakes_it() {
-        let wakeups = Wakeups::new(&["a".to_owned(), "b:c".to_owned()]);
+        let wakeups = Wakeups::new(&["a".to_owned(), "b:c".to_owned()], Cancels::new());
         wakeups.deliver(CONTROL_CHANNEL, "pause:b:c");
         wakeups.deliver(CONTROL_CHANNEL, "pause:unknown");
         wakeups.deliver(CONTROL_CHANNEL, "frobnicate:a");
@@ -170,7 +179,7 @@ mod tests {
 
     #[test]
     fn a_limit_message_wakes_every_queue_without_flagging_a_pause() {
-        let wakeups = Wakeups::new(&["a".to_owned(), "b".to_owned()]);
+        let wakeups = Wakeups::new(&["a".to_owned(), "b".to_owned()], Cancels::new());
         wakeups.deliver(CONTROL_CHANNEL, "limit:hooks.example.com");
         for queue in ["a", "b"] {
             let signal = wakeups.signal(queue);
@@ -180,8 +189,18 @@ mod tests {
     }
 
     #[test]
+    fn a_cancel_message_fires_the_running_attempts_signal_and_wakes_no_queue() {
+        let cancels = Cancels::new();
+        let wakeups = Wakeups::new(&["a".to_owned()], cancels.clone());
+        let running = cancels.register(42, 3);
+        wakeups.deliver(CONTROL_CHANNEL, "cancel:42:3");
+        assert!(running.signal().is_cancelled());
+        assert!(wakeups.signal("a").wake.notified().now_or_never().is_none());
+    }
+
+    #[test]
     fn a_runnable_jobs_message_wakes_its_queue_without_flagging_a_pause() {
-        let wakeups = Wakeups::new(&["a".to_owned()]);
+        let wakeups = Wakeups::new(&["a".to_owned()], Cancels::new());
         wakeups.deliver(CHANNEL, "a");
         let signal = wakeups.signal("a");
         assert!(!signal.take_pause());

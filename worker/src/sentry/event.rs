@@ -219,6 +219,7 @@ mod tests {
             next_run_at: None,
             failure: Some(failure.clone()),
             dead_reason: Some(crate::audit::outcome::DeadReason::AttemptsExhausted),
+            note: None,
         };
         (t, failure)
     }

@@ -52,13 +52,13 @@ impl FailureRateAlert {
         }
     }
 
-    /// Counts one finished attempt (interrupted ones are not counted) and acts on any
+    /// Counts one finished attempt (interrupted and cancelled ones are not counted) and acts on any
     /// transition it causes.
     pub(crate) async fn attempt_finished(&self, job_type: &str, outcome: AttemptOutcome) {
         let failed = match outcome {
             AttemptOutcome::Succeeded => false,
             AttemptOutcome::Retrying | AttemptOutcome::Dead | AttemptOutcome::Abandoned => true,
-            AttemptOutcome::Interrupted => return,
+            AttemptOutcome::Interrupted | AttemptOutcome::Cancelled => return,
         };
         if let Ok(mut tracker) = self.tracker.lock() {
             tracker.record(job_type, failed, Instant::now());

@@ -352,6 +352,7 @@ impl Metrics {
             AttemptOutcome::Dead,
             AttemptOutcome::Abandoned,
             AttemptOutcome::Interrupted,
+            AttemptOutcome::Cancelled,
         ] {
             self.attempts
                 .with_label_values(&[job_type, outcome.as_str()]);
@@ -464,6 +465,7 @@ mod tests {
             next_run_at: None,
             failure: None,
             dead_reason: None,
+            note: None,
         };
         let retry = Transition {
             outcome: AttemptOutcome::Retrying,
@@ -521,6 +523,7 @@ mod tests {
             next_run_at: None,
             failure: None,
             dead_reason: None,
+            note: None,
         };
         m.attempt_finished("mail", &t, true, Duration::from_millis(20));
         let text = m.encode();

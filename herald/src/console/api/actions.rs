@@ -8,7 +8,7 @@
 //! | `action` | selects (default / allowed states) | changes |
 //! |---|---|---|
 //! | `replay` | `dead` / `dead`, `cancelled` | to pending with a fresh attempt budget |
-//! | `cancel` | `pending`, `scheduled`, `retrying` / the same | to cancelled |
+//! | `cancel` | `pending`, `scheduled`, `retrying` / the same and `running` | waiting jobs to cancelled; running ones get a cancel request (their worker stops them, see `herald cancel`) |
 //!
 //! A filter must name at least one field (no "every job" by omission). Filter values are
 //! bound as query parameters: SQL-looking text is only data.
@@ -32,7 +32,13 @@ use crate::operator::filter::{self, JobFilter, State};
 const BATCH: usize = 500;
 
 const REPLAYABLE: [State; 2] = [State::Dead, State::Cancelled];
-const CANCELLABLE: [State; 3] = [State::Pending, State::Scheduled, State::Retrying];
+const WAITING: [State; 3] = [State::Pending, State::Scheduled, State::Retrying];
+const CANCELLABLE: [State; 4] = [
+    State::Pending,
+    State::Scheduled,
+    State::Retrying,
+    State::Running,
+];
 
 /// The body.
 #[derive(Debug, Deserialize)]
@@ -114,9 +120,9 @@ pub(crate) async fn run(
         "cancel" => (
             "cancel",
             Statement::Cancel,
+            &WAITING,
             &CANCELLABLE,
-            &CANCELLABLE,
-            "only pending, scheduled or retrying jobs can be cancelled",
+            "only pending, scheduled, retrying or running jobs can be cancelled",
         ),
         _ => return Err(ApiError::Validation("action: replay or cancel".to_owned())),
     };
