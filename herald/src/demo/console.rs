@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 
 use super::DemoError;
 use crate::console::auth::{generate_password, hash_password};
+use crate::console::metrics::ConsoleMetrics;
 use crate::console::{ConsoleState, router};
 
 /// The demo's console, serving.
@@ -53,6 +54,8 @@ pub(super) async fn start(pool: &PgPool, addr: SocketAddr) -> Result<DemoConsole
         secure_cookie: !bound.ip().is_loopback(),
         request_timeout: Duration::from_secs(30),
         trace_url: None,
+        header_timeout: Duration::from_secs(10),
+        metrics: Arc::new(ConsoleMetrics::new()),
     });
     let (stop, stopped) = oneshot::channel::<()>();
     let served = tokio::spawn(router::serve(listener, state, async {

@@ -32,8 +32,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use herald::console::ConsoleState;
-use herald::console::stream::Hub;
 use herald::console::metrics::ConsoleMetrics;
+use herald::console::stream::Hub;
 use herald_tests::db::TestDb;
 use reqwest::header::{COOKIE, SET_COOKIE};
 use serde_json::Value;
