@@ -600,7 +600,7 @@ async fn bad_operator_input_fails_with_one_line_and_changes_nothing() {
         (
             vec!["cancel", "--state", "dead"],
             2,
-            "only pending, scheduled, retrying or running",
+            "only pending, scheduled, retrying, waiting or running",
         ),
         (
             vec!["purge", "--older-than", "forever"],

@@ -142,11 +142,25 @@ async fn an_operator_role_runs_the_operator_cli_but_changes_no_schema() {
         String::from_utf8_lossy(&replay.stderr)
     );
     assert_eq!(herald_tests::wait::state(&db.pool, dead).await, "pending");
-    // An operator pauses and resumes queues, and lists them.
+    // An operator pauses and resumes queues, and lists them, ...
+    // ... cancels (the statement also writes workflow records and cancel requests), and
+    // sets and removes a fleet-wide limit.
+    let id = dead.to_string();
     for args in [
         &["queues", "pause", "default", "--reason", "test"][..],
         &["queues", "--json"],
         &["queues", "resume", "default"],
+        &["cancel", &id, "--reason", "test"],
+        &[
+            "limits",
+            "set",
+            "hooks.example.com",
+            "--rate",
+            "5",
+            "--reason",
+            "test",
+        ],
+        &["limits", "remove", "hooks.example.com", "--reason", "test"],
     ] {
         let out = in_process(Some(&url), args).await;
         assert!(
@@ -155,6 +169,7 @@ async fn an_operator_role_runs_the_operator_cli_but_changes_no_schema() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    assert_eq!(herald_tests::wait::state(&db.pool, dead).await, "cancelled");
 
     let operator = PgPool::connect(&url)
         .await

@@ -15,8 +15,9 @@
 use clap::Args;
 
 use super::action::{Action, OperatorArgs, Statement, ids_or_filter, states_within};
-use super::filter::{JobFilter, State};
+use super::filter::JobFilter;
 use super::{CliError, Context};
+use crate::operator::filter::{CANCEL_BY_DEFAULT, CANCELLABLE, CANCELLABLE_RULE};
 
 /// Arguments of `herald cancel`.
 #[derive(Debug, Args)]
@@ -39,20 +40,6 @@ pub struct CancelArgs {
     pub op: OperatorArgs,
 }
 
-const NOT_STARTED: [State; 4] = [
-    State::Pending,
-    State::Scheduled,
-    State::Retrying,
-    State::Waiting,
-];
-const CANCELLABLE: [State; 5] = [
-    State::Pending,
-    State::Scheduled,
-    State::Retrying,
-    State::Waiting,
-    State::Running,
-];
-
 /// Cancels the selected jobs.
 pub async fn run(args: CancelArgs, ctx: &mut Context<'_>) -> Result<(), CliError> {
     ids_or_filter(&args.ids, &args.filter)?;
@@ -63,9 +50,9 @@ pub async fn run(args: CancelArgs, ctx: &mut Context<'_>) -> Result<(), CliError
     }
     let states = states_within(
         &args.filter.state,
-        &NOT_STARTED,
+        &CANCEL_BY_DEFAULT,
         &CANCELLABLE,
-        "only pending, scheduled, retrying, waiting or running jobs can be cancelled",
+        CANCELLABLE_RULE,
     )?;
     let pool = ctx.pool().await?;
     let action = Action {

@@ -35,6 +35,27 @@ pub enum State {
     Waiting,
 }
 
+/// The states a cancel selects when none is given: jobs not started yet.
+pub const CANCEL_BY_DEFAULT: [State; 4] = [
+    State::Pending,
+    State::Scheduled,
+    State::Retrying,
+    State::Waiting,
+];
+
+/// Every state a cancel acts on (a running job gets a cancel request its worker acts on).
+pub const CANCELLABLE: [State; 5] = [
+    State::Pending,
+    State::Scheduled,
+    State::Retrying,
+    State::Waiting,
+    State::Running,
+];
+
+/// What a cancel of any other state is told.
+pub const CANCELLABLE_RULE: &str =
+    "only pending, scheduled, retrying, waiting or running jobs can be cancelled";
+
 impl State {
     /// The name used in output and queries.
     pub fn as_str(self) -> &'static str {

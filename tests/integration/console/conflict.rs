@@ -57,7 +57,6 @@ async fn an_action_on_one_job_its_state_does_not_allow_is_a_conflict_and_changes
 
     for (id, action, was) in [
         (running, "replay", "running"),
-        (running, "cancel", "running"),
         (dead, "cancel", "dead"),
         (pending, "replay", "pending"),
     ] {
@@ -90,6 +89,18 @@ async fn an_action_on_one_job_its_state_does_not_allow_is_a_conflict_and_changes
     let (status, _) = act(&console, &login, pending, "cancel").await;
     assert_eq!(status, 200);
     assert_eq!(state(&console, pending).await, "cancelled");
+    // A running job can be cancelled: it gets a request its worker acts on, and stays
+    // running until then.
+    let (status, body) = act(&console, &login, running, "cancel").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(state(&console, running).await, "running");
+    let requested: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM herald.cancel_requests WHERE job_id = $1")
+            .bind(running)
+            .fetch_one(&console.db.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(requested, 1);
 
     // No such job: NOT_FOUND; no reason or an unknown action: VALIDATION_ERROR.
     let (status, body) = act(&console, &login, 987_654_321, "replay").await;

@@ -32,13 +32,6 @@ use crate::operator::filter::{self, JobFilter, State};
 const BATCH: usize = 500;
 
 const REPLAYABLE: [State; 2] = [State::Dead, State::Cancelled];
-const WAITING: [State; 3] = [State::Pending, State::Scheduled, State::Retrying];
-const CANCELLABLE: [State; 4] = [
-    State::Pending,
-    State::Scheduled,
-    State::Retrying,
-    State::Running,
-];
 
 /// The body.
 #[derive(Debug, Deserialize)]
@@ -120,9 +113,9 @@ pub(crate) async fn run(
         "cancel" => (
             "cancel",
             Statement::Cancel,
-            &WAITING,
-            &CANCELLABLE,
-            "only pending, scheduled, retrying or running jobs can be cancelled",
+            &filter::CANCEL_BY_DEFAULT,
+            &filter::CANCELLABLE,
+            filter::CANCELLABLE_RULE,
         ),
         _ => return Err(ApiError::Validation("action: replay or cancel".to_owned())),
     };
