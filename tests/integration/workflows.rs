@@ -722,3 +722,61 @@ async fn retention_prunes_a_batch_and_its_workflow_records_once_none_of_its_jobs
     assert_eq!(waiters, 0);
     db.finish().await;
 }
+
+#[tokio::test]
+async fn a_member_cancelled_while_running_settles_its_batch_and_holds_the_success_callback() {
+    let db = TestDb::new().await;
+    let blocking = NewJob::new(&herald_tests::jobs::BlockingJob {
+        key: "runs-until-cancelled".into(),
+    })
+    .unwrap_or_else(|e| panic!("build job: {e}"));
+    let batch = enqueue_batch(
+        &db.pool,
+        Batch::new(vec![blocking, job("ok", vec![Step::Succeed])])
+            .on_complete(job("on-complete", vec![Step::Succeed]))
+            .on_success(job("on-success", vec![Step::Succeed])),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("enqueue: {e}"));
+    let (complete, success) = (batch.callbacks[0], batch.callbacks[1]);
+    let (running, ok_member) = (batch.members[0], batch.members[1]);
+    // The blocking handler ignores the signal: it is aborted after a short grace.
+    let mut env = test_env(&db.url, "wf-cancel");
+    env.insert("HERALD_QUEUES".into(), "default=2".into());
+    env.insert("HERALD_CANCEL_GRACE".into(), "1s".into());
+    let mut worker = WorkerProcess::spawn(&env);
+    ended(&db.pool, &[ok_member]).await;
+    eventually(
+        "the blocking member to run",
+        Duration::from_secs(30),
+        || async { (state(&db.pool, running).await == "running").then_some(()) },
+    )
+    .await;
+
+    ok(
+        &db,
+        &["cancel", &running.to_string(), "--reason", "wrong campaign"],
+    )
+    .await;
+    ended(&db.pool, &[running, complete]).await;
+    assert_eq!(state(&db.pool, running).await, "cancelled");
+    // Settled: counted as cancelled, `complete` released and run once; never `success`.
+    assert_eq!(cancelled_count(&db.pool, batch.id).await, 1);
+    assert_eq!(
+        batch_row(&db.pool, batch.id).await,
+        (1, 0, true, false, false)
+    );
+    assert_eq!(state(&db.pool, complete).await, "succeeded");
+    assert_eq!(effects(&db.pool, complete, "start").await, 1);
+    assert_eq!(state(&db.pool, success).await, "waiting");
+    let (event, message) = workflow_event(&db.pool, success).await;
+    assert_eq!(event, "held");
+    assert!(
+        message.contains(&format!(
+            "batch member {running} was cancelled while it ran"
+        )),
+        "{message}"
+    );
+    worker.kill_hard();
+    db.finish().await;
+}
