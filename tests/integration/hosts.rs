@@ -7,24 +7,15 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use herald_jobs::{NewJob, enqueue_many};
 use herald_tests::db::TestDb;
-use herald_tests::jobs::{ScriptedJob, Step};
 use herald_tests::netns::{Hosts, NetnsPostgres};
 use herald_tests::wait::{eventually, settled};
 use herald_tests::workers::test_env;
 use nix::sys::signal::Signal;
 use sqlx::PgPool;
 
-use crate::cli::in_process;
+use crate::pause::{enqueue_sleepers, herald_ok, scalar};
 use crate::process::WorkerProcess;
-
-async fn scalar(pool: &PgPool, sql: &'static str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(pool)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-}
 
 /// The workers whose attempts started after `since`.
 async fn workers_started_after(pool: &PgPool, since: DateTime<Utc>) -> BTreeSet<String> {
@@ -35,15 +26,6 @@ async fn workers_started_after(pool: &PgPool, since: DateTime<Utc>) -> BTreeSet<
         .unwrap_or_else(|e| panic!("{e}"))
         .into_iter()
         .collect()
-}
-
-async fn herald_ok(db: &TestDb, args: &[&str]) {
-    let out = in_process(Some(&db.url), args).await;
-    assert!(
-        out.status.success(),
-        "herald {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 async fn now(pool: &PgPool) -> DateTime<Utc> {
@@ -59,21 +41,7 @@ async fn a_pause_stops_claims_on_workers_on_two_hosts_and_a_resume_restarts_both
     // Blocking set-up before anything else runs on this runtime.
     let pg = NetnsPostgres::start(&hosts);
     let db = TestDb::on_server(&pg.admin_url()).await;
-    let jobs: Vec<NewJob> = (0..400)
-        .map(|n| {
-            NewJob::new(&ScriptedJob::new(
-                format!("h{n}"),
-                vec![Step::Sleep { ms: 200 }],
-            ))
-            .unwrap_or_else(|e| panic!("{e}"))
-        })
-        .collect();
-    let ids: Vec<i64> = enqueue_many(&db.pool, jobs)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .into_iter()
-        .map(|e| e.id)
-        .collect();
+    let ids = enqueue_sleepers(&db.pool, "h", 400).await;
     let names = ["host0-w", "host1-w"];
     let mut workers: Vec<WorkerProcess> = hosts
         .all()

@@ -18,7 +18,8 @@ use sqlx::PgPool;
 use crate::cli::in_process;
 use crate::process::WorkerProcess;
 
-async fn scalar(pool: &PgPool, sql: &'static str) -> i64 {
+/// One `bigint` from `sql` (shared with `hosts.rs`).
+pub(crate) async fn scalar(pool: &PgPool, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql)
         .fetch_one(pool)
         .await
@@ -26,7 +27,8 @@ async fn scalar(pool: &PgPool, sql: &'static str) -> i64 {
 }
 
 /// Runs `herald args…` in-process; returns stdout, asserting exit 0.
-async fn herald_ok(db: &TestDb, args: &[&str]) -> String {
+/// Runs `herald args…` in-process against `db`; returns stdout, asserting exit 0.
+pub(crate) async fn herald_ok(db: &TestDb, args: &[&str]) -> String {
     let out = in_process(Some(&db.url), args).await;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
@@ -47,6 +49,25 @@ async fn queue_row(db: &TestDb, queue: &str) -> Value {
         .unwrap_or_else(|| panic!("no row for queue {queue}"))
 }
 
+/// Enqueues `n` jobs that each sleep 200 ms (keys `{prefix}0`…); returns their ids.
+pub(crate) async fn enqueue_sleepers(pool: &PgPool, prefix: &str, n: usize) -> Vec<i64> {
+    let jobs: Vec<NewJob> = (0..n)
+        .map(|i| {
+            NewJob::new(&ScriptedJob::new(
+                format!("{prefix}{i}"),
+                vec![Step::Sleep { ms: 200 }],
+            ))
+            .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect();
+    enqueue_many(pool, jobs)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|e| e.id)
+        .collect()
+}
+
 fn spawn_worker(db: &TestDb, id: &str) -> WorkerProcess {
     WorkerProcess::spawn(&test_env(&db.url, id))
 }
@@ -54,21 +75,7 @@ fn spawn_worker(db: &TestDb, id: &str) -> WorkerProcess {
 #[tokio::test]
 async fn a_paused_queue_gets_no_new_claims_across_all_workers_and_resumes() {
     let db = TestDb::new().await;
-    let jobs: Vec<NewJob> = (0..600)
-        .map(|n| {
-            NewJob::new(&ScriptedJob::new(
-                format!("j{n}"),
-                vec![Step::Sleep { ms: 200 }],
-            ))
-            .unwrap_or_else(|e| panic!("{e}"))
-        })
-        .collect();
-    let ids: Vec<i64> = enqueue_many(&db.pool, jobs)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .into_iter()
-        .map(|e| e.id)
-        .collect();
+    let ids = enqueue_sleepers(&db.pool, "j", 600).await;
     let mut workers: Vec<WorkerProcess> = ["w1", "w2", "w3"]
         .iter()
         .map(|id| spawn_worker(&db, id))
