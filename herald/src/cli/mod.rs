@@ -103,7 +103,7 @@ pub enum Command {
     Failures(failures::FailuresArgs),
     /// Run dead or cancelled jobs again with a fresh attempt budget (audited).
     Replay(replay::ReplayArgs),
-    /// Cancel pending, scheduled or retrying jobs (audited).
+    /// Cancel jobs not started yet, or stop running ones (audited).
     Cancel(cancel::CancelArgs),
     /// Delete finished jobs older than a retention period (audited).
     Purge(purge::PurgeArgs),

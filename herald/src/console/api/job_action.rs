@@ -61,7 +61,7 @@ pub(crate) async fn run(
         "cancel" => (
             "cancel",
             Statement::Cancel,
-            "only a pending, scheduled or retrying job can be cancelled",
+            crate::operator::filter::CANCELLABLE_RULE,
         ),
         _ => return Err(ApiError::Validation("action: replay or cancel".to_owned())),
     };
